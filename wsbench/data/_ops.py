@@ -1,0 +1,33 @@
+"""Pure, jittable operations on label matrices."""
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int
+
+
+def one_hot_votes(L: Int[Array, "n m"], n_classes: int) -> Float[Array, "n m k"]:
+    """One-hot votes; abstains (``-1``) become all-zero rows."""
+    return (L[..., None] == jnp.arange(n_classes)).astype(jnp.float32)
+
+
+def vote_counts(L: Int[Array, "n m"], n_classes: int) -> Float[Array, "n k"]:
+    """Number of votes for each class per item."""
+    return one_hot_votes(L, n_classes).sum(axis=1)
+
+
+def coverage(L: Int[Array, "n m"]) -> Float[Array, " m"]:
+    """Fraction of items each LF votes on."""
+    return (L != -1).mean(axis=0)
+
+
+def overlap(L: Int[Array, "n m"]) -> Float[Array, " m"]:
+    """Fraction of items on which each LF votes together with at least one other LF."""
+    voted = L != -1
+    others = voted.sum(axis=1, keepdims=True) - voted
+    return (voted & (others > 0)).mean(axis=0)
+
+
+def conflict(L: Int[Array, "n m"]) -> Float[Array, " m"]:
+    """Fraction of items on which each LF votes and at least one other LF votes differently."""
+    voted = L != -1
+    disagree = voted[:, :, None] & voted[:, None, :] & (L[:, :, None] != L[:, None, :])
+    return disagree.any(axis=2).mean(axis=0)

@@ -1,0 +1,24 @@
+"""Label models behind one estimator protocol."""
+
+from ._base import (
+    AbstractFitted,
+    AbstractGenerativeFitted,
+    AbstractLabelModel,
+    fit_predict_proba,
+    get_params,
+    predict,
+    set_params,
+)
+from ._majority_vote import MajorityVote, MajorityVoteFitted
+
+__all__ = [
+    "AbstractFitted",
+    "AbstractGenerativeFitted",
+    "AbstractLabelModel",
+    "MajorityVote",
+    "MajorityVoteFitted",
+    "fit_predict_proba",
+    "get_params",
+    "predict",
+    "set_params",
+]

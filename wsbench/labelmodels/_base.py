@@ -1,0 +1,97 @@
+"""The estimator protocol every label model implements (ARCHITECTURE.md, section 4).
+
+An estimator is an immutable pytree whose fields are its hyperparameters; ``fit`` is pure and returns a
+fitted pytree with ``predict_proba``. Continuous hyperparameters are array leaves (vmappable); structural
+ones are ``eqx.field(static=True)``.
+"""
+
+import abc
+import dataclasses
+from typing import Any, TypeVar
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int, PRNGKeyArray
+
+from ..data import WeakLabels
+from ..data._validate import as_label_matrix
+
+
+class AbstractFitted(eqx.Module):
+    """What ``fit`` returns: learned parameters plus diagnostics.
+
+    Attributes:
+        trace: per-iteration diagnostics, e.g. ``{"objective": (n_iter,)}``; may be empty.
+    """
+
+    trace: eqx.AbstractVar[dict[str, Array]]
+
+    @abc.abstractmethod
+    def predict_proba(self, L) -> Float[Array, "n k"]:
+        """Posterior ``P(Y | L)`` per row; rows with no votes get the class prior."""
+
+
+class AbstractGenerativeFitted(AbstractFitted):
+    """Fitted models that estimate per-LF conditionals (they join the parameter-recovery checks)."""
+
+    @abc.abstractmethod
+    def confusions(self) -> Float[Array, "m k k"]:
+        """``P(lambda_j = o | Y = t, lambda_j != abstain)``, indexed ``[j, t, o]``."""
+
+    @abc.abstractmethod
+    def class_prior(self) -> Float[Array, " k"]:
+        """The class balance ``P(Y)`` the model uses."""
+
+
+class AbstractLabelModel(eqx.Module):
+    """A label model: hyperparameters are the dataclass fields; ``fit`` is pure."""
+
+    @abc.abstractmethod
+    def fit(self, data: WeakLabels, *, key: PRNGKeyArray) -> AbstractFitted:
+        """Fit to weak labels. Pure: same (self, data, key) -> same result; jit- and vmap-compatible."""
+
+
+M = TypeVar("M", bound=AbstractLabelModel)
+
+
+def check_weak_labels(data) -> WeakLabels:
+    """Raise a clear error when ``fit`` is given something other than ``WeakLabels``."""
+    if not isinstance(data, WeakLabels):
+        raise ValueError(
+            f"fit expects wsbench.data.WeakLabels, got {type(data).__name__}; "
+            "wrap your label matrix: WeakLabels(L=L, n_classes=k)."
+        )
+    return data
+
+
+def checked_L(L, *, n_classes: int, n_lfs: int) -> Int[Array, "n m"]:
+    """Validate a label matrix passed to ``predict_proba`` against the fitted model's shape."""
+    return as_label_matrix(L, n_classes, n_lfs=n_lfs)
+
+
+def fit_predict_proba(
+    est: AbstractLabelModel, data: WeakLabels, *, key: PRNGKeyArray
+) -> Float[Array, "n k"]:
+    """Fit on ``data`` and return the posterior for its own rows."""
+    return est.fit(data, key=key).predict_proba(data.L)
+
+
+def predict(fitted: AbstractFitted, L) -> Int[Array, " n"]:
+    """Hard labels: the argmax of ``predict_proba`` (ties go to the lowest class index)."""
+    return jnp.argmax(fitted.predict_proba(L), axis=-1)
+
+
+def get_params(est: AbstractLabelModel) -> dict[str, Any]:
+    """The estimator's hyperparameters (its dataclass fields)."""
+    return {f.name: getattr(est, f.name) for f in dataclasses.fields(est)}
+
+
+def set_params(est: M, **params) -> M:
+    """A new estimator with some hyperparameters replaced (construction and validation re-run)."""
+    unknown = set(params) - {f.name for f in dataclasses.fields(est)}
+    if unknown:
+        raise ValueError(
+            f"{type(est).__name__} has no hyperparameter(s) {sorted(unknown)}; "
+            f"valid ones are {sorted(f.name for f in dataclasses.fields(est))}."
+        )
+    return dataclasses.replace(est, **params)

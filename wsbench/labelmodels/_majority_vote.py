@@ -1,0 +1,50 @@
+"""Majority vote: the baseline every label model must beat."""
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ..data import WeakLabels, vote_counts
+from ._base import AbstractFitted, AbstractLabelModel, check_weak_labels, checked_L
+
+
+class MajorityVoteFitted(AbstractFitted):
+    """Majority vote has nothing to learn but the prior used for rows with no votes."""
+
+    prior: Float[Array, " k"]
+    n_lfs: int = eqx.field(static=True)
+    trace: dict[str, Array]
+
+    def predict_proba(self, L) -> Float[Array, "n k"]:
+        k = self.prior.shape[0]
+        L = checked_L(L, n_classes=k, n_lfs=self.n_lfs)
+        counts = vote_counts(L, k)
+        top = counts.max(axis=1, keepdims=True)
+        winners = ((counts == top) & (top > 0)).astype(jnp.float32)
+        n_winners = winners.sum(axis=1, keepdims=True)
+        tied_uniformly = winners / jnp.maximum(n_winners, 1.0)
+        return jnp.where(top > 0, tied_uniformly, self.prior[None, :])
+
+
+class MajorityVote(AbstractLabelModel):
+    r"""Majority vote over the non-abstaining LFs.
+
+    $P(Y = y \mid \lambda) = \mathbb{1}[y \in W] / |W|$ with $W = \arg\max_y \sum_j \mathbb{1}[\lambda_j = y]$:
+    ties are split uniformly among the tied classes. Rows on which every LF abstains get the class
+    prior when the data carry one (``WeakLabels.class_balance``, set by ``dev_labels=class_balance``),
+    else the uniform distribution.
+
+    Example:
+        >>> import jax.random as jr, numpy as np
+        >>> from wsbench.data import WeakLabels
+        >>> L = np.array([[0, 0, 1], [1, -1, 0], [-1, -1, -1]])
+        >>> MajorityVote().fit(WeakLabels(L=L, n_classes=2), key=jr.key(0)).predict_proba(L).tolist()
+        [[1.0, 0.0], [0.5, 0.5], [0.5, 0.5]]
+    """
+
+    def fit(self, data: WeakLabels, *, key: PRNGKeyArray) -> MajorityVoteFitted:
+        del key  # deterministic; accepted for API uniformity
+        data = check_weak_labels(data)
+        k = data.n_classes
+        prior = jnp.full((k,), 1.0 / k) if data.class_balance is None else data.class_balance
+        return MajorityVoteFitted(prior=prior, n_lfs=data.m, trace={})

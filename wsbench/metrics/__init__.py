@@ -1,0 +1,20 @@
+"""Metrics: classification (jittable, mask-aware), parameter recovery, seed-axis summaries."""
+
+from .classification import METRICS, accuracy, brier, coverage, ece, f1, log_loss, roc_auc, score
+from .recovery import align_classes, confusion_error
+from .summary import mean_sem
+
+__all__ = [
+    "METRICS",
+    "accuracy",
+    "align_classes",
+    "brier",
+    "confusion_error",
+    "coverage",
+    "ece",
+    "f1",
+    "log_loss",
+    "mean_sem",
+    "roc_auc",
+    "score",
+]

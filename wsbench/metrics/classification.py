@@ -1,0 +1,104 @@
+"""Classification metrics on probabilistic predictions: pure, jittable, mask-aware.
+
+Items with gold label ``-1`` (unknown) are excluded from every metric. A metric with no scorable
+item returns NaN by design (``score`` callers check for it); none of these raise under ``jit``.
+"""
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int
+
+
+def _mask(y: Int[Array, " n"]) -> Float[Array, " n"]:
+    return (y >= 0).astype(jnp.float32)
+
+
+def _mean(values: Float[Array, " n"], mask: Float[Array, " n"]) -> Float[Array, ""]:
+    return (values * mask).sum() / mask.sum()
+
+
+def accuracy(probs: Float[Array, "n k"], y: Int[Array, " n"]) -> Float[Array, ""]:
+    """Fraction of argmax predictions equal to ``y`` (ties go to the lowest class)."""
+    return _mean((jnp.argmax(probs, -1) == y).astype(jnp.float32), _mask(y))
+
+
+def f1(probs: Float[Array, "n k"], y: Int[Array, " n"]) -> Float[Array, ""]:
+    """Binary F1 of class 1 for k = 2; macro-averaged F1 over classes for k > 2."""
+    k = probs.shape[-1]
+    pred = jnp.argmax(probs, -1)
+    mask = _mask(y)
+    classes = jnp.arange(k)
+    tp = (((pred[:, None] == classes) & (y[:, None] == classes)) * mask[:, None]).sum(0)
+    fp = (((pred[:, None] == classes) & (y[:, None] != classes)) * mask[:, None]).sum(0)
+    fn = (((pred[:, None] != classes) & (y[:, None] == classes)) * mask[:, None]).sum(0)
+    per_class = jnp.where(tp + fp + fn > 0, 2 * tp / jnp.maximum(2 * tp + fp + fn, 1.0), 0.0)
+    return per_class[1] if k == 2 else per_class.mean()
+
+
+def log_loss(probs: Float[Array, "n k"], y: Int[Array, " n"], eps: float = 1e-7) -> Float[Array, ""]:
+    """Mean negative log-likelihood of the gold class (probabilities clipped at ``eps``)."""
+    p = jnp.take_along_axis(probs, jnp.maximum(y, 0)[:, None], axis=-1)[:, 0]
+    return _mean(-jnp.log(jnp.clip(p, eps, 1.0)), _mask(y))
+
+
+def brier(probs: Float[Array, "n k"], y: Int[Array, " n"]) -> Float[Array, ""]:
+    """Mean squared distance between the prediction and the one-hot gold label."""
+    onehot = jax.nn.one_hot(y, probs.shape[-1])
+    return _mean(((probs - onehot) ** 2).sum(-1), _mask(y))
+
+
+def ece(probs: Float[Array, "n k"], y: Int[Array, " n"], n_bins: int = 10) -> Float[Array, ""]:
+    """Expected calibration error of the top-class confidence, ``n_bins`` equal-width bins."""
+    conf = probs.max(-1)
+    correct = (jnp.argmax(probs, -1) == y).astype(jnp.float32)
+    mask = _mask(y)
+    bins = jnp.clip((conf * n_bins).astype(jnp.int32), 0, n_bins - 1)
+    onehot = jax.nn.one_hot(bins, n_bins) * mask[:, None]
+    count = onehot.sum(0)
+    gap = jnp.abs((onehot * conf[:, None]).sum(0) - (onehot * correct[:, None]).sum(0))
+    return gap.sum() / jnp.maximum(count.sum(), 1.0)
+
+
+def roc_auc(probs: Float[Array, "n k"], y: Int[Array, " n"]) -> Float[Array, ""]:
+    """Binary ROC-AUC of ``probs[:, 1]`` (ties count one half); for k > 2, one-vs-rest macro average."""
+    mask = _mask(y)
+
+    def one_class(c):
+        s = probs[:, c]
+        pos = (y == c) * mask
+        neg = (y != c) * mask
+        greater = (s[:, None] > s[None, :]).astype(jnp.float32)
+        equal = (s[:, None] == s[None, :]).astype(jnp.float32)
+        num = (pos[:, None] * neg[None, :] * (greater + 0.5 * equal)).sum()
+        return num / (pos.sum() * neg.sum())
+
+    k = probs.shape[-1]
+    if k == 2:
+        return one_class(1)
+    return jnp.mean(jnp.stack([one_class(c) for c in range(k)]))
+
+
+METRICS = {
+    "accuracy": accuracy,
+    "f1": f1,
+    "log_loss": log_loss,
+    "brier": brier,
+    "ece": ece,
+}
+
+
+def coverage(L: Int[Array, "n m"]) -> Float[Array, ""]:
+    """Fraction of items on which at least one LF votes."""
+    return (L != -1).any(axis=1).mean()
+
+
+def score(probs: Float[Array, "n k"], y: Int[Array, " n"], L: Int[Array, "n m"] | None = None
+          ) -> dict[str, Float[Array, ""]]:
+    """Every metric in ``METRICS`` (plus ``coverage`` of ``L`` when given) as a dict of scalars.
+
+    ROC-AUC is quadratic in n and therefore not included; call ``roc_auc`` where a dataset needs it.
+    """
+    out = {name: fn(probs, y) for name, fn in METRICS.items()}
+    if L is not None:
+        out["coverage"] = coverage(L)
+    return out

@@ -1,0 +1,1 @@
+"""Runners: Hydra pipelines, the in-process grid, results and logging."""

@@ -1,0 +1,16 @@
+"""Synthetic weak supervision with known truth, for recovery and scaling studies."""
+
+from ._dawid_skene import make_dawid_skene, sample_dawid_skene
+from ._independent import make_independent, sample_independent
+from ._simulation import Simulation, bayes_posterior, subset, to_dataset
+
+__all__ = [
+    "Simulation",
+    "bayes_posterior",
+    "make_dawid_skene",
+    "make_independent",
+    "sample_dawid_skene",
+    "sample_independent",
+    "subset",
+    "to_dataset",
+]
