@@ -6,7 +6,8 @@ from jaxtyping import Array, Float, Int
 
 def one_hot_votes(L: Int[Array, "n m"], n_classes: int) -> Float[Array, "n m k"]:
     """One-hot votes; abstains (``-1``) become all-zero rows."""
-    return (L[..., None] == jnp.arange(n_classes)).astype(jnp.float32)
+    classes = jnp.arange(n_classes).reshape((1,) * L.ndim + (n_classes,))  # explicit rank (no promotion)
+    return (L[..., None] == classes).astype(jnp.float32)
 
 
 def vote_counts(L: Int[Array, "n m"], n_classes: int) -> Float[Array, "n k"]:

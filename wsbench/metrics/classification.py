@@ -27,7 +27,7 @@ def f1(probs: Float[Array, "n k"], y: Int[Array, " n"]) -> Float[Array, ""]:
     k = probs.shape[-1]
     pred = jnp.argmax(probs, -1)
     mask = _mask(y)
-    classes = jnp.arange(k)
+    classes = jnp.arange(k)[None, :]
     tp = (((pred[:, None] == classes) & (y[:, None] == classes)) * mask[:, None]).sum(0)
     fp = (((pred[:, None] == classes) & (y[:, None] != classes)) * mask[:, None]).sum(0)
     fn = (((pred[:, None] != classes) & (y[:, None] == classes)) * mask[:, None]).sum(0)

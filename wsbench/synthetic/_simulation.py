@@ -57,7 +57,7 @@ def bayes_posterior(sim: Simulation, L) -> Float[Array, "n k"]:
         )
     L = jnp.asarray(L)
     log_conf = jnp.log(jnp.clip(sim.confusions, 1e-30, 1.0))  # [j, t, o]
-    onehot = (L[..., None] == jnp.arange(sim.weak.n_classes)).astype(jnp.float32)  # [n, j, o]
+    onehot = (L[..., None] == jnp.arange(sim.weak.n_classes)[None, None, :]).astype(jnp.float32)  # [n, j, o]
     loglik = jnp.einsum("njo,jto->nt", onehot, log_conf)
     return jax.nn.softmax(jnp.log(sim.class_balance)[None, :] + loglik, axis=-1)
 
