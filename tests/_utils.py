@@ -1,0 +1,51 @@
+"""Test helpers: the conf/ registry of estimators, config instantiation, tree comparisons."""
+
+from pathlib import Path
+
+import jax
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONF = REPO_ROOT / "conf"
+
+
+def group_configs(group: str) -> dict[str, Path]:
+    """``{option name: path}`` for every ``conf/<group>/*.yaml``, sorted by name."""
+    return {p.stem: p for p in sorted((CONF / group).glob("*.yaml"))}
+
+
+def estimator_configs() -> dict[str, Path]:
+    """``{name: path}`` for every ``conf/estimator/*.yaml``."""
+    return group_configs("estimator")
+
+
+def instantiate_config(path: Path):
+    """``hydra.utils.instantiate`` of one option file, as the runner does it (``_convert_="all"``)."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    return instantiate(OmegaConf.load(path), _convert_="all")
+
+
+def instantiate_estimator(name: str):
+    """The estimator built from ``conf/estimator/<name>.yaml``."""
+    configs = estimator_configs()
+    if name not in configs:
+        raise KeyError(f"no conf/estimator/{name}.yaml; options are {sorted(configs)}.")
+    return instantiate_config(configs[name])
+
+
+def instantiate_group(group: str) -> dict:
+    """``{option name: instantiated object}`` for every option file of a config group."""
+    return {name: instantiate_config(path) for name, path in group_configs(group).items()}
+
+
+def assert_trees_allclose(actual, desired, *, rtol: float = 1e-6, atol: float = 1e-6) -> None:
+    """Same tree structure and every pair of leaves ``np.testing.assert_allclose``."""
+    a_leaves, a_def = jax.tree.flatten(actual)
+    d_leaves, d_def = jax.tree.flatten(desired)
+    assert a_def == d_def, f"tree structures differ:\n{a_def}\nvs\n{d_def}"
+    for i, (a, d) in enumerate(zip(a_leaves, d_leaves, strict=True)):
+        np.testing.assert_allclose(
+            np.asarray(a), np.asarray(d), rtol=rtol, atol=atol, err_msg=f"leaf {i} of {a_def}"
+        )
