@@ -9,12 +9,15 @@ from ._base import (
     predict,
     set_params,
 )
+from ._dawid_skene import DawidSkene, DawidSkeneFitted
 from ._majority_vote import MajorityVote, MajorityVoteFitted
 
 __all__ = [
     "AbstractFitted",
     "AbstractGenerativeFitted",
     "AbstractLabelModel",
+    "DawidSkene",
+    "DawidSkeneFitted",
     "MajorityVote",
     "MajorityVoteFitted",
     "fit_predict_proba",
