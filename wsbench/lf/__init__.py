@@ -1,0 +1,27 @@
+"""Labeling functions as code: author (``@labeling_function``), apply (``apply_lfs``), analyse
+(``lf_summary``).
+
+Example:
+    >>> from wsbench.lf import ABSTAIN, apply_lfs, labeling_function, lf_summary
+    >>> @labeling_function()
+    ... def has_link(x):
+    ...     return 1 if "http" in x["text"] else ABSTAIN
+    >>> L = apply_lfs([has_link], [{"text": "see http://x"}, {"text": "hi"}], progress=False)
+    >>> L.tolist()
+    [[1], [-1]]
+"""
+
+from ._analysis import lf_summary
+from ._apply import Record, apply_lfs, apply_lfs_dask
+from ._lf import ABSTAIN, LabelingFunction, LFApplicationError, labeling_function
+
+__all__ = [
+    "ABSTAIN",
+    "LFApplicationError",
+    "LabelingFunction",
+    "Record",
+    "apply_lfs",
+    "apply_lfs_dask",
+    "labeling_function",
+    "lf_summary",
+]
