@@ -1,0 +1,18 @@
+"""End models trained on probabilistic labels (noise-aware): logistic regression and an MLP."""
+
+from ._base import AbstractEndModel, AbstractFittedEndModel, FittedClassifier
+from ._logreg import LogisticRegression
+from ._mlp import MLP
+from ._train import train_classifier
+from .losses import soft_cross_entropy, votes_weight
+
+__all__ = [
+    "MLP",
+    "AbstractEndModel",
+    "AbstractFittedEndModel",
+    "FittedClassifier",
+    "LogisticRegression",
+    "soft_cross_entropy",
+    "train_classifier",
+    "votes_weight",
+]
