@@ -3,6 +3,7 @@
 from ._containers import Dataset, Split, WeakLabels
 from ._convert import from_long, from_metal
 from ._ops import conflict, coverage, one_hot_votes, overlap, vote_counts
+from ._wrench import load_wrench, load_wrench_dataset, read_wrench_split
 
 __all__ = [
     "Dataset",
@@ -12,7 +13,10 @@ __all__ = [
     "coverage",
     "from_long",
     "from_metal",
+    "load_wrench",
+    "load_wrench_dataset",
     "one_hot_votes",
     "overlap",
+    "read_wrench_split",
     "vote_counts",
 ]
