@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import jax
+import jax.monitoring
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -49,3 +50,30 @@ def assert_trees_allclose(actual, desired, *, rtol: float = 1e-6, atol: float = 
         np.testing.assert_allclose(
             np.asarray(a), np.asarray(d), rtol=rtol, atol=atol, err_msg=f"leaf {i} of {a_def}"
         )
+
+
+class count_compilations:
+    """Context manager counting XLA backend compilations (optax's ``log_compilations`` idea).
+
+    Example:
+        >>> with count_compilations() as c:
+        ...     f(x)
+        >>> assert c.count == 0
+    """
+
+    _EVENT = "/jax/core/compile/backend_compile_duration"
+
+    def __init__(self):
+        self.count = 0
+
+    def _listener(self, event, *args, **kwargs):
+        if event == self._EVENT:
+            self.count += 1
+
+    def __enter__(self):
+        jax.monitoring.register_event_duration_secs_listener(self._listener)
+        return self
+
+    def __exit__(self, *exc):
+        jax.monitoring.unregister_event_duration_listener(self._listener)
+        return False
