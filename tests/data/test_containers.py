@@ -1,0 +1,198 @@
+"""``WeakLabels`` / ``Split`` / ``Dataset``: validation with clear messages, and the happy paths."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+from tests._utils import instantiate_group
+from wsbench.data import Dataset, Split, WeakLabels
+from wsbench.labelmodels import DawidSkene, MajorityVote, set_params
+
+L_OK = np.array([[0, 1, -1], [1, 1, 0], [-1, -1, 2], [2, 0, 1], [0, -1, -1]])  # n=5, m=3, k=3
+
+
+def weak(L=L_OK, n_classes=3, class_balance=None):
+    return WeakLabels(L=L, n_classes=n_classes, class_balance=class_balance)
+
+
+# ---------------------------------------------------------------------------------------------------
+# malformed inputs: (id, callable, regex the ValueError message must match)
+
+MALFORMED = [
+    ("L-float", lambda: weak(L_OK.astype(float)), r"integer array.*got dtype float64"),
+    ("L-float-nan", lambda: weak(np.where(L_OK < 0, np.nan, L_OK)), r"NaN cannot encode an abstain"),
+    ("L-jax-float", lambda: weak(jnp.asarray(L_OK, jnp.float32)), r"integer array.*float32"),
+    ("L-bool", lambda: weak(L_OK > 0), r"integer array.*got dtype bool"),
+    ("L-str", lambda: weak(np.array([["a", "b"]])), r"integer array"),
+    ("L-none", lambda: weak(None), r"L is None"),
+    ("L-1d", lambda: weak(L_OK[:, 0]), r"must be 2-D.*got shape \(5,\).*L\[:, None\]"),
+    ("L-3d", lambda: weak(L_OK[None]), r"must be 2-D.*got shape \(1, 5, 3\)"),
+    ("L-below-minus-1", lambda: weak(np.where(L_OK < 0, -2, L_OK)), r"outside -1\.\.2.*\[-2\]"),
+    ("L-equal-k", lambda: weak(L_OK, n_classes=2), r"outside -1\.\.1.*\[2\].*first at row 2, LF 2"),
+    ("L-metal-convention", lambda: weak(L_OK + 1), r"outside -1\.\.2.*from_metal"),
+    ("L-no-rows", lambda: weak(np.zeros((0, 3), int)), r"no rows"),
+    ("L-no-columns", lambda: weak(np.zeros((4, 0), int)), r"no columns"),
+    ("k-1", lambda: weak(np.zeros((2, 2), int), n_classes=1), r"n_classes must be >= 2, got 1"),
+    ("k-0", lambda: weak(np.zeros((2, 2), int), n_classes=0), r"n_classes must be >= 2"),
+    ("k-float", lambda: weak(n_classes=3.0), r"n_classes must be a Python int.*float"),
+    ("k-bool", lambda: weak(np.zeros((2, 2), int), n_classes=True), r"n_classes must be a Python int.*bool"),
+    ("k-str", lambda: weak(n_classes="3"), r"n_classes must be a Python int"),
+    ("cb-length", lambda: weak(class_balance=[0.5, 0.5]), r"class_balance must have shape \(3,\).*\(2,\)"),
+    ("cb-2d", lambda: weak(class_balance=[[0.2, 0.3, 0.5]]), r"class_balance must have shape \(3,\)"),
+    ("cb-negative", lambda: weak(class_balance=[-0.2, 0.6, 0.6]), r"finite and non-negative"),
+    ("cb-sum", lambda: weak(class_balance=[0.2, 0.2, 0.2]), r"must sum to 1, got sum 0\.6"),
+    ("cb-nan", lambda: weak(class_balance=[np.nan, 0.5, 0.5]), r"finite and non-negative"),
+    ("cb-inf", lambda: weak(class_balance=[np.inf, 0.5, 0.5]), r"finite and non-negative"),
+    ("split-weak-array", lambda: Split(weak=L_OK), r"Split\.weak must be a WeakLabels.*ndarray"),
+    ("y-length", lambda: Split(weak(), y=np.zeros(4, int)), r"y must have shape \(5,\).*\(4,\)"),
+    ("y-2d", lambda: Split(weak(), y=np.zeros((5, 1), int)), r"y must have shape \(5,\)"),
+    ("y-range-high", lambda: Split(weak(), y=np.array([0, 1, 2, 3, 0])), r"y has values outside -1\.\.2.*\[3\]"),
+    ("y-range-low", lambda: Split(weak(), y=np.array([0, 1, 2, -5, 0])), r"y has values outside.*\[-5\]"),
+    ("y-float", lambda: Split(weak(), y=np.zeros(5)), r"y must be an integer array.*float64"),
+    ("y-bool", lambda: Split(weak(), y=np.zeros(5, bool)), r"y must be an integer array.*bool"),
+    ("x-rows", lambda: Split(weak(), x=np.zeros((4, 2))), r"x must have shape \(n, \.\.\.\) with n=5.*\(4, 2\)"),
+    ("x-1d", lambda: Split(weak(), x=np.zeros(5)), r"x must have shape \(n, \.\.\.\)"),
+    ("x-nan", lambda: Split(weak(), x=np.full((5, 2), np.nan)), r"x contains NaN or infinite"),
+    ("x-inf", lambda: Split(weak(), x=np.full((5, 2), np.inf)), r"x contains NaN or infinite"),
+    (
+        "dataset-m",
+        lambda: Dataset(Split(weak()), Split(weak(L_OK[:, :2])), Split(weak()), name="d"),
+        r"Dataset 'd': splits have different numbers of LFs.*'valid': 2",
+    ),
+    (
+        "dataset-k",
+        lambda: Dataset(Split(weak()), Split(weak()), Split(weak(n_classes=4)), name="d"),
+        r"Dataset 'd': splits disagree on n_classes.*'test': 4",
+    ),
+    (
+        "dataset-not-split",
+        lambda: Dataset(Split(weak()), weak(), Split(weak()), name="d"),
+        r"Dataset\.valid must be a Split, got WeakLabels",
+    ),
+    ("set-params-unknown", lambda: set_params(DawidSkene(), alpha=1.0), r"no hyperparameter\(s\) \['alpha'\].*smoothing"),
+    ("set-params-mv", lambda: set_params(MajorityVote(), n_iter=3), r"MajorityVote has no hyperparameter"),
+]
+
+
+@pytest.mark.parametrize("make,match", [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
+def test_malformed_input_raises_clear_value_error(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_malformed_cases_are_many_and_distinct():
+    ids = [m[0] for m in MALFORMED]
+    assert len(ids) == len(set(ids)) >= 20
+
+
+# estimators: fit needs WeakLabels; predict_proba validates against the fitted shape
+
+
+@pytest.fixture(scope="module")
+def estimators():
+    return instantiate_group("estimator")
+
+
+def test_fit_rejects_raw_array(estimators, key):
+    for name, est in estimators.items():
+        with pytest.raises(ValueError, match=r"fit expects wsbench\.data\.WeakLabels, got ndarray"):
+            est.fit(L_OK, key=key)
+        with pytest.raises(ValueError, match=r"WeakLabels, got ArrayImpl"):
+            est.fit(jnp.asarray(L_OK), key=key)
+        assert name
+
+
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        (L_OK[:, :2], r"has 2 labeling functions \(columns\) but the model was fitted on 3"),
+        (np.concatenate([L_OK, L_OK], axis=1), r"has 6 labeling functions"),
+        (np.where(L_OK == 2, 3, L_OK), r"outside -1\.\.2"),
+        (np.where(L_OK < 0, -7, L_OK), r"outside -1\.\.2"),
+        (L_OK.astype(np.float32), r"integer array"),
+        (L_OK[:, 0], r"must be 2-D"),
+    ],
+    ids=["fewer-lfs", "more-lfs", "value-k", "value-below", "float", "1d"],
+)
+def test_predict_proba_rejects_bad_L(estimators, key, bad, match):
+    for est in estimators.values():
+        fitted = est.fit(weak(), key=key)
+        with pytest.raises(ValueError, match=match):
+            fitted.predict_proba(bad)
+
+
+# ---------------------------------------------------------------------------------------------------
+# happy paths
+
+
+@pytest.mark.parametrize(
+    "L",
+    [L_OK, L_OK.astype(np.int64), L_OK.astype(np.int8), jnp.asarray(L_OK), L_OK.tolist()],
+    ids=["numpy-int", "int64", "int8", "jax", "list"],
+)
+def test_weak_labels_accepts_int_inputs_as_int32(L):
+    w = WeakLabels(L=L, n_classes=3)
+    assert isinstance(w.L, jax.Array)
+    assert w.L.dtype == jnp.int32
+    np.testing.assert_array_equal(w.L, L_OK)
+    assert (w.n, w.m, w.n_classes) == (5, 3, 3)
+    assert w.class_balance is None
+
+
+def test_n_classes_numpy_int_and_class_balance():
+    w = WeakLabels(L=L_OK, n_classes=np.int64(3), class_balance=[0.2, 0.3, 0.5])
+    assert type(w.n_classes) is int and w.n_classes == 3
+    assert w.class_balance.dtype == jnp.float32
+    np.testing.assert_allclose(w.class_balance, [0.2, 0.3, 0.5])
+    # class_balance is a leaf (may differ between datasets without recompiling); n_classes is static
+    assert len(jax.tree.leaves(w)) == 2
+
+
+def test_all_abstain_and_large_k_are_valid():
+    w = WeakLabels(L=np.full((3, 2), -1), n_classes=2)
+    assert int(w.L.min()) == -1
+    w = WeakLabels(L=np.array([[99, -1]]), n_classes=100)
+    assert w.m == 2
+
+
+def test_weak_labels_is_a_pytree_usable_under_jit():
+    w = weak(class_balance=[0.2, 0.3, 0.5])
+
+    @eqx.filter_jit
+    def f(data):
+        # reconstruction inside jit (tracers) skips value checks but keeps shape/dtype checks
+        inner = WeakLabels(L=data.L, n_classes=data.n_classes, class_balance=data.class_balance)
+        return (inner.L >= 0).sum(), inner.class_balance.sum()
+
+    votes, total = f(w)
+    assert int(votes) == int((L_OK >= 0).sum())
+    assert abs(float(total) - 1.0) < 1e-6
+    w2 = jax.tree.map(lambda x: x, w)
+    assert eqx.tree_equal(w, w2)
+
+
+def test_split_and_dataset_happy_path(key):
+    x = jr.normal(key, (5, 4))
+    y = np.array([0, 1, -1, 2, 0])  # -1 = unknown gold label
+    s = Split(weak(), y=y, x=x)
+    assert s.n == 5
+    assert s.y.dtype == jnp.int32
+    np.testing.assert_array_equal(s.y, y)
+    np.testing.assert_array_equal(s.x, x)
+    assert Split(weak()).y is None and Split(weak()).x is None
+    s_img = Split(weak(), x=np.zeros((5, 2, 2, 3), np.float32))  # images: (n, h, w, c)
+    assert s_img.x.shape == (5, 2, 2, 3)
+    d = Dataset(train=s, valid=Split(weak(L_OK[:2])), test=Split(weak(L_OK[2:])), name="toy")
+    assert d.n_classes == 3
+    assert d.name == "toy"
+    assert d.valid.n == 2 and d.test.n == 3
+
+
+def test_set_params_returns_new_validated_object():
+    est = DawidSkene(n_iter=5)
+    est2 = set_params(est, smoothing=0.5)
+    assert est2 is not est and est2.smoothing == 0.5 and est2.n_iter == 5
+    assert est.smoothing != 0.5
