@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ._containers import WeakLabels
+from ._validate import check_n_classes
 
 
 def from_long(
@@ -42,6 +43,11 @@ def from_long(
                 f"long-format records need a {c!r} column; got columns "
                 f"{list(records.keys()) if isinstance(records, Mapping) else list(getattr(records, 'columns', []))}."
             ) from err
+    lengths = {c: len(v) for c, v in cols.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"long-format columns must have equal lengths, got {lengths}.")
+    if not cols[task]:
+        raise ValueError("long-format records are empty: there are no votes to build a label matrix from.")
     items = list(dict.fromkeys(cols[task]))
     lfs = list(dict.fromkeys(cols[worker]))
     item_idx = {t: i for i, t in enumerate(items)}
@@ -72,6 +78,7 @@ def from_long(
 
 def from_metal(L_metal, n_classes: int) -> WeakLabels:
     """Weak labels from a MeTaL/Snorkel-0.7 matrix, where ``0`` = abstain and classes are ``1..k``."""
+    n_classes = check_n_classes(n_classes)
     L_metal = np.asarray(L_metal)
     if not np.issubdtype(L_metal.dtype, np.integer) or L_metal.dtype == bool:
         raise ValueError(f"a MeTaL label matrix must be integer (0 = abstain, 1..k), got dtype {L_metal.dtype}.")
