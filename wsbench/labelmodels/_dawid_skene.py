@@ -16,7 +16,10 @@ from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labe
 
 _INITS = ("majority_vote", "uniform")
 _UNIFORM_INIT_DIAG = 0.7  # P(lambda_j = t | Y = t) of every LF under init="uniform"
-_LOG_ZERO = -1e30  # stands in for log(0): exp underflows to exactly 0, and 0 * _LOG_ZERO == 0
+# Stands in for log(0): exp(-1e4) is exactly 0 in float32, 0 * _LOG_ZERO == 0 inside the mask products
+# (0 * -inf would be NaN), and a row on which every class has a zero-probability vote still keeps the
+# ordinary log-likelihood terms to ~1e-3 (float32 spacing near 1e4) instead of losing them entirely.
+_LOG_ZERO = -1e4
 _HIGHEST = jax.lax.Precision.HIGHEST  # no TF32 on GPUs: the 0/1 masks are exact, the weights must be too
 
 
@@ -74,8 +77,8 @@ def _safe_log(p: Float[Array, "..."]) -> Float[Array, "..."]:
 def _posterior(log_prior, log_conf, L):
     """Posterior ``(n, k)`` and per-row log evidence ``(n,)``."""
     joint = log_prior[None, :] + _vote_loglik(L, log_conf)
-    log_evidence = jax.nn.logsumexp(joint, axis=1)
-    return jnp.exp(joint - log_evidence[:, None]), log_evidence
+    # softmax (not exp(joint - logsumexp)) so rows stay normalised even when joint is near _LOG_ZERO
+    return jax.nn.softmax(joint, axis=1), jax.nn.logsumexp(joint, axis=1)
 
 
 def _majority_vote_posterior(L: Int[Array, "n m"], prior: Float[Array, " k"]) -> Float[Array, "n k"]:

@@ -1,0 +1,160 @@
+"""Dawid-Skene: agreement with the NumPy reference, EM properties, edge cases, recovery."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+from tests.reference.dawid_skene_numpy import dawid_skene_em
+from wsbench.data import WeakLabels
+from wsbench.labelmodels import DawidSkene, MajorityVote
+from wsbench.metrics import accuracy, confusion_error
+from wsbench.synthetic import bayes_posterior, sample_dawid_skene, sample_independent
+
+ATOL = 2e-4  # float32 EM vs the float64 reference after tens of iterations
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.5])
+def test_matches_numpy_reference(key, smoothing):
+    sim = sample_dawid_skene(key, n=150, m=5, n_classes=3, propensity=0.5)
+    fitted = DawidSkene(n_iter=15, smoothing=smoothing).fit(sim.weak, key=key)
+    want = dawid_skene_em(np.asarray(sim.weak.L), n_classes=3, n_iter=15, smoothing=smoothing)
+    np.testing.assert_allclose(fitted.predict_proba(sim.weak.L), want["probs"], atol=ATOL)
+    np.testing.assert_allclose(fitted.confusions(), want["confusions"], atol=ATOL)
+    np.testing.assert_allclose(fitted.class_prior(), want["prior"], atol=ATOL)
+    np.testing.assert_allclose(fitted.trace["objective"], want["objective"], rtol=1e-5)
+
+
+def test_matches_numpy_reference_with_class_balance(key):
+    sim = sample_dawid_skene(key, n=150, m=4, n_classes=2, propensity=0.6, class_balance=[0.7, 0.3])
+    weak = WeakLabels(L=sim.weak.L, n_classes=2, class_balance=[0.7, 0.3])
+    fitted = DawidSkene(n_iter=10, smoothing=0.1).fit(weak, key=key)
+    want = dawid_skene_em(np.asarray(weak.L), 2, n_iter=10, smoothing=0.1, class_balance=[0.7, 0.3])
+    np.testing.assert_allclose(fitted.predict_proba(weak.L), want["probs"], atol=ATOL)
+    np.testing.assert_allclose(fitted.class_prior(), [0.7, 0.3], atol=1e-6)  # kept fixed
+    np.testing.assert_allclose(fitted.trace["objective"], want["objective"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.01, 1.0])
+@pytest.mark.parametrize("init", ["majority_vote", "uniform"])
+def test_em_objective_is_monotone(key, smoothing, init):
+    sim = sample_dawid_skene(key, n=2000, m=8, n_classes=3)
+    trace = np.asarray(DawidSkene(n_iter=40, init=init, smoothing=smoothing).fit(sim.weak, key=key)
+                       .trace["objective"], dtype=np.float64)
+    assert trace.shape == (40,) and np.all(np.isfinite(trace))
+    slack = 1e-6 * np.abs(trace).max()  # float32 rounding of a sum over n rows
+    assert np.all(np.diff(trace) >= -slack), np.diff(trace).min()
+
+
+def test_uniform_init_breaks_symmetry(key):
+    sim = sample_dawid_skene(key, n=3000, m=10, n_classes=3, diag=(0.6, 0.9))
+    probs = DawidSkene(n_iter=50, init="uniform").fit(sim.weak, key=key).predict_proba(sim.weak.L)
+    mv = MajorityVote().fit(sim.weak, key=key).predict_proba(sim.weak.L)
+    assert float(accuracy(probs, sim.y)) >= float(accuracy(mv, sim.y)) - 0.01
+
+
+def test_k20_works(key):
+    sim = sample_dawid_skene(key, n=4000, m=12, n_classes=20, diag=(0.6, 0.9), propensity=0.7)
+    fitted = DawidSkene(n_iter=30).fit(sim.weak, key=key)
+    probs = fitted.predict_proba(sim.weak.L)
+    assert probs.shape == (4000, 20) and bool(jnp.all(jnp.isfinite(probs)))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    mv = MajorityVote().fit(sim.weak, key=key).predict_proba(sim.weak.L)
+    assert float(accuracy(probs, sim.y)) >= float(accuracy(mv, sim.y))
+
+
+@pytest.mark.parametrize("with_balance", [False, True])
+def test_rows_without_votes_get_the_prior_exactly(key, with_balance):
+    sim = sample_dawid_skene(key, n=400, m=5, n_classes=3, propensity=0.3)
+    cb = [0.5, 0.3, 0.2] if with_balance else None
+    fitted = DawidSkene(n_iter=20).fit(WeakLabels(sim.weak.L, 3, class_balance=cb), key=key)
+    L = np.asarray(sim.weak.L).copy()
+    L[:7] = -1
+    probs = np.asarray(fitted.predict_proba(L))
+    np.testing.assert_array_equal(probs[:7], np.broadcast_to(np.asarray(fitted.class_prior()), (7, 3)))
+    if with_balance:
+        np.testing.assert_allclose(fitted.class_prior(), cb, atol=1e-6)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.01])
+def test_never_voting_lf_gives_finite_output(key, smoothing):
+    sim = sample_dawid_skene(key, n=300, m=4, n_classes=3)
+    L = jnp.concatenate([sim.weak.L, jnp.full((300, 1), -1, jnp.int32)], axis=1)
+    fitted = DawidSkene(n_iter=20, smoothing=smoothing).fit(WeakLabels(L, 3), key=key)
+    assert bool(jnp.all(jnp.isfinite(fitted.predict_proba(L))))
+    assert bool(jnp.all(jnp.isfinite(fitted.trace["objective"])))
+    np.testing.assert_allclose(fitted.confusions()[-1], 1.0 / 3, atol=1e-6)  # uninformative LF
+    base = DawidSkene(n_iter=20, smoothing=smoothing).fit(sim.weak, key=key)
+    np.testing.assert_allclose(fitted.predict_proba(L), base.predict_proba(sim.weak.L), atol=1e-5)
+
+
+def test_unseen_vote_with_zero_smoothing_is_finite(key):
+    # LF 0 never outputs class 2 in training, so theta[0, :, 2] = 0 with smoothing=0.
+    L = np.array([[0, 0, 1], [1, 1, 1], [0, 2, 2], [1, 0, 0], [0, 0, 0]] * 20)
+    fitted = DawidSkene(n_iter=10, smoothing=0.0).fit(WeakLabels(L, 3), key=key)
+    probs = fitted.predict_proba(np.array([[2, 2, 2], [2, -1, -1]]))
+    assert bool(jnp.all(jnp.isfinite(probs)))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_classes_are_aligned_with_lf_outputs(key):
+    # Every LF is accurate, so the fitted latent class t must be the LF output class t.
+    sim = sample_independent(key, n=2000, m=6, n_classes=4, accuracy=(0.7, 0.9), propensity=0.8)
+    conf = DawidSkene(n_iter=30).fit(sim.weak, key=key).confusions()
+    diag = jnp.diagonal(conf, axis1=1, axis2=2)
+    assert bool(jnp.all(diag.mean(axis=0) > 0.5))
+
+
+def test_jit_and_vmap_over_smoothing(key):
+    sim = sample_dawid_skene(key, n=500, m=6, n_classes=3)
+    est = DawidSkene(n_iter=15)
+    grid = jnp.array([0.0, 0.1, 2.0])
+    stacked = dataclasses.replace(est, smoothing=grid)
+
+    @jax.jit
+    def fit_all(stacked, weak):
+        return jax.vmap(lambda e: e.fit(weak, key=key).predict_proba(weak.L))(stacked)
+
+    got = fit_all(stacked, sim.weak)
+    for i, s in enumerate(grid.tolist()):
+        want = dataclasses.replace(est, smoothing=s).fit(sim.weak, key=key).predict_proba(sim.weak.L)
+        np.testing.assert_allclose(got[i], want, atol=1e-5)
+
+
+def test_invalid_hyperparameters_raise():
+    with pytest.raises(ValueError, match="n_iter"):
+        DawidSkene(n_iter=0)
+    with pytest.raises(ValueError, match="init"):
+        DawidSkene(init="random")
+    with pytest.raises(ValueError, match="smoothing"):
+        DawidSkene(smoothing=-0.1)
+
+
+def test_predict_proba_validates_L(key):
+    sim = sample_dawid_skene(key, n=100, m=4, n_classes=3)
+    fitted = DawidSkene(n_iter=5).fit(sim.weak, key=key)
+    with pytest.raises(ValueError, match="labeling functions"):
+        fitted.predict_proba(np.zeros((3, 5), int))
+    with pytest.raises(ValueError, match="outside"):
+        fitted.predict_proba(np.full((3, 4), 3))
+
+
+def test_matches_bayes_posterior_accuracy(key):
+    """Issue acceptance: within 0.5 accuracy points of the Bayes posterior with true parameters."""
+    sim = sample_dawid_skene(key, n=20_000, m=10, n_classes=3)
+    probs = DawidSkene().fit(sim.weak, key=key).predict_proba(sim.weak.L)
+    acc = float(accuracy(probs, sim.y))
+    bayes = float(accuracy(bayes_posterior(sim, sim.weak.L), sim.y))
+    assert acc >= bayes - 0.005, (acc, bayes)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n_classes", [2, 3, 5])
+def test_recovers_confusions(key, n_classes):
+    sim = sample_dawid_skene(key, n=50_000, m=10, n_classes=n_classes, propensity=0.6)
+    fitted = DawidSkene(n_iter=200).fit(sim.weak, key=key)
+    assert float(confusion_error(fitted.confusions(), sim.confusions)) < 0.01
+    np.testing.assert_allclose(fitted.class_prior(), sim.class_balance, atol=0.01)
