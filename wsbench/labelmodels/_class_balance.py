@@ -1,0 +1,122 @@
+"""Unsupervised class balance from three-way LF overlaps (the class-balance model of Snorkel MeTaL).
+
+Pairwise overlaps of conditionally independent LFs identify ``mu P mu^T`` only, so ``P(Y)`` and the scale
+of ``mu`` trade off (``mu P^{1/2}`` fits as well). Three-way overlaps of LF triples that are mutually
+conditionally independent given Y,
+
+.. math::
+
+    O_{abc}[x, y, z] = P(\\lambda_a = x, \\lambda_b = y, \\lambda_c = z)
+                    = \\sum_t P(Y = t)\\, \\mu_a[x, t]\\, \\mu_b[y, t]\\, \\mu_c[z, t],
+
+form a CP decomposition whose weights are the class balance (identifiable up to a permutation of classes
+by Kruskal's theorem when the LFs are informative). We fit ``P(Y)`` (softmax logits) and the per-LF
+non-abstain conditionals ``mu`` jointly on the pairwise and three-way moments with Adam inside
+``lax.scan``, then align the classes so that the LFs are better than random on average (Hungarian).
+
+References:
+    Ratner, Hancock, Dunnmon, Sala, Pandey, Ré. "Training Complex Models with Multi-Task Weak
+    Supervision." AAAI 2019 (the class-balance model of the Snorkel MeTaL code release).
+"""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jaxtyping import Array, Float, Int
+
+MAX_ALL_TRIPLES = 120
+"""Use every LF triple while there are at most this many; otherwise a deterministic banded subset."""
+
+
+def choose_triples(comp: np.ndarray) -> np.ndarray:
+    """LF triples ``(a, b, c)``, ``a < b < c``, in three different dependency components.
+
+    Every admissible triple when there are at most ``MAX_ALL_TRIPLES`` of them (so that appending an LF
+    only adds triples containing it); otherwise triples ``(j, j + d, j + 2d)`` for ``d`` in 1..3 (about
+    ``3 m``), skipping inadmissible ones. Returns an ``(t, 3)`` int array (``t`` may be 0).
+    """
+    m = len(comp)
+    ok = lambda a, b, c: len({comp[a], comp[b], comp[c]}) == 3  # noqa: E731
+    if m * (m - 1) * (m - 2) // 6 <= MAX_ALL_TRIPLES:
+        triples = [t for t in itertools.combinations(range(m), 3) if ok(*t)]
+    else:
+        triples = [
+            (j, j + d, j + 2 * d) for d in (1, 2, 3) for j in range(m - 2 * d) if ok(j, j + d, j + 2 * d)
+        ]
+    return np.asarray(triples, dtype=np.int32).reshape(-1, 3)
+
+
+def triple_overlaps(L: Int[Array, "c m"], triples: np.ndarray, k: int) -> Float[Array, "t k3"]:
+    """Counts (not frequencies) of joint non-abstain votes ``(x, y, z)`` of each triple on a row chunk."""
+    t = triples.shape[0]
+    La, Lb, Lc = L[:, triples[:, 0]], L[:, triples[:, 1]], L[:, triples[:, 2]]  # (c, t)
+    valid = (La >= 0) & (Lb >= 0) & (Lc >= 0)
+    flat = jnp.where(valid, (La * k + Lb) * k + Lc, k**3)  # dummy slot k**3 for "someone abstained"
+    rows = jnp.broadcast_to(jnp.arange(t)[None, :], flat.shape)
+    counts = jnp.zeros((t, k**3 + 1), jnp.float32).at[rows, flat].add(1.0)
+    return counts[:, : k**3]
+
+
+def fit_class_balance(
+    O_single: Float[Array, "mk mk"],
+    O3: Float[Array, "t k3"],
+    mask_single: np.ndarray,
+    triples: np.ndarray,
+    coverage: Float[Array, " m"],
+    *,
+    k: int,
+    n_iter: int = 1000,
+    lr: float = 0.02,
+    prec_init: float = 0.7,
+) -> tuple[Float[Array, " k"], Float[Array, " n_iter"]]:
+    """Fit ``P(Y)`` from pairwise and three-way overlaps of LF indicator vectors.
+
+    Args:
+        O_single: ``(m k, m k)`` second moments of the LFs' one-hot (non-abstain) vote indicators.
+        O3: ``(t, k^3)`` third moments of the triples (frequencies).
+        mask_single: ``(m k, m k)`` 1 where two LFs are conditionally independent given Y (different
+            dependency components), else 0.
+        triples: ``(t, 3)`` LF indices of the triples.
+        coverage: ``(m,)`` fraction of rows each LF votes on (initialisation).
+        k: number of classes; n_iter, lr: Adam steps and learning rate; prec_init: initial accuracy guess.
+
+    Returns:
+        ``(class_balance, loss_trace)``.
+    """
+    m = coverage.shape[0]
+    eye = jnp.eye(k, dtype=jnp.float32)
+    off = (1.0 - prec_init) / (k - 1)
+    mu0 = coverage[:, None, None] * (prec_init * eye + off * (1.0 - eye))[None]  # [j, a, y]
+    diag = jnp.diagonal(O_single)
+    mask = jnp.asarray(mask_single, jnp.float32)
+    ta, tb, tc = (jnp.asarray(triples[:, i]) for i in range(3))
+
+    def loss(params):
+        logits, mu = params
+        p = jax.nn.softmax(logits)
+        flat = mu.reshape(m * k, k)
+        pair = mask * (O_single - (flat * p[None, :]) @ flat.T)
+        marg = flat @ p - diag
+        model3 = jnp.einsum("y,txy,tuy,tvy->txuv", p, mu[ta], mu[tb], mu[tc]).reshape(-1, k**3)
+        return jnp.sum(pair**2) + jnp.sum(marg**2) + jnp.sum((O3 - model3) ** 2)
+
+    opt = optax.adam(optax.cosine_decay_schedule(lr, n_iter, alpha=0.01))
+    params0 = (jnp.zeros((k,), jnp.float32), mu0)
+
+    def step(carry, _):
+        params, state = carry
+        value, grads = jax.value_and_grad(loss)(params)
+        updates, state = opt.update(grads, state, params)
+        logits, mu = optax.apply_updates(params, updates)
+        return ((logits, jnp.clip(mu, 0.0, 1.0)), state), value
+
+    ((logits, mu), _), trace = jax.lax.scan(step, (params0, opt.init(params0)), None, length=n_iter)
+    p = jax.nn.softmax(logits)
+    # align latent classes so that the LFs agree with the class they are credited to, on average
+    cost = -jnp.sum(mu, axis=0)  # [a (label), y (latent)]
+    rows, cols = optax.assignment.hungarian_algorithm(cost)
+    perm = cols[jnp.argsort(rows)]
+    return p[perm], trace

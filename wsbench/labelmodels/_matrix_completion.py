@@ -1,0 +1,490 @@
+r"""Matrix-completion label model (Ratner et al., AAAI 2019), with known LF dependencies.
+
+Model. Each labeling-function variable :math:`\psi_u` (the one-hot non-abstain vote of one LF, or the
+one-hot joint vote of a dependency clique) has class-conditional means
+:math:`\mu_u[a, y] = P(\psi_u = a \mid Y = y)`. Variables in different components of the dependency graph
+are conditionally independent given Y, so the observed second moments satisfy
+
+.. math::
+
+    O = \mathbb{E}[\psi \psi^\top] = \mu\, \mathrm{diag}(P(Y))\, \mu^\top
+    \quad \text{on every entry } (u, v) \text{ with } u, v \text{ in different components}
+
+(paper, eq. 3 with the inverse-covariance mask reduced to its observable block). We fit
+
+.. math::
+
+    \min_{\mu \in [0, 1]} \| M \odot (O - \mu P \mu^\top) \|_F^2
+    + \| \mu P \mathbf{1} - \mathrm{diag}(O) \|^2 + \ell_2 \| \mu - \mu_0 \|^2
+
+with an optax optimizer inside ``lax.scan`` (the Snorkel ``LabelModel`` objective), then clamp to valid
+probabilities and align latent classes with the Hungarian algorithm (LFs better than random on average).
+
+Dependencies. Given dependency edges that form a forest (every clique an edge, every separator a single
+LF), the class-conditional distribution of the votes factorises over the junction tree,
+
+.. math::
+
+    P(\lambda \mid y) = \frac{\prod_C P(\lambda_C \mid y)}{\prod_S P(\lambda_S \mid y)}
+    = \prod_{r \text{ root}} P(\lambda_r \mid y) \prod_{(p \to c)} P(\lambda_c \mid \lambda_p, y),
+
+i.e. separators *divide* (Snorkel MeTaL multiplied them in, double-counting correlated LFs). We
+evaluate the right-hand, rooted form, which is a normalised distribution even when the fitted clique
+tables are slightly inconsistent. Clique tables come from a joint indicator variable per edge in the
+same overlap matrix; overlaps inside a component are masked.
+
+Abstentions are modelled as uninformative about Y (the fitted tables are projected onto tables whose
+abstain probability, given the parent's vote, does not depend on Y). This is true of every generator in
+``wsbench.synthetic`` and is what Snorkel assumes at prediction time; it makes rows without votes get
+the class prior exactly.
+
+References:
+    Ratner, Hancock, Dunnmon, Sala, Pandey, Ré. "Training Complex Models with Multi-Task Weak
+    Supervision." AAAI 2019. Ratner, Bach, Ehrenberg, Fries, Wu, Ré. "Snorkel: Rapid Training Data
+    Creation with Weak Supervision." VLDB 2018.
+"""
+
+import functools
+from typing import Literal
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import optax
+from jaxtyping import Array, Float, Int, PRNGKeyArray
+
+from ..data import WeakLabels
+from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
+from ._class_balance import choose_triples, fit_class_balance, triple_overlaps
+
+EPS = 1e-6
+"""Floor on every fitted probability (keeps log-likelihoods finite)."""
+CHUNK = 16384
+"""Rows per chunk when accumulating overlaps (bounds memory at n = 1e6)."""
+BALANCE_MODES = ("auto", "data", "unsupervised", "uniform")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# static structure (depends only on m, k and the edges)
+
+
+class _Structure:
+    """Variables, components and the rooted forest implied by ``(m, k, edges)`` (plain NumPy, static)."""
+
+    def __init__(self, m: int, k: int, edges: tuple[tuple[int, int], ...]):
+        for i, j in edges:
+            if j >= m:
+                raise ValueError(f"dependency edge {(i, j)} names LF {j}, but there are only {m} LFs.")
+        # union-find, rejecting cycles (only forests, i.e. edge cliques, are supported)
+        root = list(range(m))
+
+        def find(a):
+            while root[a] != a:
+                root[a] = root[root[a]]
+                a = root[a]
+            return a
+
+        for i, j in edges:
+            ri, rj = find(i), find(j)
+            if ri == rj:
+                raise ValueError(
+                    f"the dependency edges contain a cycle through {(i, j)}; MatrixCompletion supports "
+                    "dependency graphs that are forests (cliques of two LFs, single-LF separators). "
+                    "Drop edges to make the graph a forest, or merge strongly dependent LFs."
+                )
+            root[ri] = rj
+        comp_ids = np.array([find(j) for j in range(m)])
+        _, self.comp = np.unique(comp_ids, return_inverse=True)  # (m,) component per LF
+        self.n_components = int(self.comp.max()) + 1
+        # root each tree at its lowest-index LF; orient edges parent -> child by BFS
+        adj = {j: [] for j in range(m)}
+        for e, (i, j) in enumerate(edges):
+            adj[i].append((j, e))
+            adj[j].append((i, e))
+        self.parent = np.arange(m)
+        self.parent_edge = np.full(m, -1)
+        self.child_is_second = np.zeros(m, dtype=bool)  # the child is edges[e][1]
+        seen = np.zeros(m, dtype=bool)
+        for r in range(m):
+            if seen[r]:
+                continue
+            seen[r], queue = True, [r]
+            while queue:
+                a = queue.pop(0)
+                for b, e in adj[a]:
+                    if not seen[b]:
+                        seen[b] = True
+                        self.parent[b], self.parent_edge[b] = a, e
+                        self.child_is_second[b] = edges[e][1] == b
+                        queue.append(b)
+        self.m, self.k, self.edges = m, k, edges
+        self.d = m * k + len(edges) * k * k
+        var_comp = [np.repeat(self.comp, k)]
+        var_comp += [np.full(k * k, self.comp[i]) for i, _ in edges]
+        self.var_comp = np.concatenate(var_comp)
+        self.mask = (self.var_comp[:, None] != self.var_comp[None, :]).astype(np.float32)
+        self.triples = choose_triples(self.comp)
+
+
+@functools.lru_cache(maxsize=64)
+def _structure(m: int, k: int, edges: tuple[tuple[int, int], ...]) -> _Structure:
+    return _Structure(m, k, edges)
+
+
+def _as_edges(edges) -> tuple[tuple[int, int], ...]:
+    out = set()
+    for e in edges:
+        i, j = (int(v) for v in e)
+        if i == j or i < 0 or j < 0:
+            raise ValueError(f"dependency edges must join two different LFs (indices >= 0), got {e!r}.")
+        out.add((min(i, j), max(i, j)))
+    return tuple(sorted(out))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# sufficient statistics
+
+
+class OverlapStats(eqx.Module):
+    """What ``MatrixCompletion`` needs from ``L``: computed in one pass, reused by every fit.
+
+    Attributes:
+        O: ``(d, d)`` second moments ``E[psi psi^T]`` of the indicator variables (the m one-hot LF votes,
+            then one ``k*k`` one-hot joint vote per dependency edge).
+        O3: ``(t, k^3)`` third moments of the LF triples used by the unsupervised class balance
+            (``(0, k^3)`` when not needed).
+        coverage: ``(m,)`` fraction of rows on which each LF votes.
+        class_balance: the data's class balance, when given.
+    """
+
+    O: Float[Array, "d d"]
+    O3: Float[Array, "t k3"]
+    coverage: Float[Array, " m"]
+    class_balance: Float[Array, " k"] | None
+    n_classes: int = eqx.field(static=True)
+    edges: tuple[tuple[int, int], ...] = eqx.field(static=True)
+
+
+def _indicators(L: Int[Array, "c m"], k: int, edges) -> Float[Array, "c d"]:
+    c, m = L.shape
+    single = (L[:, :, None] == jnp.arange(k)[None, None, :]).reshape(c, m * k)
+    parts = [single]
+    if edges:
+        ei = np.array([e[0] for e in edges])
+        ej = np.array([e[1] for e in edges])
+        Li, Lj = L[:, ei], L[:, ej]
+        idx = jnp.where((Li >= 0) & (Lj >= 0), Li * k + Lj, -1)
+        parts.append((idx[:, :, None] == jnp.arange(k * k)[None, None, :]).reshape(c, -1))
+    return jnp.concatenate(parts, axis=1).astype(jnp.float32)
+
+
+def overlap_stats(L: Int[Array, "n m"], k: int, edges=(), *, class_balance=None, triples: bool = True
+                  ) -> OverlapStats:
+    """One pass over ``L`` (in row chunks): the overlap matrix and, optionally, the triple moments."""
+    n, m = L.shape
+    s = _structure(m, k, edges)
+    chunk = min(n, CHUNK)
+    n_chunks = -(-n // chunk)
+    pad = n_chunks * chunk - n
+    Lc = jnp.concatenate([L, jnp.full((pad, m), -1, L.dtype)], axis=0).reshape(n_chunks, chunk, m)
+    tri = s.triples if triples else np.zeros((0, 3), np.int32)
+
+    def body(carry, Lk):
+        O, O3 = carry
+        X = _indicators(Lk, k, edges)
+        O = O + X.T @ X
+        if tri.shape[0]:
+            O3 = O3 + triple_overlaps(Lk, tri, k)
+        return (O, O3), None
+
+    init = (jnp.zeros((s.d, s.d), jnp.float32), jnp.zeros((tri.shape[0], k**3), jnp.float32))
+    (O, O3), _ = jax.lax.scan(body, init, Lc)
+    coverage = (L >= 0).mean(axis=0).astype(jnp.float32)
+    return OverlapStats(O=O / n, O3=O3 / n, coverage=coverage, class_balance=class_balance,
+                        n_classes=k, edges=tuple(edges))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# fitted model
+
+
+class MatrixCompletionFitted(AbstractGenerativeFitted):
+    """A fitted matrix-completion model: per-LF tables, clique tables and the class prior.
+
+    Attributes:
+        tables: ``(m, k+1, k)`` ``P(lambda_j = a | Y = y)``, rows abstain, 0..k-1 (``Simulation.conditionals``).
+        clique_tables: ``(e, k+1, k+1, k)`` ``P(lambda_i = a, lambda_j = b | Y = y)`` per edge ``(i, j)``.
+        log_cond: ``(m, k+1, k+1, k)`` ``log P(lambda_j = b | lambda_parent = a, y)`` (roots ignore ``a``).
+        prior: ``(k,)`` class balance.
+        parent: static parent LF of each LF in the rooted dependency forest (itself for roots).
+        edges: static dependency edges.
+        trace: ``{"loss": (n_iter,)}``.
+    """
+
+    tables: Float[Array, "m k+1 k"]
+    clique_tables: Float[Array, "e k+1 k+1 k"]
+    log_cond: Float[Array, "m k+1 k+1 k"]
+    prior: Float[Array, " k"]
+    trace: dict[str, Array]
+    parent: tuple[int, ...] = eqx.field(static=True)
+    edges: tuple[tuple[int, int], ...] = eqx.field(static=True)
+
+    @staticmethod
+    def from_tables(tables, prior, *, edges=(), clique_tables=None) -> "MatrixCompletionFitted":
+        """Build a fitted model from (e.g. true) parameters: the posterior then is the exact Bayes one.
+
+        Args:
+            tables: ``(m, k+1, k)`` ``P(lambda_j = a | Y = y)`` (abstain row first).
+            prior: ``(k,)`` class balance.
+            edges: dependency edges (a forest); clique_tables: ``(e, k+1, k+1, k)`` joint tables per edge.
+        """
+        tables = jnp.asarray(tables, jnp.float32)
+        prior = jnp.asarray(prior, jnp.float32)
+        edges = _as_edges(edges)
+        m, k1, k = tables.shape
+        if clique_tables is None:
+            if edges:
+                raise ValueError("from_tables with edges needs clique_tables.")
+            clique_tables = jnp.zeros((0, k1, k1, k), jnp.float32)
+        return _finalize(tables, jnp.asarray(clique_tables, jnp.float32), prior, edges, {})
+
+    def predict_proba(self, L) -> Float[Array, "n k"]:
+        m, k = self.tables.shape[0], self.prior.shape[0]
+        L = checked_L(L, n_classes=k, n_lfs=m)
+        Lp = L[:, np.asarray(self.parent)]
+
+        def add(acc, xs):
+            lj, lp, table = xs
+            return acc + table[lp + 1, lj + 1], None
+
+        init = jnp.broadcast_to(jnp.log(self.prior)[None, :], (L.shape[0], k))
+        loglik, _ = jax.lax.scan(add, init, (L.T, Lp.T, self.log_cond))
+        return jax.nn.softmax(loglik, axis=-1)
+
+    def conditionals(self) -> Float[Array, "m k+1 k"]:
+        """``P(lambda_j = a | Y = y)``, rows abstain, 0, ..., k-1; columns y (``Simulation.conditionals``)."""
+        return self.tables
+
+    def confusions(self) -> Float[Array, "m k k"]:
+        votes = self.tables[:, 1:, :]  # [j, o, t]
+        total = votes.sum(axis=1, keepdims=True)
+        k = votes.shape[1]
+        conf = jnp.where(total > 0, votes / jnp.maximum(total, 1e-30), 1.0 / k)
+        return jnp.swapaxes(conf, 1, 2)
+
+    def class_prior(self) -> Float[Array, " k"]:
+        return self.prior
+
+
+def _normalise(t: Array, axis) -> Array:
+    t = jnp.maximum(t, EPS)
+    return t / t.sum(axis=axis, keepdims=True)
+
+
+def _uninformative_abstain(t: Float[Array, "... k+1 k"], prior: Float[Array, " k"]) -> Array:
+    """Project ``(..., k+1, k)`` tables (abstain row 0) to abstain probabilities that do not depend on y."""
+    w = prior.reshape((1,) * (t.ndim - 2) + prior.shape)
+    abst = (t[..., 0, :] * w).sum(axis=-1, keepdims=True)  # (..., 1)
+    votes = t[..., 1:, :]
+    votes = votes * ((1.0 - abst) / votes.sum(axis=-2))[..., None, :]
+    abst_row = jnp.broadcast_to(abst, t[..., 0, :].shape)[..., None, :]
+    return jnp.concatenate([abst_row, votes], axis=-2)
+
+
+def _finalize(tables, clique_tables, prior, edges, trace) -> MatrixCompletionFitted:
+    """Clamp/normalise the tables, project abstentions, and build the rooted conditional tables."""
+    m, k1, k = tables.shape
+    s = _structure(m, k, edges)
+    tables = _uninformative_abstain(_normalise(tables, axis=1), prior)
+    cond = jnp.broadcast_to(tables[:, None, :, :], (m, k1, k1, k))
+    if edges:
+        clique_tables = _normalise(clique_tables, axis=(1, 2))
+        children = np.flatnonzero(s.parent_edge >= 0)
+        e = s.parent_edge[children]
+        ct = clique_tables[e]  # [c, a_i, a_j, y]
+        ct = jnp.where(s.child_is_second[children][:, None, None, None], ct, jnp.swapaxes(ct, 1, 2))
+        cc = ct / ct.sum(axis=2, keepdims=True)  # P(child = b | parent = a, y), [c, a, b, y]
+        cc = _uninformative_abstain(cc, prior)
+        cond = cond.at[children].set(cc)
+    log_cond = jnp.log(jnp.maximum(cond, EPS))
+    return MatrixCompletionFitted(
+        tables=tables, clique_tables=clique_tables, log_cond=log_cond, prior=prior, trace=trace,
+        parent=tuple(int(p) for p in s.parent), edges=edges,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the estimator
+
+
+class MatrixCompletion(AbstractLabelModel):
+    r"""Matrix-completion label model of Ratner et al. (2019) — the model behind Snorkel's ``LabelModel``.
+
+    See the module docstring for the model, the objective and the junction-tree posterior. The fit is a
+    pure function of the overlap statistics (:func:`overlap_stats`), so sweeps over ``lr``/``l2``/seeds
+    reuse one pass over ``L`` (``fit_from_stats``).
+
+    Class balance (``balance``): ``"auto"`` uses ``data.class_balance`` when the weak labels carry one
+    (the runner sets it when ``dev_labels=class_balance``: given, or estimated from dev labels), else
+    the unsupervised estimate; ``"data"`` requires it; ``"unsupervised"`` always estimates it from
+    three-way LF overlaps (MeTaL's class-balance model, ``_class_balance.py``); ``"uniform"`` fixes it.
+
+    Degenerate inputs: fewer than three conditionally independent LF groups raise ``ValueError``
+    (the model is not identifiable; use ``MajorityVote`` or ``DawidSkene``). An LF that never votes
+    keeps all-zero vote probabilities (it always abstains and changes nothing). LFs that always agree,
+    or a class that is never voted, give finite (if uninformative) tables.
+
+    Example:
+        >>> import jax.random as jr
+        >>> from wsbench.synthetic import sample_independent
+        >>> sim = sample_independent(jr.key(0), n=2000, m=8, accuracy=0.8, propensity=0.6)
+        >>> fitted = MatrixCompletion(n_iter=300).fit(sim.weak, key=jr.key(1))
+        >>> fitted.conditionals().shape
+        (8, 3, 2)
+    """
+
+    n_iter: int = eqx.field(static=True, default=500)
+    """Optimizer steps (``lax.scan`` length)."""
+    lr: float | Array = 0.01
+    """Learning rate (cosine-decayed to 1% over ``n_iter``); vmappable."""
+    l2: float | Array = 0.0
+    """Weight of ``||mu - mu_0||^2`` (pull towards the initial guess); vmappable."""
+    prec_init: float | Array = 0.7
+    """Initial guess of every LF's accuracy (also breaks the latent permutation symmetry); vmappable."""
+    init_noise: float | Array = 0.0
+    """Relative Gaussian jitter of the starting point, drawn from ``key`` (0: deterministic); vmappable."""
+    optimizer: Literal["adam", "sgd"] = eqx.field(static=True, default="adam")
+    """optax optimizer."""
+    balance: Literal["auto", "data", "unsupervised", "uniform"] = eqx.field(static=True, default="auto")
+    """Where the class balance comes from (see the class docstring)."""
+    edges: tuple[tuple[int, int], ...] = eqx.field(static=True, default=(), converter=_as_edges)
+    """Known dependency edges ``(i, j)`` between LFs (a forest)."""
+
+    def __check_init__(self):
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}.")
+        if self.balance not in BALANCE_MODES:
+            raise ValueError(f"balance must be one of {BALANCE_MODES}, got {self.balance!r}.")
+        if not isinstance(self.n_iter, int) or self.n_iter < 1:
+            raise ValueError(f"n_iter must be a positive int, got {self.n_iter!r}.")
+
+    def _needs_triples(self, class_balance) -> bool:
+        return self.balance == "unsupervised" or (self.balance == "auto" and class_balance is None)
+
+    def statistics(self, data: WeakLabels) -> OverlapStats:
+        """The sufficient statistics of ``data`` (one pass over ``L``); see ``fit_from_stats``."""
+        data = check_weak_labels(data)
+        self._check_structure(data.m, data.n_classes)
+        if self.balance == "data" and data.class_balance is None:
+            raise ValueError(
+                "MatrixCompletion(balance='data') needs WeakLabels.class_balance (run with "
+                "dev_labels=class_balance), or use balance='auto'/'unsupervised'/'uniform'."
+            )
+        return overlap_stats(data.L, data.n_classes, self.edges, class_balance=data.class_balance,
+                             triples=self._needs_triples(data.class_balance))
+
+    def _check_structure(self, m: int, k: int) -> _Structure:
+        s = _structure(m, k, self.edges)
+        if s.n_components < 3:
+            raise ValueError(
+                f"MatrixCompletion needs at least 3 conditionally independent LFs (groups of LFs, when "
+                f"dependency edges are given); got {s.n_components} from m={m} LFs. The model is not "
+                "identifiable with fewer: use MajorityVote or DawidSkene instead."
+            )
+        return s
+
+    def fit(self, data: WeakLabels, *, key: PRNGKeyArray) -> MatrixCompletionFitted:
+        return self.fit_from_stats(self.statistics(data), key=key)
+
+    def fit_from_stats(self, stats: OverlapStats, *, key: PRNGKeyArray) -> MatrixCompletionFitted:
+        """Fit from precomputed ``OverlapStats`` (pure; vmap over estimators/keys reuses ``stats``)."""
+        k, m = stats.n_classes, stats.coverage.shape[0]
+        if stats.edges != self.edges:
+            raise ValueError(f"stats were computed for edges {stats.edges}, the model has {self.edges}.")
+        s = self._check_structure(m, k)
+        prior = self._prior(stats, s)
+        mu_init = _init_mu(stats.coverage, s, self.prec_init)
+        mu0 = jnp.clip(mu_init * (1.0 + self.init_noise * jr.normal(key, mu_init.shape)), 0.0, 1.0)
+        mu, trace = self._optimise(stats.O, prior, mu_init, mu0, jnp.asarray(s.mask))
+        # align latent classes (only among classes of equal prior, which leaves the objective unchanged)
+        single = mu[: m * k].reshape(m, k, k)
+        clash = jnp.abs(prior[:, None] - prior[None, :]) > 1e-6
+        cost = -single.sum(axis=0) + 1e3 * clash
+        rows, cols = optax.assignment.hungarian_algorithm(cost)
+        mu = mu[:, cols[jnp.argsort(rows)]]
+        tables, cliques = _tables_from_mu(mu, s)
+        return _finalize(tables, cliques, prior, self.edges, {"loss": trace})
+
+    def _prior(self, stats: OverlapStats, s: _Structure) -> Float[Array, " k"]:
+        k = stats.n_classes
+        if self.balance == "uniform":
+            return jnp.full((k,), 1.0 / k, jnp.float32)
+        if self.balance in ("auto", "data") and stats.class_balance is not None:
+            return jnp.asarray(stats.class_balance, jnp.float32)
+        if s.triples.shape[0] == 0 or stats.O3.shape[0] != s.triples.shape[0]:
+            raise ValueError("the unsupervised class balance needs triple overlaps of 3 independent LFs.")
+        mk = s.m * k
+        p, _ = fit_class_balance(stats.O[:mk, :mk], stats.O3, s.mask[:mk, :mk], s.triples,
+                                 stats.coverage, k=k)
+        return jax.lax.stop_gradient(p)
+
+    def _optimise(self, O, prior, mu_init, mu0, mask):
+        diag = jnp.diagonal(O)
+        l2 = self.l2
+
+        def loss(mu):
+            resid = mask * (O - (mu * prior[None, :]) @ mu.T)
+            marg = mu @ prior - diag
+            return jnp.sum(resid**2) + jnp.sum(marg**2) + l2 * jnp.sum((mu - mu_init) ** 2)
+
+        schedule = optax.cosine_decay_schedule(self.lr, self.n_iter, alpha=0.01)
+        opt = optax.adam(schedule) if self.optimizer == "adam" else optax.sgd(schedule, momentum=0.9)
+
+        def step(carry, _):
+            mu, state = carry
+            value, grad = jax.value_and_grad(loss)(mu)
+            updates, state = opt.update(grad, state, mu)
+            return (jnp.clip(optax.apply_updates(mu, updates), 0.0, 1.0), state), value
+
+        (mu, _), trace = jax.lax.scan(step, (mu0, opt.init(mu0)), None, length=self.n_iter)
+        return mu, trace
+
+
+def _init_mu(coverage, s: _Structure, prec_init) -> Float[Array, "d k"]:
+    """Initial guess: each LF votes with its coverage, correct with probability ``prec_init``."""
+    k = s.k
+    eye = jnp.eye(k, dtype=jnp.float32)
+    conf = prec_init * eye + (1.0 - prec_init) / (k - 1) * (1.0 - eye)  # [a, y]
+    single = coverage[:, None, None] * conf[None]  # [j, a, y]
+    parts = [single.reshape(s.m * k, k)]
+    if s.edges:
+        ei = np.array([e[0] for e in s.edges])
+        ej = np.array([e[1] for e in s.edges])
+        pair = single[ei][:, :, None, :] * single[ej][:, None, :, :]  # [e, a, b, y]
+        parts.append(pair.reshape(-1, k))
+    return jnp.concatenate(parts, axis=0).astype(jnp.float32)
+
+
+def _tables_from_mu(mu, s: _Structure):
+    """Full tables with abstain rows from the fitted non-abstain means."""
+    m, k = s.m, s.k
+    single = mu[: m * k].reshape(m, k, k)  # [j, a, y]
+    total = single.sum(axis=1, keepdims=True)
+    single = single / jnp.maximum(total, 1.0)  # at most probability 1 of voting
+    tables = jnp.concatenate([1.0 - single.sum(axis=1, keepdims=True), single], axis=1)
+    e = len(s.edges)
+    if not e:
+        return tables, jnp.zeros((0, k + 1, k + 1, k), jnp.float32)
+    ei = np.array([p[0] for p in s.edges])
+    ej = np.array([p[1] for p in s.edges])
+    pair = mu[m * k:].reshape(e, k, k, k)  # [e, a, b, y]
+    vi, vj = single[ei], single[ej]  # [e, a, y]
+    pair = jnp.minimum(pair, jnp.minimum(vi[:, :, None, :], vj[:, None, :, :]))
+    i_only = jnp.maximum(vi - pair.sum(axis=2), 0.0)  # lambda_i = a, lambda_j abstains
+    j_only = jnp.maximum(vj - pair.sum(axis=1), 0.0)
+    none = jnp.maximum(1.0 - vi.sum(axis=1) - vj.sum(axis=1) + pair.sum(axis=(1, 2)), 0.0)  # [e, y]
+    top = jnp.concatenate([none[:, None, None, :], j_only[:, None, :, :]], axis=2)  # [e, 1, k+1, y]
+    rest = jnp.concatenate([i_only[:, :, None, :], pair], axis=2)  # [e, k, k+1, y]
+    return tables, jnp.concatenate([top, rest], axis=1)
