@@ -11,6 +11,7 @@ from ._base import (
 )
 from ._dawid_skene import DawidSkene, DawidSkeneFitted
 from ._majority_vote import MajorityVote, MajorityVoteFitted
+from ._matrix_completion import MatrixCompletion, MatrixCompletionFitted, OverlapStats, overlap_stats
 
 __all__ = [
     "AbstractFitted",
@@ -20,8 +21,12 @@ __all__ = [
     "DawidSkeneFitted",
     "MajorityVote",
     "MajorityVoteFitted",
+    "MatrixCompletion",
+    "MatrixCompletionFitted",
+    "OverlapStats",
     "fit_predict_proba",
     "get_params",
+    "overlap_stats",
     "predict",
     "set_params",
 ]
