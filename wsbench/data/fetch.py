@@ -79,11 +79,11 @@ def _manifest_candidates() -> list[Path]:
     env = os.environ.get("WSBENCH_MANIFEST")
     if env:
         return [Path(env)]
-    here = Path(__file__).resolve()
-    return [
-        here.parents[2] / "datasets" / "manifest.yaml",  # source checkout / editable install
-        Path(sys.prefix) / "share" / "wsbench" / "manifest.yaml",  # wheel install (data-files)
-    ]
+    repo = Path(__file__).resolve().parents[2]
+    candidates = [Path(sys.prefix) / "share" / "wsbench" / "manifest.yaml"]  # wheel (data-files)
+    if (repo / "pyproject.toml").is_file():  # source checkout / editable install
+        candidates.insert(0, repo / "datasets" / "manifest.yaml")
+    return candidates
 
 
 @lru_cache(maxsize=4)
