@@ -1,4 +1,4 @@
-"""wsbench.data.fetch: manifest, mirror copies, downloads (file:// and a local HTTP server), errors."""
+"""wsbench.data.fetch: manifest, mirror copies, downloads (file:// and local HTTP), errors."""
 
 import functools
 import hashlib
@@ -36,7 +36,8 @@ def mirror_path() -> Path:
 MIRROR = mirror_path()
 needs_mirror = pytest.mark.skipif(
     not MIRROR.is_dir(),
-    reason=f"no dataset mirror at {MIRROR} (set WSBENCH_DATA_MIRROR to a copy of the shared datasets)",
+    reason=f"no dataset mirror at {MIRROR} "
+    "(set WSBENCH_DATA_MIRROR to a copy of the shared datasets)",
 )
 
 
@@ -55,7 +56,12 @@ def sha(data: bytes) -> str:
 
 def write_manifest(tmp_path, monkeypatch, files: list[dict], name: str = "toy") -> None:
     path = tmp_path / "manifest.yaml"
-    entry = {"description": "toy", "licence": "CC0", "manual": "Ask the toy maintainer.", "files": files}
+    entry = {
+        "description": "toy",
+        "licence": "CC0",
+        "manual": "Ask the toy maintainer.",
+        "files": files,
+    }
     path.write_text(yaml.safe_dump({"version": 1, "datasets": {name: entry}}))
     monkeypatch.setenv("WSBENCH_MANIFEST", str(path))
 
@@ -94,12 +100,27 @@ def test_data_root_resolution(monkeypatch, tmp_path):
 def test_repo_manifest_is_complete():
     entries = manifest()
     assert set(list_datasets()) == {
-        "wrench_youtube", "wrench_sms", "wrench_chemprot", "youtube_spam_collection_raw",
-        "sms_spam_collection_raw", "spouse_snorkel", "bc5cdr_pubtator", "iu_chest_xray_reports",
-        "pneumoniamnist", "cifar10_jpeg",
+        "wrench_youtube",
+        "wrench_sms",
+        "wrench_chemprot",
+        "youtube_spam_collection_raw",
+        "sms_spam_collection_raw",
+        "spouse_snorkel",
+        "bc5cdr_pubtator",
+        "iu_chest_xray_reports",
+        "pneumoniamnist",
+        "cifar10_jpeg",
     }
     for name, entry in entries.items():
-        for field in ("description", "licence", "citation", "homepage", "source", "manual", "files"):
+        for field in (
+            "description",
+            "licence",
+            "citation",
+            "homepage",
+            "source",
+            "manual",
+            "files",
+        ):
             assert entry.get(field), f"{name} lacks {field}"
         for f in entry["files"]:
             assert re.fullmatch(r"[0-9a-f]{64}", f["sha256"]), (name, f)
@@ -204,12 +225,19 @@ def test_download_file_url(toy, tmp_path):
 def test_download_checksum_mismatch(tmp_path, monkeypatch):
     src = tmp_path / "upstream.txt"
     src.write_bytes(b"new upstream version")
-    write_manifest(tmp_path, monkeypatch, [
-        {"path": "f.txt", "sha256": sha(b"old"), "size": 20, "url": src.as_uri()},
-    ])
+    write_manifest(
+        tmp_path,
+        monkeypatch,
+        [
+            {"path": "f.txt", "sha256": sha(b"old"), "size": 20, "url": src.as_uri()},
+        ],
+    )
     with pytest.raises(ChecksumError, match=r"toy/f\.txt from file:.*sha256"):
         fetch("toy", data_dir=tmp_path / "data")
-    assert not list((tmp_path / "data").rglob("*")) or not (tmp_path / "data" / "toy" / "f.txt").exists()
+    assert (
+        not list((tmp_path / "data").rglob("*"))
+        or not (tmp_path / "data" / "toy" / "f.txt").exists()
+    )
 
 
 def test_download_zip_member(tmp_path, monkeypatch):
@@ -218,10 +246,19 @@ def test_download_zip_member(tmp_path, monkeypatch):
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("readme", "x")
         zf.writestr("inner/Data", member)
-    write_manifest(tmp_path, monkeypatch, [
-        {"path": "Data", "sha256": sha(member), "size": len(member), "archive": archive.as_uri(),
-         "member": "inner/Data"},
-    ])
+    write_manifest(
+        tmp_path,
+        monkeypatch,
+        [
+            {
+                "path": "Data",
+                "sha256": sha(member),
+                "size": len(member),
+                "archive": archive.as_uri(),
+                "member": "inner/Data",
+            },
+        ],
+    )
     out = fetch("toy", data_dir=tmp_path / "data")
     assert (out / "Data").read_bytes() == member
     assert not list(out.glob("*.zip")) and not list(out.glob("*.part*"))
@@ -231,9 +268,19 @@ def test_download_missing_zip_member(tmp_path, monkeypatch):
     archive = tmp_path / "bundle.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("other", "x")
-    write_manifest(tmp_path, monkeypatch, [
-        {"path": "Data", "sha256": sha(b"x"), "size": 1, "archive": archive.as_uri(), "member": "Data"},
-    ])
+    write_manifest(
+        tmp_path,
+        monkeypatch,
+        [
+            {
+                "path": "Data",
+                "sha256": sha(b"x"),
+                "size": 1,
+                "archive": archive.as_uri(),
+                "member": "Data",
+            },
+        ],
+    )
     with pytest.raises(FetchError, match="has no member 'Data'"):
         fetch("toy", data_dir=tmp_path / "data")
 
@@ -250,7 +297,9 @@ def http_root(tmp_path):
     root.mkdir()
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield root, f"http://127.0.0.1:{server.server_address[1]}"
@@ -264,18 +313,26 @@ def test_download_over_http(http_root, tmp_path, monkeypatch):
     root, base = http_root
     data = os.urandom(3 * (1 << 20) + 17)  # several chunks
     (root / "big.bin").write_bytes(data)
-    write_manifest(tmp_path, monkeypatch, [
-        {"path": "big.bin", "sha256": sha(data), "size": len(data), "url": f"{base}/big.bin"},
-    ])
+    write_manifest(
+        tmp_path,
+        monkeypatch,
+        [
+            {"path": "big.bin", "sha256": sha(data), "size": len(data), "url": f"{base}/big.bin"},
+        ],
+    )
     out = fetch("toy", data_dir=tmp_path / "data", timeout=10)
     assert (out / "big.bin").read_bytes() == data
 
 
 def test_http_404_is_clear(http_root, tmp_path, monkeypatch):
     _, base = http_root
-    write_manifest(tmp_path, monkeypatch, [
-        {"path": "gone.txt", "sha256": sha(b"x"), "size": 1, "url": f"{base}/gone.txt"},
-    ])
+    write_manifest(
+        tmp_path,
+        monkeypatch,
+        [
+            {"path": "gone.txt", "sha256": sha(b"x"), "size": 1, "url": f"{base}/gone.txt"},
+        ],
+    )
     with pytest.raises(FetchError, match=r"could not download toy/gone\.txt.*404"):
         fetch("toy", data_dir=tmp_path / "data", timeout=10)
 
@@ -287,9 +344,18 @@ def _closed_port() -> int:
 
 
 def test_no_network_error_says_how_to_get_data(tmp_path, monkeypatch):
-    write_manifest(tmp_path, monkeypatch, [
-        {"path": "f.txt", "sha256": sha(b"x"), "size": 1, "url": f"http://127.0.0.1:{_closed_port()}/f.txt"},
-    ])
+    write_manifest(
+        tmp_path,
+        monkeypatch,
+        [
+            {
+                "path": "f.txt",
+                "sha256": sha(b"x"),
+                "size": 1,
+                "url": f"http://127.0.0.1:{_closed_port()}/f.txt",
+            },
+        ],
+    )
     with pytest.raises(FetchError) as info:
         fetch("toy", data_dir=tmp_path / "data", timeout=5)
     msg = str(info.value)
@@ -299,7 +365,9 @@ def test_no_network_error_says_how_to_get_data(tmp_path, monkeypatch):
 
 
 def test_no_url_needs_mirror(tmp_path, monkeypatch):
-    write_manifest(tmp_path, monkeypatch, [{"path": "f.txt", "sha256": sha(b"x"), "size": 1, "url": None}])
+    write_manifest(
+        tmp_path, monkeypatch, [{"path": "f.txt", "sha256": sha(b"x"), "size": 1, "url": None}]
+    )
     with pytest.raises(FetchError, match="(?s)no download URL.*Ask the toy maintainer"):
         fetch("toy", data_dir=tmp_path / "data")
 

@@ -13,7 +13,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MIRROR = Path(os.environ.get("WSBENCH_DATA_MIRROR") or REPO_ROOT.parent / "shared" / "datasets")
 needs_mirror = pytest.mark.skipif(
     not MIRROR.is_dir(),
-    reason=f"no dataset mirror at {MIRROR} (set WSBENCH_DATA_MIRROR to a copy of the shared datasets)",
+    reason=f"no dataset mirror at {MIRROR} "
+    "(set WSBENCH_DATA_MIRROR to a copy of the shared datasets)",
 )
 
 LABELS = {"0": "HAM", "1": "SPAM"}
@@ -38,11 +39,14 @@ def write_wrench(root: Path, splits: dict, labels=LABELS) -> Path:
 
 @pytest.fixture
 def good(tmp_path):
-    return write_wrench(tmp_path / "toy", {
-        "train": rows([[0, -1, 1], [1, 1, -1], [-1, -1, -1]], [0, 1, 1], ["a", "b", "c"]),
-        "valid": rows([[0, 0, -1], [1, -1, 1]], [0, 1]),
-        "test": rows([[-1, 1, 1], [0, 0, 0]], [1, 0]),
-    })
+    return write_wrench(
+        tmp_path / "toy",
+        {
+            "train": rows([[0, -1, 1], [1, 1, -1], [-1, -1, -1]], [0, 1, 1], ["a", "b", "c"]),
+            "valid": rows([[0, 0, -1], [1, -1, 1]], [0, 1]),
+            "test": rows([[-1, 1, 1], [0, 0, 0]], [1, 0]),
+        },
+    )
 
 
 def test_load_good(good):
@@ -79,10 +83,13 @@ def test_n_classes_must_match_label_json(good):
 
 
 def test_missing_train_protocol(tmp_path):
-    root = write_wrench(tmp_path / "vt", {
-        "valid": rows([[0, 1], [1, -1]], [0, 1]),
-        "test": rows([[1, 1]], [1]),
-    })
+    root = write_wrench(
+        tmp_path / "vt",
+        {
+            "valid": rows([[0, 1], [1, -1]], [0, 1]),
+            "test": rows([[1, 1]], [1]),
+        },
+    )
     with pytest.raises(ValueError, match=r"train\.json is missing \(pass missing_train='valid'"):
         load_wrench(root)
     ds = load_wrench(root, missing_train="valid")
@@ -96,16 +103,24 @@ def test_missing_train_protocol(tmp_path):
 @pytest.mark.parametrize(
     ("split_text", "message"),
     [
-        ('{\n    "0": {"label": 0, "weak_labels": [0, 1], "data": {}},\n    "1": {"label": 1, "weak_labels": [1, 1],,}\n}',
-         r"train\.json: malformed JSON at line 3.*row '1'"),
-        ('[1, 2]', r"train\.json: expected a JSON object keyed by example id"),
-        ('{}', r"train\.json: the split has no rows"),
+        (
+            '{\n    "0": {"label": 0, "weak_labels": [0, 1], "data": {}},\n'
+            '    "1": {"label": 1, "weak_labels": [1, 1],,}\n}',
+            r"train\.json: malformed JSON at line 3.*row '1'",
+        ),
+        ("[1, 2]", r"train\.json: expected a JSON object keyed by example id"),
+        ("{}", r"train\.json: the split has no rows"),
     ],
 )
 def test_malformed_file(tmp_path, split_text, message):
-    root = write_wrench(tmp_path / "bad", {
-        "train": split_text, "valid": rows([[0, 1]], [0]), "test": rows([[0, 1]], [0]),
-    })
+    root = write_wrench(
+        tmp_path / "bad",
+        {
+            "train": split_text,
+            "valid": rows([[0, 1]], [0]),
+            "test": rows([[0, 1]], [0]),
+        },
+    )
     with pytest.raises(ValueError, match=message):
         load_wrench(root)
 
@@ -113,18 +128,32 @@ def test_malformed_file(tmp_path, split_text, message):
 def _bad_row(tmp_path, mutate):
     r = rows([[0, 1], [1, -1], [-1, -1]], [0, 1, 0])
     mutate(r)
-    return write_wrench(tmp_path / "bad", {"train": r, "valid": rows([[0, 1]], [0]), "test": rows([[0, 1]], [0])})
+    return write_wrench(
+        tmp_path / "bad", {"train": r, "valid": rows([[0, 1]], [0]), "test": rows([[0, 1]], [0])}
+    )
 
 
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
         (lambda r: r["1"].pop("weak_labels"), r"train\.json, row '1': missing 'weak_labels'"),
-        (lambda r: r["2"].update(weak_labels=[0]), r"train\.json, row '2': has 1 weak labels but row '0' has 2"),
-        (lambda r: r["1"].update(weak_labels=[0, 2]), r"row '1': weak label 2 of LF 1 is outside -1\.\.1"),
+        (
+            lambda r: r["2"].update(weak_labels=[0]),
+            r"train\.json, row '2': has 1 weak labels but row '0' has 2",
+        ),
+        (
+            lambda r: r["1"].update(weak_labels=[0, 2]),
+            r"row '1': weak label 2 of LF 1 is outside -1\.\.1",
+        ),
         (lambda r: r["1"].update(weak_labels=[0, -2]), r"row '1': weak label -2 of LF 1"),
-        (lambda r: r["1"].update(weak_labels=[0, 1.0]), r"row '1': 'weak_labels' must be a list of ints"),
-        (lambda r: r["2"].update(label=5), r"train\.json, row '2': label 5 is not a class of label\.json \(0\.\.1\)"),
+        (
+            lambda r: r["1"].update(weak_labels=[0, 1.0]),
+            r"row '1': 'weak_labels' must be a list of ints",
+        ),
+        (
+            lambda r: r["2"].update(label=5),
+            r"train\.json, row '2': label 5 is not a class of label\.json \(0\.\.1\)",
+        ),
         (lambda r: r["2"].update(label="SPAM"), r"row '2': label 'SPAM' is not a class"),
         (lambda r: r.update({"3": [1, 2]}), r"row '3': expected an object"),
     ],
@@ -135,12 +164,17 @@ def test_bad_rows_name_file_and_row(tmp_path, mutate, message):
 
 
 def test_bad_label_json_and_lf_count(tmp_path):
-    root = write_wrench(tmp_path / "a", {"train": rows([[0]], [0]), "valid": rows([[0]], [0]),
-                                          "test": rows([[0]], [0])}, labels={"0": "A", "2": "B"})
+    root = write_wrench(
+        tmp_path / "a",
+        {"train": rows([[0]], [0]), "valid": rows([[0]], [0]), "test": rows([[0]], [0])},
+        labels={"0": "A", "2": "B"},
+    )
     with pytest.raises(ValueError, match=r"label\.json: keys must be exactly 0\.\.1"):
         load_wrench(root)
-    root = write_wrench(tmp_path / "b", {"train": rows([[0]], [0]), "valid": rows([[0, 1]], [0]),
-                                          "test": rows([[0]], [0])})
+    root = write_wrench(
+        tmp_path / "b",
+        {"train": rows([[0]], [0]), "valid": rows([[0, 1]], [0]), "test": rows([[0]], [0])},
+    )
     with pytest.raises(ValueError, match="different numbers of LFs"):
         load_wrench(root)
     (tmp_path / "c").mkdir()
@@ -181,5 +215,8 @@ def test_mirror_youtube_coverage_and_config(tmp_path, monkeypatch):
     monkeypatch.setenv("WSBENCH_DATA", str(tmp_path))
     cfg = OmegaConf.load(REPO_ROOT / "conf" / "dataset" / "wrench_youtube.yaml")
     ds = instantiate(cfg, _convert_="all")(key=None)
-    cov = [float((np.asarray(s.weak.L) != -1).any(axis=1).mean()) for s in (ds.train, ds.valid, ds.test)]
+    cov = [
+        float((np.asarray(s.weak.L) != -1).any(axis=1).mean())
+        for s in (ds.train, ds.valid, ds.test)
+    ]
     np.testing.assert_allclose(cov, [0.877, 0.875, 0.928], atol=5e-4)  # SOURCE.md table

@@ -1,5 +1,6 @@
-"""wsbench.lf: the decorator, resources and preprocessors, apply_lfs (per-record and vectorised),
-errors naming the LF and the record, and lf_summary against hand counts and Snorkel's definitions."""
+"""wsbench.lf: the decorator, resources and preprocessors, apply_lfs (per-record and
+vectorised), errors naming the LF and the record, and lf_summary against hand counts and Snorkel's
+definitions."""
 
 import sys
 
@@ -137,7 +138,9 @@ def test_lf_raising_names_lf_and_row():
     def needs_author(x):
         return 1 if x["author"] else 0
 
-    with pytest.raises(LFApplicationError, match=r"'needs_author' raised KeyError: 'author' on record 0") as info:
+    with pytest.raises(
+        LFApplicationError, match=r"'needs_author' raised KeyError: 'author' on record 0"
+    ) as info:
         apply_lfs([has_link, needs_author], RECORDS, progress=False)
     assert info.value.lf_name == "needs_author" and info.value.index == 0
     assert isinstance(info.value, ValueError) and isinstance(info.value.__cause__, KeyError)
@@ -148,7 +151,9 @@ def test_lf_raising_names_lf_and_row():
             raise RuntimeError("boom")
         return ABSTAIN
 
-    with pytest.raises(LFApplicationError, match=r"'fails_on_third' raised RuntimeError: boom on record 2"):
+    with pytest.raises(
+        LFApplicationError, match=r"'fails_on_third' raised RuntimeError: boom on record 2"
+    ):
         apply_lfs([fails_on_third], RECORDS, progress=False)
 
 
@@ -197,7 +202,9 @@ def test_vectorized_errors():
     def raises(xs):
         raise KeyError("col")
 
-    with pytest.raises(LFApplicationError, match=r"'wrong_len' returned shape \(3,\); expected \(4,\)"):
+    with pytest.raises(
+        LFApplicationError, match=r"'wrong_len' returned shape \(3,\); expected \(4,\)"
+    ):
         apply_lfs([wrong_len], RECORDS, progress=False)
     with pytest.raises(LFApplicationError, match="'floats' returned dtype float64"):
         apply_lfs([floats], RECORDS, progress=False)
@@ -238,13 +245,15 @@ def test_dask_applier_matches_apply_lfs():
 
 
 def test_lf_summary_hand_computed():
-    L = np.array([
-        [0, 0, -1, -1],
-        [1, 0, -1, -1],
-        [-1, 1, 1, -1],
-        [-1, -1, 1, -1],
-        [1, -1, -1, -1],
-    ])
+    L = np.array(
+        [
+            [0, 0, -1, -1],
+            [1, 0, -1, -1],
+            [-1, 1, 1, -1],
+            [-1, -1, 1, -1],
+            [1, -1, -1, -1],
+        ]
+    )
     y = np.array([0, 1, 1, 0, -1])
     s = lf_summary(L, y, names=["a", "b", "c", "d"])
     assert list(s.index) == ["a", "b", "c", "d"]
@@ -253,7 +262,8 @@ def test_lf_summary_hand_computed():
     np.testing.assert_allclose(s["coverage"], [3 / 5, 3 / 5, 2 / 5, 0])
     np.testing.assert_allclose(s["overlaps"], [2 / 5, 3 / 5, 1 / 5, 0])
     np.testing.assert_allclose(s["conflicts"], [1 / 5, 1 / 5, 0, 0])
-    # a: rows 0, 1 right, row 4 gold unknown; b: rows 0, 2 right, row 1 wrong; c: row 2 right, row 3 wrong
+    # a: rows 0, 1 right, row 4 gold unknown; b: rows 0, 2 right, row 1 wrong;
+    # c: row 2 right, row 3 wrong
     assert s["correct"].tolist() == [2, 2, 1, 0]
     assert s["incorrect"].tolist() == [0, 1, 1, 0]
     np.testing.assert_allclose(s["emp_acc"][:3], [1.0, 2 / 3, 0.5])

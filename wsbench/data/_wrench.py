@@ -1,23 +1,23 @@
 """Load datasets in WRENCH's JSON layout into a :class:`~wsbench.data.Dataset`.
 
 WRENCH layout (Zhang et al. 2021, ``wrench/dataset/basedataset.py``): a folder with ``label.json``
-(``{"0": "name", ...}``) and ``train.json`` / ``valid.json`` / ``test.json``, each one JSON object keyed
-by example id whose values are ``{"label": int, "weak_labels": [int] * m, "data": {...}}``
+(``{"0": "name", ...}``) and ``train.json`` / ``valid.json`` / ``test.json``, each one JSON object
+keyed by example id whose values are ``{"label": int, "weak_labels": [int] * m, "data": {...}}``
 (``-1`` = abstain; ``data`` holds the raw record, e.g. ``{"text": ...}``).
 
-Splits without a ``train.json`` (``wrench_chemprot`` and ``spouse_snorkel`` ship only valid/test): with
-``missing_train="valid"`` the train split *is* the valid split. The benchmark protocol for such
+Splits without a ``train.json`` (``wrench_chemprot`` and ``spouse_snorkel`` ship only valid/test):
+with ``missing_train="valid"`` the train split *is* the valid split. The benchmark protocol for such
 datasets is then: a label model is fitted (unsupervised, on the LF outputs only) on the valid split,
-valid is also what dev-label settings (``dev_labels``) and model selection may read, and every reported
-score is on the untouched test split. Train and valid therefore share items: do not read train-vs-valid
-numbers as generalisation. Labels ``-1`` (or ``null``, or a missing ``label``) mean "gold unknown".
+valid is also what dev-label settings (``dev_labels``) and model selection may read, and every
+reported score is on the untouched test split. Train and valid therefore share items: do not read
+train-vs-valid numbers as generalisation. Labels ``-1`` (or ``null``, or a missing ``label``) mean
+"gold unknown".
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -32,14 +32,21 @@ SPLITS = ("train", "valid", "test")
 def _label_names(root: Path) -> dict[int, str]:
     path = root / "label.json"
     if not path.is_file():
-        raise ValueError(f"{path} is missing; a WRENCH dataset folder needs label.json ({{\"0\": name, ...}}).")
+        raise ValueError(
+            f'{path} is missing; a WRENCH dataset folder needs label.json ({{"0": name, ...}}).'
+        )
     doc = _read_json(path)
     if not isinstance(doc, dict) or not doc:
-        raise ValueError(f"{path}: expected a non-empty JSON object {{\"0\": name, ...}}, got {type(doc).__name__}.")
+        raise ValueError(
+            f'{path}: expected a non-empty JSON object {{"0": name, ...}}, '
+            f"got {type(doc).__name__}."
+        )
     try:
         names = {int(k): str(v) for k, v in doc.items()}
     except ValueError:
-        raise ValueError(f"{path}: keys must be class ids 0..k-1, got {sorted(doc)[:10]}.") from None
+        raise ValueError(
+            f"{path}: keys must be class ids 0..k-1, got {sorted(doc)[:10]}."
+        ) from None
     if sorted(names) != list(range(len(names))):
         raise ValueError(f"{path}: keys must be exactly 0..{len(names) - 1}, got {sorted(names)}.")
     return names
@@ -47,10 +54,23 @@ def _label_names(root: Path) -> dict[int, str]:
 
 def _row_near(text: str, pos: int) -> str:
     """The id of the top-level row whose text contains position ``pos`` (best effort)."""
-    last = None
-    for m in re.finditer(r'^\s*"([^"\n]+)"\s*:\s*\{', text[:pos], flags=re.M):
-        last = m.group(1)
-    return f" (in or after row {last!r})" if last is not None else ""
+    depth, key, i = 0, None, 0
+    while i < pos:
+        c = text[i]
+        if c == '"':
+            j = i + 1
+            while j < len(text) and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            if depth == 1 and text[j + 1 : j + 40].lstrip().startswith(":"):
+                key = text[i + 1 : j]
+            i = j + 1
+            continue
+        if c in "{[":
+            depth += 1
+        elif c in "}]":
+            depth -= 1
+        i += 1
+    return f" (in or after row {key!r})" if key is not None else ""
 
 
 def _read_json(path: Path) -> Any:
@@ -60,7 +80,8 @@ def _read_json(path: Path) -> Any:
     except json.JSONDecodeError as err:
         line = text.splitlines()[err.lineno - 1] if text.splitlines() else ""
         raise ValueError(
-            f"{path}: malformed JSON at line {err.lineno}, column {err.colno}{_row_near(text, err.pos)}: "
+            f"{path}: malformed JSON at line {err.lineno}, column {err.colno}"
+            f"{_row_near(text, err.pos)}: "
             f"{err.msg}. Offending line: {line.strip()[:120]!r}."
         ) from None
 
@@ -69,7 +90,9 @@ def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def read_wrench_split(path: str | os.PathLike, n_classes: int) -> tuple[list[str], np.ndarray, np.ndarray, list]:
+def read_wrench_split(
+    path: str | os.PathLike, n_classes: int
+) -> tuple[list[str], np.ndarray, np.ndarray, list]:
     """Read one WRENCH split file.
 
     Returns:
@@ -78,12 +101,15 @@ def read_wrench_split(path: str | os.PathLike, n_classes: int) -> tuple[list[str
 
     Raises:
         ValueError: naming the file and row id for malformed JSON, a row without ``weak_labels``,
-            weak labels of the wrong length or outside ``-1..k-1``, or a label outside ``label.json``.
+            weak labels of the wrong length or outside ``-1..k-1``, or a label outside
+            ``label.json``.
     """
     path = Path(path)
     doc = _read_json(path)
     if not isinstance(doc, dict):
-        raise ValueError(f"{path}: expected a JSON object keyed by example id, got a {type(doc).__name__}.")
+        raise ValueError(
+            f"{path}: expected a JSON object keyed by example id, got a {type(doc).__name__}."
+        )
     if not doc:
         raise ValueError(f"{path}: the split has no rows.")
     ids, rows, labels, data = [], [], [], []
@@ -92,20 +118,29 @@ def read_wrench_split(path: str | os.PathLike, n_classes: int) -> tuple[list[str
     for rid, row in doc.items():
         where = f"{path}, row {rid!r}"
         if not isinstance(row, dict):
-            raise ValueError(f"{where}: expected an object with 'weak_labels', 'label', 'data'; got {type(row).__name__}.")
+            raise ValueError(
+                f"{where}: expected an object with 'weak_labels', 'label', 'data'; "
+                f"got {type(row).__name__}."
+            )
         if "weak_labels" not in row:
-            raise ValueError(f"{where}: missing 'weak_labels' (the LF outputs); keys are {sorted(row)}.")
+            raise ValueError(
+                f"{where}: missing 'weak_labels' (the LF outputs); keys are {sorted(row)}."
+            )
         wl = row["weak_labels"]
         if not isinstance(wl, list) or not all(_is_int(v) for v in wl):
-            raise ValueError(f"{where}: 'weak_labels' must be a list of ints (-1 = abstain), got {wl!r:.120}.")
+            raise ValueError(
+                f"{where}: 'weak_labels' must be a list of ints (-1 = abstain), got {wl!r:.120}."
+            )
         if m is None:
             m, first = len(wl), rid
             if m == 0:
-                raise ValueError(f"{where}: 'weak_labels' is empty; a dataset needs at least one LF.")
+                raise ValueError(
+                    f"{where}: 'weak_labels' is empty; a dataset needs at least one LF."
+                )
         elif len(wl) != m:
             raise ValueError(
-                f"{where}: has {len(wl)} weak labels but row {first!r} has {m}; every row needs one "
-                "vote per LF."
+                f"{where}: has {len(wl)} weak labels but row {first!r} has {m}; "
+                "every row needs one vote per LF."
             )
         bad = [(j, v) for j, v in enumerate(wl) if v < -1 or v >= n_classes]
         if bad:
@@ -155,9 +190,9 @@ def load_wrench(
         key: accepted for the config convention; loading is deterministic.
 
     Returns:
-        The ``Dataset`` (``x`` is left ``None``: featurising text is task-specific), or
-        ``(Dataset, records)`` when ``return_records`` (``records`` also has ``"label_names"``,
-        the class names in class-id order).
+        The ``Dataset`` (``x`` is left ``None``: featurising text is task-specific), or ``(Dataset,
+        records)`` when ``return_records`` (``records`` also has ``"label_names"``, the class names
+        in class-id order).
 
     Raises:
         ValueError: a missing file, or bad data; messages name the file and the row id.
@@ -165,7 +200,9 @@ def load_wrench(
     del key
     root = Path(root)
     if not root.is_dir():
-        raise ValueError(f"WRENCH dataset folder {root} does not exist; fetch it first (wsbench.data.fetch).")
+        raise ValueError(
+            f"WRENCH dataset folder {root} does not exist; fetch it first (wsbench.data.fetch)."
+        )
     unknown = set(splits) - set(SPLITS)
     if unknown:
         raise ValueError(f"unknown splits {sorted(unknown)}; choose from {SPLITS}.")
@@ -186,12 +223,18 @@ def load_wrench(
         if not path.is_file():
             if split == "train" and missing_train == "valid":
                 continue
-            hint = " (pass missing_train='valid' to fit on the valid split)" if split == "train" else ""
+            hint = (
+                " (pass missing_train='valid' to fit on the valid split)"
+                if split == "train"
+                else ""
+            )
             raise ValueError(f"{path} is missing{hint}.")
         loaded[split] = read_wrench_split(path, k)
     if "train" not in loaded:
         if missing_train != "valid":
-            raise ValueError(f"{root}: no train split loaded; pass missing_train='valid' to use valid as train.")
+            raise ValueError(
+                f"{root}: no train split loaded; pass missing_train='valid' to use valid as train."
+            )
         if "valid" not in loaded:
             raise ValueError(f"{root}: missing_train='valid' needs the valid split.")
         loaded["train"] = loaded["valid"]
@@ -200,13 +243,17 @@ def load_wrench(
             raise ValueError(f"{root}: the {split} split is required (splits={tuple(splits)}).")
     ms = {s: v[1].shape[1] for s, v in loaded.items()}
     if len(set(ms.values())) != 1:
-        raise ValueError(f"{root}: splits have different numbers of LFs {ms}; they must share the same LFs.")
+        raise ValueError(
+            f"{root}: splits have different numbers of LFs {ms}; they must share the same LFs."
+        )
 
     def make(split):
         _, L, y, _ = loaded[split]
         return Split(WeakLabels(L, k), y=y)
 
-    ds = Dataset(train=make("train"), valid=make("valid"), test=make("test"), name=name or root.name)
+    ds = Dataset(
+        train=make("train"), valid=make("valid"), test=make("test"), name=name or root.name
+    )
     if not return_records:
         return ds
     records = {s: {"ids": loaded[s][0], "data": loaded[s][3]} for s in SPLITS}

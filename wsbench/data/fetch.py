@@ -1,7 +1,7 @@
 """Fetch the real datasets listed in ``datasets/manifest.yaml`` into a local data directory.
 
-``fetch(name)`` returns a folder holding every file of the dataset, each checked against the sha256 in
-the manifest. It fills that folder, in this order, from:
+``fetch(name)`` returns a folder holding every file of the dataset, each checked against the sha256
+in the manifest. It fills that folder, in this order, from:
 
 1. the data directory itself, when the files are already there and verified (nothing is copied);
 2. a mirror directory (``mirror=`` argument, else ``$WSBENCH_DATA_MIRROR``) laid out as
@@ -10,15 +10,16 @@ the manifest. It fills that folder, in this order, from:
    temporary file with a progress bar, checked, and renamed into place (atomic, so an interrupted
    download never leaves a half-written file under its final name).
 
-The data directory is ``data_dir=`` if given, else ``$WSBENCH_DATA``, else ``$XDG_CACHE_HOME/wsbench``
-(``~/.cache/wsbench`` when that is unset). A checksum mismatch, a file missing from the mirror, a file
-with no download URL, or a failed download raises :class:`FetchError` (:class:`ChecksumError` for
-mismatches) whose message names the dataset, the file, and how to obtain it by hand.
+The data directory is ``data_dir=`` if given, else ``$WSBENCH_DATA``, else
+``$XDG_CACHE_HOME/wsbench`` (``~/.cache/wsbench`` when that is unset). A checksum mismatch, a file
+missing from the mirror, a file with no download URL, or a failed download raises
+:class:`FetchError` (:class:`ChecksumError` for mismatches) whose message names the dataset, the
+file, and how to obtain it by hand.
 
 Environment variables:
-    WSBENCH_DATA: where datasets are stored (``<WSBENCH_DATA>/<name>/``).
-    WSBENCH_DATA_MIRROR: a directory holding ``<name>/`` folders to copy from instead of downloading.
-    WSBENCH_MANIFEST: an alternative manifest file (defaults to the repository's ``datasets/manifest.yaml``).
+    WSBENCH_DATA: where datasets are stored (``<WSBENCH_DATA>/<name>/``). WSBENCH_DATA_MIRROR: a
+    directory holding ``<name>/`` folders to copy from instead of downloading. WSBENCH_MANIFEST: an
+    alternative manifest file (defaults to the repository's ``datasets/manifest.yaml``).
 """
 
 from __future__ import annotations
@@ -93,7 +94,9 @@ def _load_manifest(path: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
         doc = yaml.safe_load(fh)
     if not isinstance(doc, dict) or not isinstance(doc.get("datasets"), dict):
-        raise FetchError(f"{path} is not a wsbench manifest: expected a mapping with a 'datasets' key.")
+        raise FetchError(
+            f"{path} is not a wsbench manifest: expected a mapping with a 'datasets' key."
+        )
     return doc["datasets"]
 
 
@@ -106,8 +109,8 @@ def manifest() -> dict[str, dict[str, Any]]:
     raise FetchError(
         "cannot find the dataset manifest; looked at "
         + ", ".join(str(p) for p in candidates)
-        + ". Install wsbench from a source checkout (pip install -e .) or point WSBENCH_MANIFEST at "
-        "the repository's datasets/manifest.yaml."
+        + ". Install wsbench from a source checkout (pip install -e .) or point "
+        "WSBENCH_MANIFEST at the repository's datasets/manifest.yaml."
     )
 
 
@@ -140,8 +143,13 @@ def _files(name: str) -> list[_File]:
 def _how_to(name: str, target: Path) -> str:
     entry = _entry(name)
     lines = [f"To obtain {name!r} by hand: {entry.get('manual', '').strip()}"]
-    lines.append(f"Put the files in {target} (or set WSBENCH_DATA), or set WSBENCH_DATA_MIRROR to a")
-    lines.append(f"directory holding {name}/. Files and sha256: see datasets/manifest.yaml; steps: {_README}.")
+    lines.append(
+        f"Put the files in {target} (or set WSBENCH_DATA), or set WSBENCH_DATA_MIRROR to a"
+    )
+    lines.append(
+        f"directory holding {name}/. Files and sha256: see datasets/manifest.yaml; "
+        f"steps: {_README}."
+    )
     return "\n".join(lines)
 
 
@@ -190,14 +198,14 @@ def _check(name: str, f: _File, path: Path, *, origin: str, target: Path) -> Non
     size = path.stat().st_size
     if f.size is not None and size != f.size:
         raise ChecksumError(
-            f"{name}/{f.path} from {origin} has {size} bytes, expected {f.size} (truncated or wrong "
-            f"file).\n{_how_to(name, target)}"
+            f"{name}/{f.path} from {origin} has {size} bytes, expected {f.size} "
+            f"(truncated or wrong file).\n{_how_to(name, target)}"
         )
     digest = _sha256(path)
     if digest != f.sha256:
         raise ChecksumError(
-            f"{name}/{f.path} from {origin} has sha256 {digest}, expected {f.sha256} (corrupted or a "
-            f"different version).\n{_how_to(name, target)}"
+            f"{name}/{f.path} from {origin} has sha256 {digest}, expected {f.sha256} "
+            f"(corrupted or a different version).\n{_how_to(name, target)}"
         )
 
 
@@ -241,8 +249,15 @@ def verify(name: str, *, data_dir: str | os.PathLike | None = None) -> Path:
 def _progress(total: int | None, desc: str):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
-                disable=None)  # None: off when not a TTY
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        leave=False,
+        disable=None,
+    )  # None: off when not a TTY
 
 
 def _download(url: str, dest: Path, *, desc: str, timeout: float) -> None:
@@ -270,7 +285,9 @@ def _obtain_remote(name: str, f: _File, tmp: Path, target: Path, timeout: float)
         else:
             archive = tmp.with_name(tmp.name + ".zip")
             try:
-                _download(f.archive, archive, desc=f"{name}/{Path(f.archive).name}", timeout=timeout)
+                _download(
+                    f.archive, archive, desc=f"{name}/{Path(f.archive).name}", timeout=timeout
+                )
                 with zipfile.ZipFile(archive) as zf:
                     member = f.member or f.path
                     if member not in zf.namelist():
@@ -322,7 +339,8 @@ def fetch(
     Example:
         >>> path = fetch("wrench_youtube", mirror="../shared/datasets")  # doctest: +SKIP
         >>> sorted(p.name for p in path.iterdir())  # doctest: +SKIP
-        ['.wsbench_verified.json', 'label.json', 'readme.txt', 'test.json', 'train.json', 'valid.json']
+        ['.wsbench_verified.json', 'label.json', 'readme.txt', 'test.json', 'train.json',
+        'valid.json']
     """
     files = _files(name)
     folder = dataset_dir(name, data_dir=data_dir)
@@ -341,7 +359,9 @@ def fetch(
                 new_stamp[f.path] = {"sha256": f.sha256, "stat": _stat_key(dest)}
                 continue
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{Path(f.path).name}.", suffix=".part", dir=dest.parent)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{Path(f.path).name}.", suffix=".part", dir=dest.parent
+        )
         os.close(fd)
         tmp = Path(tmp_name)
         try:
@@ -349,7 +369,8 @@ def fetch(
                 src = mirror_root / name / f.path
                 if not src.is_file():
                     raise FetchError(
-                        f"{name}/{f.path} is missing from the mirror {mirror_root} (expected {src}).\n"
+                        f"{name}/{f.path} is missing from the mirror {mirror_root} "
+                        f"(expected {src}).\n"
                         f"{_how_to(name, folder)}"
                     )
                 shutil.copyfile(src, tmp)

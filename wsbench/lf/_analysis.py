@@ -1,4 +1,4 @@
-"""Labeling-function analysis: coverage, overlap, conflict, polarity and empirical accuracy per LF."""
+"""Labeling-function analysis: coverage, overlap, conflict, polarity, empirical accuracy."""
 
 from __future__ import annotations
 
@@ -38,9 +38,10 @@ def lf_summary(
     - ``polarity``: sorted list of the distinct labels the LF emits (abstain excluded).
     - ``coverage``: fraction of items the LF votes on.
     - ``overlaps``: fraction of items on which it votes and at least one other LF votes.
-    - ``conflicts``: fraction of items on which it votes and at least one other LF votes a different label.
-    - with ``y``: ``correct`` / ``incorrect`` (counts of its votes equal / unequal to the gold label)
-      and ``emp_acc`` = correct / (correct + incorrect).
+    - ``conflicts``: fraction of items on which it votes and at least one other LF votes a different
+      label.
+    - with ``y``: ``correct`` / ``incorrect`` (counts of its votes equal / unequal to the gold
+      label) and ``emp_acc`` = correct / (correct + incorrect).
 
     Differences from Snorkel, on purpose: items with unknown gold (``y == -1``) are left out of
     ``correct``/``incorrect``; ``emp_acc`` is NaN (undefined) for an LF with no scored votes, where
@@ -70,7 +71,9 @@ def lf_summary(
     if len(names) != m:
         raise ValueError(f"names has {len(names)} entries but L has {m} columns (LFs).")
     if len(set(names)) != m:
-        raise ValueError(f"names must be unique; repeated: {sorted({x for x in names if names.count(x) > 1})}.")
+        raise ValueError(
+            f"names must be unique; repeated: {sorted({x for x in names if names.count(x) > 1})}."
+        )
 
     cov = np.zeros(m)
     ovl = np.zeros(m)

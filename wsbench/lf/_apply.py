@@ -11,7 +11,7 @@ from ._lf import LabelingFunction, LFApplicationError, check_label
 
 
 class Record(dict):
-    """A DataFrame row as a dict that also allows attribute access (``x.text`` and ``x["text"]``)."""
+    """A DataFrame row as a dict that also allows attribute access (``x.text``, ``x["text"]``)."""
 
     __slots__ = ()
 
@@ -69,8 +69,8 @@ def _run_vectorized(lf: LabelingFunction, batch, n: int, n_classes: int | None) 
         ) from err
     if out.shape != (n,):
         raise LFApplicationError(
-            f"vectorised labeling function {lf.name!r} returned shape {out.shape}; expected ({n},), "
-            "one vote per record.",
+            f"vectorised labeling function {lf.name!r} returned shape {out.shape}; "
+            f"expected ({n},), one vote per record.",
             lf_name=lf.name,
         )
     if out.dtype == bool or not np.issubdtype(out.dtype, np.integer):
@@ -100,8 +100,8 @@ def apply_lfs(
 
     Args:
         lfs: labeling functions, in the column order of the result.
-        records: a sequence of records (dicts, objects, strings...) or a pandas DataFrame, whose rows
-            are passed as dicts that also allow attribute access (``x.text``).
+        records: a sequence of records (dicts, objects, strings...) or a pandas DataFrame, whose
+            rows are passed as dicts that also allow attribute access (``x.text``).
         n_classes: k; when given, votes above ``k-1`` are errors.
         progress: show a tqdm progress bar (it also stays off when stderr is not a terminal).
 
@@ -109,7 +109,8 @@ def apply_lfs(
         ``L``: ``(n, m)`` int32 NumPy array, ``-1`` = abstain.
 
     Raises:
-        LFApplicationError (a ValueError): an LF raised or returned an invalid vote; the message names
+        LFApplicationError (a ValueError): an LF raised or returned an invalid vote; the message
+        names
             the LF and the record index, and the original exception is chained.
         ValueError: no LFs, duplicate LF names, or records that are not a sequence.
     """
@@ -128,8 +129,14 @@ def apply_lfs(
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(rows, total=n, desc="applying LFs", unit="rec", disable=None if progress else True,
-               leave=False)
+    bar = tqdm(
+        rows,
+        total=n,
+        desc="applying LFs",
+        unit="rec",
+        disable=None if progress else True,
+        leave=False,
+    )
     for i, record in enumerate(bar):
         for j, lf in per_record:
             try:
@@ -148,8 +155,8 @@ def apply_lfs(
                 raise
             except Exception as err:
                 raise LFApplicationError(
-                    f"labeling function {lf.name!r} raised {type(err).__name__}: {err} on record {i} "
-                    f"({_preview(record)}).",
+                    f"labeling function {lf.name!r} raised {type(err).__name__}: {err} "
+                    f"on record {i} ({_preview(record)}).",
                     lf_name=lf.name,
                     index=i,
                 ) from err
@@ -171,7 +178,7 @@ def apply_lfs_dask(
     npartitions: int | None = None,
     scheduler: str | None = None,
 ) -> np.ndarray:
-    """Apply labeling functions partition by partition with Dask, for corpora that do not fit in memory.
+    """Apply labeling functions partition by partition with Dask (corpora larger than memory).
 
     ``dask`` is an optional dependency (``pip install "dask[dataframe]"``). ``records`` may be a
     ``dask.dataframe.DataFrame``, a ``dask.bag.Bag``, or an in-memory sequence (split into
@@ -192,7 +199,7 @@ def apply_lfs_dask(
     except ImportError as err:
         raise ImportError(
             "apply_lfs_dask needs dask, which is not a wsbench dependency; install it with "
-            "`pip install \"dask[dataframe]\"`, or use apply_lfs for data that fits in memory."
+            '`pip install "dask[dataframe]"`, or use apply_lfs for data that fits in memory.'
         ) from err
     lfs = _check_lfs(lfs)
 
@@ -201,8 +208,9 @@ def apply_lfs_dask(
             rows = part if hasattr(part, "columns") else list(part)
             return apply_lfs(lfs, rows, n_classes=n_classes, progress=False)
         except LFApplicationError as err:
-            raise LFApplicationError(f"partition {index}: {err}", lf_name=err.lf_name,
-                                     index=err.index) from err
+            raise LFApplicationError(
+                f"partition {index}: {err}", lf_name=err.lf_name, index=err.index
+            ) from err
 
     if hasattr(records, "to_delayed") and hasattr(records, "npartitions"):
         parts = records.to_delayed()

@@ -17,7 +17,8 @@ class LFApplicationError(ValueError):
 
     Attributes:
         lf_name: the name of the labeling function.
-        index: the position of the record in the applied collection (``None`` outside ``apply_lfs``).
+        index: the position of the record in the applied collection (``None`` outside
+            ``apply_lfs``).
     """
 
     def __init__(self, message: str, *, lf_name: str, index: int | None = None):
@@ -30,7 +31,9 @@ def _where(index: int | None) -> str:
     return "a record" if index is None else f"record {index}"
 
 
-def check_label(value: Any, *, lf_name: str, index: int | None = None, n_classes: int | None = None) -> int:
+def check_label(
+    value: Any, *, lf_name: str, index: int | None = None, n_classes: int | None = None
+) -> int:
     """Return ``value`` as an ``int`` if it is a valid vote (``-1`` or ``0..k-1``), else raise.
 
     Raises:
@@ -48,8 +51,9 @@ def check_label(value: Any, *, lf_name: str, index: int | None = None, n_classes
     hi = "k-1" if n_classes is None else str(n_classes - 1)
     if v < -1 or (n_classes is not None and v > n_classes - 1):
         raise LFApplicationError(
-            f"labeling function {lf_name!r} returned {v} on {_where(index)}; votes must be ABSTAIN (-1) "
-            f"or a class id 0..{hi}" + (f" (n_classes={n_classes})." if n_classes is not None else "."),
+            f"labeling function {lf_name!r} returned {v} on {_where(index)}; votes must be "
+            f"ABSTAIN (-1) or a class id 0..{hi}"
+            + (f" (n_classes={n_classes})." if n_classes is not None else "."),
             lf_name=lf_name,
             index=index,
         )
@@ -61,20 +65,21 @@ class LabelingFunction:
 
     Mirrors Snorkel's ``LabelingFunction``: ``resources`` are passed to the function as keyword
     arguments (lookup tables, knowledge bases, models), and ``pre`` is a sequence of preprocessors
-    ``record -> record`` applied in order before the function. A *vectorised* LF (``vectorized=True``)
-    instead receives the whole collection passed to :func:`apply_lfs` (a list, or a pandas DataFrame)
-    and returns one vote per record; it cannot have preprocessors.
+    ``record -> record`` applied in order before the function. A *vectorised* LF
+    (``vectorized=True``) instead receives the whole collection passed to :func:`apply_lfs` (a list,
+    or a pandas DataFrame) and returns one vote per record; it cannot have preprocessors.
 
     Args:
         name: unique name (used in ``lf_summary`` and error messages).
-        f: the function, ``f(record, **resources) -> int`` (or ``f(records, **resources) -> array``).
+        f: the function, ``f(record, **resources) -> int`` (or ``f(records, **resources) ->
+            array``).
         resources: keyword arguments for ``f``.
         pre: preprocessors applied to the record before ``f``.
         vectorized: whether ``f`` labels the whole collection at once.
 
     Raises:
-        ValueError: an empty name, a non-callable ``f`` or preprocessor, resources that ``f`` does not
-            accept, or preprocessors on a vectorised LF.
+        ValueError: an empty name, a non-callable ``f`` or preprocessor, resources that ``f`` does
+            not accept, or preprocessors on a vectorised LF.
     """
 
     def __init__(
@@ -89,7 +94,9 @@ class LabelingFunction:
         if not isinstance(name, str) or not name:
             raise ValueError(f"a labeling function needs a non-empty str name, got {name!r}.")
         if not callable(f):
-            raise ValueError(f"labeling function {name!r}: f must be callable, got {type(f).__name__}.")
+            raise ValueError(
+                f"labeling function {name!r}: f must be callable, got {type(f).__name__}."
+            )
         resources = dict(resources or {})
         pre = tuple(pre or ())
         for p in pre:
@@ -160,6 +167,8 @@ def labeling_function(
         return LabelingFunction(name.__name__, name)
 
     def decorate(f: Callable[..., Any]) -> LabelingFunction:
-        return LabelingFunction(name or f.__name__, f, resources=resources, pre=pre, vectorized=vectorized)
+        return LabelingFunction(
+            name or f.__name__, f, resources=resources, pre=pre, vectorized=vectorized
+        )
 
     return decorate
