@@ -1,5 +1,6 @@
 """Dawid-Skene: EM over one full confusion matrix per labeling function."""
 
+import functools
 from typing import Literal
 
 import equinox as eqx
@@ -81,6 +82,14 @@ def _posterior(log_prior, log_conf, L):
     return jax.nn.softmax(joint, axis=1), jax.nn.logsumexp(joint, axis=1)
 
 
+@jax.jit
+def _predict(log_prior: Float[Array, " k"], log_conf: Float[Array, "m k k"], L: Int[Array, "n m"]):
+    """Posterior of each row; rows without votes get ``exp(log_prior)`` exactly."""
+    probs, _ = _posterior(log_prior, log_conf, L)
+    voted = (L != -1).any(axis=1, keepdims=True)
+    return jnp.where(voted, probs, jnp.exp(log_prior)[None, :])
+
+
 def _majority_vote_posterior(L: Int[Array, "n m"], prior: Float[Array, " k"]) -> Float[Array, "n k"]:
     """Majority vote with ties split uniformly; rows without votes get ``prior``."""
     k = prior.shape[0]
@@ -115,9 +124,7 @@ class DawidSkeneFitted(AbstractGenerativeFitted):
     def predict_proba(self, L) -> Float[Array, "n k"]:
         m, k, _ = self.log_confusion.shape
         L = checked_L(L, n_classes=k, n_lfs=m)
-        probs, _ = _posterior(self.log_prior, self.log_confusion, L)
-        voted = (L != -1).any(axis=1, keepdims=True)
-        return jnp.where(voted, probs, self.class_prior()[None, :])
+        return _predict(self.log_prior, self.log_confusion, L)
 
     def confusions(self) -> Float[Array, "m k k"]:
         return jnp.exp(self.log_confusion)
@@ -191,39 +198,44 @@ class DawidSkene(AbstractLabelModel):
     def fit(self, data: WeakLabels, *, key: PRNGKeyArray) -> DawidSkeneFitted:
         del key  # deterministic; accepted for API uniformity
         data = check_weak_labels(data)
-        L, k, m = data.L, data.n_classes, data.m
         alpha = jnp.asarray(self.smoothing, jnp.float32)
-        fixed_prior = data.class_balance is not None
-        init_prior = data.class_balance if fixed_prior else jnp.full((k,), 1.0 / k, jnp.float32)
-
-        if self.init == "majority_vote":
-            q0 = _majority_vote_posterior(L, init_prior)
-        else:
-            off = (1.0 - _UNIFORM_INIT_DIAG) / (k - 1)
-            conf0 = jnp.full((k, k), off).at[jnp.diag_indices(k)].set(_UNIFORM_INIT_DIAG)
-            log_conf0 = jnp.broadcast_to(jnp.log(conf0), (m, k, k))
-            q0, _ = _posterior(_safe_log(init_prior), log_conf0, L)
-
-        def m_step(q):
-            conf = _normalise(_vote_counts_by_class(L, q), alpha)
-            prior = data.class_balance if fixed_prior else _normalise(q.sum(axis=0), alpha)
-            return prior, conf
-
-        def em_step(carry, _):
-            prior, conf = m_step(carry[0])
-            log_prior, log_conf = _safe_log(prior), _safe_log(conf)
-            q, log_evidence = _posterior(log_prior, log_conf, L)
-            log_dirichlet = xlogy(alpha, conf).sum()
-            if not fixed_prior:
-                log_dirichlet = log_dirichlet + xlogy(alpha, prior).sum()
-            return (q, log_prior, log_conf), log_evidence.sum() + log_dirichlet
-
-        carry0 = (q0, jnp.zeros((k,), jnp.float32), jnp.zeros((m, k, k), jnp.float32))
-        (_, log_prior, log_conf), objective = jax.lax.scan(em_step, carry0, None, length=self.n_iter)
-
-        inverse = jnp.argsort(_class_permutation(log_conf))  # new class o holds old latent inverse[o]
-        return DawidSkeneFitted(
-            log_prior=log_prior[inverse],
-            log_confusion=log_conf[:, inverse, :],
-            trace={"objective": objective},
+        log_prior, log_conf, objective = _em(
+            data.L, alpha, data.class_balance, n_classes=data.n_classes, n_iter=self.n_iter, init=self.init
         )
+        return DawidSkeneFitted(log_prior=log_prior, log_confusion=log_conf, trace={"objective": objective})
+
+
+@functools.partial(jax.jit, static_argnames=("n_classes", "n_iter", "init"))
+def _em(L, alpha, class_balance, *, n_classes: int, n_iter: int, init: str):
+    """EM from the initial posterior; returns aligned ``log_prior``, ``log_conf`` and the objective trace.
+
+    Jitted at module level so that repeated eager fits with the same shapes reuse one compilation
+    (inside a caller's ``jit``/``vmap`` it is simply inlined).
+    """
+    k, m = n_classes, L.shape[1]
+    fixed_prior = class_balance is not None
+    init_prior = class_balance if fixed_prior else jnp.full((k,), 1.0 / k, jnp.float32)
+
+    if init == "majority_vote":
+        q0 = _majority_vote_posterior(L, init_prior)
+    else:
+        off = (1.0 - _UNIFORM_INIT_DIAG) / (k - 1)
+        conf0 = jnp.full((k, k), off).at[jnp.diag_indices(k)].set(_UNIFORM_INIT_DIAG)
+        log_conf0 = jnp.broadcast_to(jnp.log(conf0), (m, k, k))
+        q0, _ = _posterior(_safe_log(init_prior), log_conf0, L)
+
+    def em_step(carry, _):
+        q = carry[0]
+        conf = _normalise(_vote_counts_by_class(L, q), alpha)  # M-step
+        prior = class_balance if fixed_prior else _normalise(q.sum(axis=0), alpha)
+        log_prior, log_conf = _safe_log(prior), _safe_log(conf)
+        q, log_evidence = _posterior(log_prior, log_conf, L)  # E-step
+        log_dirichlet = xlogy(alpha, conf).sum()
+        if not fixed_prior:
+            log_dirichlet = log_dirichlet + xlogy(alpha, prior).sum()
+        return (q, log_prior, log_conf), log_evidence.sum() + log_dirichlet
+
+    carry0 = (q0, jnp.zeros((k,), jnp.float32), jnp.zeros((m, k, k), jnp.float32))
+    (_, log_prior, log_conf), objective = jax.lax.scan(em_step, carry0, None, length=n_iter)
+    inverse = jnp.argsort(_class_permutation(log_conf))  # new class o holds old latent inverse[o]
+    return log_prior[inverse], log_conf[:, inverse, :], objective
