@@ -24,6 +24,8 @@ class Simulation(eqx.Module):
         class_balance: ``(k,)`` true ``P(Y)``.
         edges: dependency edges ``(i, j)`` between LFs (empty for conditionally independent LFs).
         x: optional class-conditional features (for end models).
+        clique_tables: for simulations with dependency edges, ``(e, k+1, k+1, k)`` true joint tables
+            ``P(lambda_i = a, lambda_j = b | Y = y)`` per edge ``(i, j)`` (index 0 = abstain); else None.
     """
 
     weak: WeakLabels
@@ -33,6 +35,7 @@ class Simulation(eqx.Module):
     class_balance: Float[Array, " k"]
     edges: tuple[tuple[int, int], ...] = eqx.field(static=True, default=())
     x: Float[Array, "n d"] | None = None
+    clique_tables: Float[Array, "e k+1 k+1 k"] | None = None
 
     @property
     def accuracy(self) -> Float[Array, " m"]:
@@ -131,3 +134,5 @@ def check_sizes(**sizes: int) -> None:
     for name, value in sizes.items():
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    if sizes.get("n_classes", 2) < 2:
+        raise ValueError(f"n_classes must be >= 2, got {sizes['n_classes']}: there is nothing to label.")
