@@ -220,3 +220,16 @@ def test_mirror_youtube_coverage_and_config(tmp_path, monkeypatch):
         for s in (ds.train, ds.valid, ds.test)
     ]
     np.testing.assert_allclose(cov, [0.877, 0.875, 0.928], atol=5e-4)  # SOURCE.md table
+
+
+def test_malformed_row_located_in_indented_layout(tmp_path):
+    """In WRENCH's indent=4 files nested keys ("data") start lines too; the row id is still found."""
+    text = json.dumps(rows([[0, 1], [1, -1], [0, 0]], [0, 1, 0]), indent=4)
+    cut = text.index('"text"', text.index('"2"'))  # inside row 2's nested "data" object
+    broken = text[:cut] + '"text" ' + text[cut + len('"text":') :]
+    root = write_wrench(
+        tmp_path / "ind",
+        {"train": broken, "valid": rows([[0, 1]], [0]), "test": rows([[0, 1]], [0])},
+    )
+    with pytest.raises(ValueError, match=r"train\.json: malformed JSON at line \d+.*row '2'"):
+        load_wrench(root)
