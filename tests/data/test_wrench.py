@@ -223,7 +223,7 @@ def test_mirror_youtube_coverage_and_config(tmp_path, monkeypatch):
 
 
 def test_malformed_row_located_in_indented_layout(tmp_path):
-    """In WRENCH's indent=4 files nested keys ("data") start lines too; the row id is still found."""
+    """In indent=4 WRENCH files nested keys ("data") start lines too; the row id is still found."""
     text = json.dumps(rows([[0, 1], [1, -1], [0, 0]], [0, 1, 0]), indent=4)
     cut = text.index('"text"', text.index('"2"'))  # inside row 2's nested "data" object
     broken = text[:cut] + '"text" ' + text[cut + len('"text":') :]
