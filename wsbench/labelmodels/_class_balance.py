@@ -71,6 +71,7 @@ def fit_class_balance(
     n_iter: int = 1000,
     lr: float = 0.02,
     prec_init: float = 0.7,
+    logit_lr_scale: float = 30.0,
 ) -> tuple[Float[Array, " k"], Float[Array, " n_iter"]]:
     """Fit ``P(Y)`` from pairwise and three-way overlaps of LF indicator vectors.
 
@@ -103,7 +104,12 @@ def fit_class_balance(
         model3 = jnp.einsum("y,txy,tuy,tvy->txuv", p, mu[ta], mu[tb], mu[tc]).reshape(-1, k**3)
         return jnp.sum(pair**2) + jnp.sum(marg**2) + jnp.sum((O3 - model3) ** 2)
 
-    opt = optax.adam(optax.cosine_decay_schedule(lr, n_iter, alpha=0.01))
+    # the class balance lies along a flat valley of the objective: give its logits a larger step
+    opt = optax.multi_transform(
+        {"logits": optax.adam(optax.cosine_decay_schedule(lr * logit_lr_scale, n_iter, alpha=0.01)),
+         "mu": optax.adam(optax.cosine_decay_schedule(lr, n_iter, alpha=0.01))},
+        ("logits", "mu"),
+    )
     params0 = (jnp.zeros((k,), jnp.float32), mu0)
 
     def step(carry, _):
