@@ -1,0 +1,199 @@
+"""Pipeline 2: weak labels -> label model -> probabilistic labels -> noise-aware end model -> metrics.
+
+For every size on ``cfg.n_unlabeled``, each seed draws ``n`` unlabeled points from the train split
+(the LFs fixed; the first ``n`` of a per-seed permutation, so a seed's sets are nested as ``n``
+grows). Per seed, in one vmapped program per ``n``:
+
+1. the label model ``cfg.estimator`` is fitted on their weak labels and gives soft labels ``q``;
+2. the end model ``cfg.endmodel`` is trained on ``(x, q)`` with the expected (noise-aware) loss,
+   rows with no LF vote weighted 0 (``drop_uncovered``);
+3. baselines use the same end model and features: trained on majority-vote labels (same weights)
+   and, when the train split has gold labels, on the ``n`` gold labels.
+
+All are scored on the held-out test split: the label model on the test LF votes, the end models on
+the test features, so the end model is also scored on items no LF covers. Datasets without
+features get class-conditional Gaussian ones drawn from the gold labels (``cfg.features``,
+``wsbench.synthetic.dataset_with_features``), which only synthetic datasets allow.
+"""
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from .. import metrics
+from ..data import Split, WeakLabels
+from ..endmodels import AbstractEndModel, votes_weight
+from ..labelmodels import MajorityVote
+from ..synthetic import dataset_with_features
+from . import results
+from .labelmodel import (
+    _build,
+    _build_dataset,
+    _build_estimator,
+    _build_logger,
+    _check_top_level,
+    _choice,
+    _enable_compile_cache,
+    _flatten,
+    _has_gold,
+    _hydra_output_dir,
+    _snake,
+    _swept,
+    _target_name,
+)
+from .seeding import named_key, root_key
+
+log = logging.getLogger(__name__)
+
+METRICS = (
+    "train/labelmodel_accuracy",
+    "train/coverage",
+    "test/labelmodel_accuracy",
+    "test/majority_vote_accuracy",
+    "test/endmodel_accuracy",
+    "test/endmodel_mv_accuracy",
+    "test/endmodel_gold_accuracy",
+)
+"""Per (n, seed) values; ``*_gold_*`` only when the train split has gold labels."""
+
+
+def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[str, float]:
+    """Label model + noise-aware end model (and baselines) at every size of ``cfg.n_unlabeled``.
+
+    Args:
+        cfg: the composed ``conf/endmodel.yaml``.
+        out_dir: the job folder; default: Hydra's output dir for this job.
+
+    Returns:
+        Every metric (mean over seeds) at the largest ``n`` and ``"objective"`` (``cfg.objective``
+        there). A job already complete in ``out_dir`` for the same config is skipped.
+
+    Raises:
+        ValueError: on a malformed config, a dataset without features (and ``features: null``) or
+            without test gold labels.
+    """
+    out_dir = Path(out_dir) if out_dir is not None else _hydra_output_dir()
+    config = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    _check_top_level(cfg)
+    done = results.is_complete(out_dir, config)
+    if done is not None:
+        log.info("skipping completed job %s", out_dir)
+        return done["summary"]
+    _enable_compile_cache(cfg.get("jax_cache"))
+
+    est_name = _choice("estimator") or _snake(_target_name(cfg.estimator))
+    em_name = _choice("endmodel") or _snake(_target_name(cfg.endmodel))
+    data = _build_dataset(cfg)
+    if data.train.x is None or data.test.x is None:
+        if cfg.get("features") is None:
+            raise ValueError(
+                f"dataset {data.name!r} has no features (x) and config key 'features' is null; "
+                "the end-model pipeline needs features, or features: {d: ..., separation: ...} "
+                "to draw class-conditional ones from the gold labels (synthetic data)."
+            )
+        feats = OmegaConf.to_container(cfg.features, resolve=True)
+        data = dataset_with_features(data, named_key(root_key(cfg.data_seed), "features"), **feats)
+    estimator = _build_estimator(cfg.estimator, est_name)
+    endmodel = _build(cfg.endmodel, "endmodel", em_name)
+    if not isinstance(endmodel, AbstractEndModel):
+        raise ValueError(f"endmodel {em_name!r} built a {type(endmodel).__name__}, not an "
+                         "wsbench.endmodels.AbstractEndModel.")
+    sizes = _sizes(cfg.get("n_unlabeled"), data.train.n)
+    with_gold = _has_gold(data.train)
+    keys = jr.split(named_key(root_key(cfg.seed), "fit"), cfg.seeds)
+
+    flat, swept = _flatten(config), _swept()
+    rows: list[dict[str, Any]] = []
+    per_n: dict[int, dict[str, np.ndarray]] = {}
+    for n in sizes:
+        values = _scale_point(estimator, endmodel, data.train, data.test, keys, n=n,
+                              with_gold=with_gold, drop_uncovered=bool(cfg.drop_uncovered))
+        values = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
+        per_n[n] = values
+        log.info("%s + %s, n=%d: %s", est_name, em_name, n,
+                 {k: round(float(v.mean()), 4) for k, v in values.items()})
+        for s in range(int(cfg.seeds)):
+            row = {"estimator": est_name, "endmodel": em_name, "dataset": data.name,
+                   "n_unlabeled": int(n), "seed_index": s}
+            row.update(swept)
+            row.update({k: float(v[s]) for k, v in values.items()})
+            row.update(flat)
+            rows.append(row)
+
+    last = per_n[sizes[-1]]
+    summary = {k: float(v.mean()) for k, v in last.items()}
+    if cfg.objective not in summary:
+        raise ValueError(f"objective {cfg.objective!r} is not among the metrics {sorted(summary)}.")
+    summary["objective"] = summary[cfg.objective]
+    results.write(rows, out_dir, config, summary=summary)
+    logger = _build_logger(cfg)
+    logger.start(out_dir=out_dir, config=config, group=str(cfg.name), job_type=est_name)
+    logger.log_rows(rows)
+    logger.log_summary(summary)
+    logger.finish()
+    return summary
+
+
+@eqx.filter_jit
+def _scale_point(estimator, endmodel, pool: Split, test: Split, keys, *, n: int, with_gold: bool,
+                 drop_uncovered: bool):
+    """Every metric as an ``(s,)`` array for one training size ``n`` (seeds vmapped).
+
+    Seed ``s`` trains on the first ``n`` rows of its own permutation of the train split (the same
+    permutation at every ``n``, so each seed's training sets are nested).
+    """
+    k = pool.weak.n_classes
+
+    def end_accuracy(x, targets, w, key):
+        fitted = endmodel.fit(x, targets, weights=w, key=key)
+        return metrics.accuracy(fitted.predict_proba(test.x), test.y)
+
+    def one(key):
+        k_perm, k_lm, k_mv, k_soft, k_em_mv, k_gold = jr.split(key, 6)
+        idx = jr.permutation(k_perm, pool.n)[:n]
+        L, x = pool.weak.L[idx], pool.x[idx]
+        weak = WeakLabels(L=L, n_classes=k, class_balance=pool.weak.class_balance)
+        covered = votes_weight(L)
+        weights = covered if drop_uncovered else jnp.ones(n, jnp.float32)
+        fitted = estimator.fit(weak, key=k_lm)
+        q = fitted.predict_proba(L)
+        mv_fitted = MajorityVote().fit(weak, key=k_mv)
+        out = {
+            "train/coverage": covered.mean(),
+            "test/labelmodel_accuracy": metrics.accuracy(fitted.predict_proba(test.weak.L), test.y),
+            "test/majority_vote_accuracy": metrics.accuracy(mv_fitted.predict_proba(test.weak.L),
+                                                            test.y),
+            "test/endmodel_accuracy": end_accuracy(x, q, weights, k_soft),
+            "test/endmodel_mv_accuracy": end_accuracy(x, mv_fitted.predict_proba(L), weights, k_em_mv),
+        }
+        if with_gold:
+            y = pool.y[idx]
+            out["train/labelmodel_accuracy"] = metrics.accuracy(q, y)
+            gold = jax.nn.one_hot(jnp.maximum(y, 0), k)
+            out["test/endmodel_gold_accuracy"] = end_accuracy(x, gold, (y >= 0).astype(jnp.float32),
+                                                              k_gold)
+        return out
+
+    return jax.vmap(one)(keys)
+
+
+def _sizes(n_unlabeled, n_train: int) -> list[int]:
+    if n_unlabeled is None:
+        return [n_train]
+    if isinstance(n_unlabeled, (str, int)) or len(n_unlabeled) == 0:
+        raise ValueError(f"config key 'n_unlabeled' must be null or a non-empty list, got {n_unlabeled!r}.")
+    sizes = []
+    for v in n_unlabeled:
+        n = int(float(v))
+        if n < 2 or n != float(v):
+            raise ValueError(f"n_unlabeled values must be integers >= 2, got {v!r}.")
+        sizes.append(min(n, n_train))  # capped at the train split (debug=smoke subsamples it)
+    return sorted(set(sizes))
