@@ -1,10 +1,14 @@
 """Parameter-recovery metrics: class alignment and confusion-matrix error."""
 
+import functools
+
+import jax
 import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float, Int
 
 
+@jax.jit
 def align_classes(est: Float[Array, "m k k"], true: Float[Array, "m k k"]) -> Int[Array, " k"]:
     """The permutation ``perm`` of estimated latent classes that best matches the true ones (Hungarian).
 
@@ -17,6 +21,7 @@ def align_classes(est: Float[Array, "m k k"], true: Float[Array, "m k k"]) -> In
     return cols[jnp.argsort(rows)]
 
 
+@functools.partial(jax.jit, static_argnames="align")
 def confusion_error(est: Float[Array, "m k k"], true: Float[Array, "m k k"], *, align: bool = True
                     ) -> Float[Array, ""]:
     """Mean absolute error between confusion tables, after aligning classes (optional)."""
