@@ -18,10 +18,11 @@ negation cue ("no", "without", "negative for", "free of", ...) occurs before it 
 post-negation ("is not seen", "has resolved", ...) follows it in that clause. A second normality LF
 ("normal chest" / "within normal limits" anywhere in the impression) was dropped during development:
 it duplicates ``normal_impression`` and is noisy (62% accurate on valid), and with it the Dawid-Skene
-valid ROC-AUC fell from 0.94 to 0.86 (double counting of correlated LFs).
+valid ROC-AUC was 0.860 with it and 0.935 without it (double counting of correlated LFs).
 """
 
 import csv
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,9 +67,10 @@ _POST_NEG = re.compile(
 _CLAUSE_SPLIT = re.compile(r"[.;:?!]|\bbut\b|\bhowever\b|\balthough\b|\bexcept\b|\bwhich\b", re.I)
 
 
-def clauses(text: str) -> list[str]:
+@functools.lru_cache(maxsize=8192)
+def clauses(text: str) -> tuple[str, ...]:
     """Split report text into clauses (sentences, cut again at ``;``, "but", "however", ...)."""
-    return [c for c in _CLAUSE_SPLIT.split(text) if c and c.strip()]
+    return tuple(c for c in _CLAUSE_SPLIT.split(text) if c and c.strip())
 
 
 def is_negated(clause: str, start: int, end: int) -> bool:
@@ -78,6 +80,8 @@ def is_negated(clause: str, start: int, end: int) -> bool:
 
 def affirmed(pattern: re.Pattern, text: str) -> bool:
     """Whether ``pattern`` occurs at least once in ``text`` without being negated."""
+    if not pattern.search(text):
+        return False
     for clause in clauses(text):
         for m in pattern.finditer(clause):
             if not is_negated(clause, m.start(), m.end()):
@@ -183,7 +187,7 @@ _NORMAL_IMPRESSION = _p(
 @labeling_function()
 def normal_impression(x):
     """Normal if the impression is only a normality phrase ("No acute cardiopulmonary disease.")."""
-    return NORMAL if _NORMAL_IMPRESSION.search(x.impression) else ABSTAIN
+    return NORMAL if _NORMAL_IMPRESSION.match(x.impression) else ABSTAIN
 
 
 @labeling_function()
