@@ -27,25 +27,27 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, Int
 
-MAX_ALL_TRIPLES = 120
-"""Use every LF triple while there are at most this many; otherwise a deterministic banded subset."""
+MAX_TRIPLES = 200
+"""At most this many LF triples enter the three-way overlaps (cost ``O(n * MAX_TRIPLES)``)."""
+MAX_TRIPLE_ENTRIES = 200_000
+"""...and at most this many third-moment entries ``t * k**3`` (the fit costs ``O(t k^4)`` per step)."""
 
 
-def choose_triples(comp: np.ndarray) -> np.ndarray:
+def choose_triples(comp: np.ndarray, k: int) -> np.ndarray:
     """LF triples ``(a, b, c)``, ``a < b < c``, in three different dependency components.
 
-    Every admissible triple when there are at most ``MAX_ALL_TRIPLES`` of them (so that appending an LF
-    only adds triples containing it); otherwise triples ``(j, j + d, j + 2d)`` for ``d`` in 1..3 (about
-    ``3 m``), skipping inadmissible ones. Returns an ``(t, 3)`` int array (``t`` may be 0).
+    Every admissible triple when there are at most ``max_t = clip(MAX_TRIPLE_ENTRIES // k**3, 1,
+    MAX_TRIPLES)`` of them (so that appending an LF only adds triples containing it); otherwise ``max_t``
+    of them, evenly spaced in lexicographic order (deterministic). Returns an ``(t, 3)`` int array (``t`` may be 0).
     """
     m = len(comp)
-    ok = lambda a, b, c: len({comp[a], comp[b], comp[c]}) == 3  # noqa: E731
-    if m * (m - 1) * (m - 2) // 6 <= MAX_ALL_TRIPLES:
-        triples = [t for t in itertools.combinations(range(m), 3) if ok(*t)]
-    else:
-        triples = [
-            (j, j + d, j + 2 * d) for d in (1, 2, 3) for j in range(m - 2 * d) if ok(j, j + d, j + 2 * d)
-        ]
+    triples = [
+        t for t in itertools.combinations(range(m), 3) if len({comp[t[0]], comp[t[1]], comp[t[2]]}) == 3
+    ]
+    max_t = int(np.clip(MAX_TRIPLE_ENTRIES // k**3, 1, MAX_TRIPLES))
+    if len(triples) > max_t:
+        pick = np.unique(np.linspace(0, len(triples) - 1, max_t).round().astype(int))
+        triples = [triples[i] for i in pick]
     return np.asarray(triples, dtype=np.int32).reshape(-1, 3)
 
 

@@ -125,7 +125,7 @@ class _Structure:
         var_comp += [np.full(k * k, self.comp[i]) for i, _ in edges]
         self.var_comp = np.concatenate(var_comp)
         self.mask = (self.var_comp[:, None] != self.var_comp[None, :]).astype(np.float32)
-        self.triples = choose_triples(self.comp)
+        self.triples = choose_triples(self.comp, k)
 
 
 @functools.lru_cache(maxsize=64)
@@ -182,7 +182,19 @@ def _indicators(L: Int[Array, "c m"], k: int, edges) -> Float[Array, "c d"]:
 
 def overlap_stats(L: Int[Array, "n m"], k: int, edges=(), *, class_balance=None, triples: bool = True
                   ) -> OverlapStats:
-    """One pass over ``L`` (in row chunks): the overlap matrix and, optionally, the triple moments."""
+    """One pass over ``L`` (in row chunks): the overlap matrix and, optionally, the triple moments.
+
+    Args:
+        L: ``(n, m)`` label matrix (-1 = abstain); k: number of classes.
+        edges: dependency edges (adds one joint indicator variable per edge).
+        class_balance: carried along for ``fit_from_stats``.
+        triples: also compute the three-way overlaps for the unsupervised class balance.
+    """
+    return _overlap_stats(jnp.asarray(L), class_balance, k, _as_edges(edges), bool(triples))
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _overlap_stats(L, class_balance, k, edges, triples) -> OverlapStats:
     n, m = L.shape
     s = _structure(m, k, edges)
     chunk = min(n, CHUNK)
@@ -252,16 +264,7 @@ class MatrixCompletionFitted(AbstractGenerativeFitted):
 
     def predict_proba(self, L) -> Float[Array, "n k"]:
         m, k = self.tables.shape[0], self.prior.shape[0]
-        L = checked_L(L, n_classes=k, n_lfs=m)
-        Lp = L[:, np.asarray(self.parent)]
-
-        def add(acc, xs):
-            lj, lp, table = xs
-            return acc + table[lp + 1, lj + 1], None
-
-        init = jnp.broadcast_to(jnp.log(self.prior)[None, :], (L.shape[0], k))
-        loglik, _ = jax.lax.scan(add, init, (L.T, Lp.T, self.log_cond))
-        return jax.nn.softmax(loglik, axis=-1)
+        return _predict(self, checked_L(L, n_classes=k, n_lfs=m))
 
     def conditionals(self) -> Float[Array, "m k+1 k"]:
         """``P(lambda_j = a | Y = y)``, rows abstain, 0, ..., k-1; columns y (``Simulation.conditionals``)."""
@@ -276,6 +279,21 @@ class MatrixCompletionFitted(AbstractGenerativeFitted):
 
     def class_prior(self) -> Float[Array, " k"]:
         return self.prior
+
+
+def _add_lf(acc, xs):
+    lj, lp, table = xs
+    return acc + table[lp + 1, lj + 1], None
+
+
+@eqx.filter_jit
+def _predict(fitted: MatrixCompletionFitted, L: Int[Array, "n m"]) -> Float[Array, "n k"]:
+    """Sum the LFs' log conditional tables one LF at a time (memory O(n k), not O(n m k))."""
+    k = fitted.prior.shape[0]
+    Lp = L[:, np.asarray(fitted.parent)]
+    init = jnp.broadcast_to(jnp.log(fitted.prior)[None, :], (L.shape[0], k))
+    loglik, _ = jax.lax.scan(_add_lf, init, (L.T, Lp.T, fitted.log_cond))
+    return jax.nn.softmax(loglik, axis=-1)
 
 
 def _normalise(t: Array, axis) -> Array:
@@ -403,7 +421,18 @@ class MatrixCompletion(AbstractLabelModel):
         k, m = stats.n_classes, stats.coverage.shape[0]
         if stats.edges != self.edges:
             raise ValueError(f"stats were computed for edges {stats.edges}, the model has {self.edges}.")
-        s = self._check_structure(m, k)
+        self._check_structure(m, k)
+        if self._needs_triples(stats.class_balance) and stats.O3.shape[0] == 0:
+            raise ValueError(
+                "these stats have no triple overlaps, which the unsupervised class balance needs; "
+                "compute them with MatrixCompletion.statistics(data) (or overlap_stats(..., triples=True))."
+            )
+        est = jax.tree.map(lambda v: jnp.asarray(v, jnp.float32) if isinstance(v, float) else v, self)
+        return _fit_from_stats(est, stats, key)
+
+    def _fit_impl(self, stats: OverlapStats, key: PRNGKeyArray) -> MatrixCompletionFitted:
+        k, m = stats.n_classes, stats.coverage.shape[0]
+        s = _structure(m, k, self.edges)
         prior = self._prior(stats, s)
         mu_init = _init_mu(stats.coverage, s, self.prec_init)
         mu0 = jnp.clip(mu_init * (1.0 + self.init_noise * jr.normal(key, mu_init.shape)), 0.0, 1.0)
@@ -423,8 +452,6 @@ class MatrixCompletion(AbstractLabelModel):
             return jnp.full((k,), 1.0 / k, jnp.float32)
         if self.balance in ("auto", "data") and stats.class_balance is not None:
             return jnp.asarray(stats.class_balance, jnp.float32)
-        if s.triples.shape[0] == 0 or stats.O3.shape[0] != s.triples.shape[0]:
-            raise ValueError("the unsupervised class balance needs triple overlaps of 3 independent LFs.")
         mk = s.m * k
         p, _ = fit_class_balance(stats.O[:mk, :mk], stats.O3, s.mask[:mk, :mk], s.triples,
                                  stats.coverage, k=k)
@@ -450,6 +477,11 @@ class MatrixCompletion(AbstractLabelModel):
 
         (mu, _), trace = jax.lax.scan(step, (mu0, opt.init(mu0)), None, length=self.n_iter)
         return mu, trace
+
+
+@eqx.filter_jit
+def _fit_from_stats(est: MatrixCompletion, stats: OverlapStats, key: PRNGKeyArray) -> MatrixCompletionFitted:
+    return est._fit_impl(stats, key)
 
 
 def _init_mu(coverage, s: _Structure, prec_init) -> Float[Array, "d k"]:

@@ -1,0 +1,330 @@
+"""MatrixCompletion: recovery bars, exactness, dependencies, class balance, degenerate inputs, reference."""
+
+import dataclasses
+
+import equinox as eqx
+import jax
+import jax.extend
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+from tests.reference import matrix_completion_numpy as ref
+from wsbench.data import WeakLabels
+from wsbench.labelmodels import MatrixCompletion, MatrixCompletionFitted, overlap_stats
+from wsbench.run.grid import expand_grid
+from wsbench.synthetic import (
+    bayes_posterior,
+    dependent_posterior,
+    sample_dependent,
+    sample_independent,
+)
+
+
+@eqx.filter_jit
+def _fit(est, data, key):
+    return est.fit(data, key=key)
+
+
+def _error(fitted, sim) -> float:
+    return float(jnp.abs(fitted.conditionals() - sim.conditionals()).mean())
+
+
+def _accuracy(probs, y) -> float:
+    return float(jnp.mean(jnp.argmax(probs, axis=-1) == y))
+
+
+def _tv(p, q) -> float:
+    return float(0.5 * jnp.abs(p - q).sum(axis=1).mean())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# recovery and exactness
+
+
+def test_recovery_independent_snorkel_bar(key):
+    """n=10,000, m=10, k=2: mean |conditional table error| <= 0.01 and accuracy >= 0.90 (Snorkel's bar)."""
+    k_data, k_fit = jr.split(key)
+    sim = sample_independent(k_data, n=10_000, m=10, n_classes=2, accuracy=(0.7, 0.9), propensity=0.5)
+    fitted = _fit(MatrixCompletion(), sim.weak, k_fit)
+    assert _error(fitted, sim) <= 0.01
+    assert _accuracy(fitted.predict_proba(sim.weak.L), sim.y) >= 0.90
+    loss = np.asarray(fitted.trace["loss"])
+    assert loss.shape == (500,) and np.all(np.isfinite(loss)) and loss[-1] < loss[0]
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 5])
+def test_true_parameters_give_bayes_posterior(key, n_classes):
+    """predict_proba with the true parameters plugged in is the exact Bayes posterior."""
+    cb = np.linspace(1.0, 2.0, n_classes)
+    sim = sample_independent(key, n=500, m=7, n_classes=n_classes, accuracy=(0.5, 0.9),
+                             propensity=(0.2, 0.9), class_balance=cb / cb.sum())
+    fitted = MatrixCompletionFitted.from_tables(sim.conditionals(), sim.class_balance)
+    np.testing.assert_allclose(fitted.predict_proba(sim.weak.L), bayes_posterior(sim, sim.weak.L), atol=2e-5)
+    np.testing.assert_allclose(fitted.confusions(), sim.confusions, atol=1e-5)
+
+
+def test_k20_runs_and_is_finite(key):
+    k_data, k_fit = jr.split(key)
+    sim = sample_independent(k_data, n=3000, m=8, n_classes=20, accuracy=(0.6, 0.9), propensity=0.6)
+    fitted = _fit(MatrixCompletion(n_iter=300), sim.weak, k_fit)
+    probs = np.asarray(fitted.predict_proba(sim.weak.L))
+    assert probs.shape == (3000, 20) and np.all(np.isfinite(probs))
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-4)
+    assert np.all(np.isfinite(np.asarray(fitted.conditionals())))
+    assert _accuracy(probs, sim.y) > 0.8
+
+
+# ----------------------------------------------------------------------------------------------------------
+# dependencies
+
+
+def _dependent_sim(key, n=20_000):
+    return sample_dependent(key, n=n, m=12, n_classes=2, accuracy=(0.6, 0.85), propensity=0.5,
+                            block_size=3, correlation=0.8)
+
+
+def test_true_clique_tables_give_dependent_posterior(key):
+    sim = _dependent_sim(key, n=2000)
+    fitted = MatrixCompletionFitted.from_tables(
+        sim.conditionals(), sim.class_balance, edges=sim.edges, clique_tables=sim.clique_tables
+    )
+    np.testing.assert_allclose(fitted.predict_proba(sim.weak.L), dependent_posterior(sim, sim.weak.L),
+                               atol=2e-5)
+
+
+def test_dependencies_given_recover_parameters_and_posterior(key):
+    """With edges: parameter error < 0.025 (MeTaL's bar) and a posterior closer to the truth than without."""
+    k_data, k_fit = jr.split(key)
+    sim = _dependent_sim(k_data)
+    truth = dependent_posterior(sim, sim.weak.L)
+    weak = WeakLabels(L=sim.weak.L, n_classes=2, class_balance=sim.class_balance)  # isolate dependencies
+    with_edges = _fit(MatrixCompletion(edges=sim.edges), weak, k_fit)
+    without = _fit(MatrixCompletion(), weak, k_fit)
+    assert _error(with_edges, sim) < 0.025
+    tv_with = _tv(with_edges.predict_proba(sim.weak.L), truth)
+    tv_without = _tv(without.predict_proba(sim.weak.L), truth)
+    assert tv_with < 0.5 * tv_without, (tv_with, tv_without)
+    assert tv_with < 0.04
+
+
+def test_separators_divide(key):
+    """Multiplying separators in (MeTaL's sign bug) double-counts leaders; our posterior does not."""
+    sim = _dependent_sim(key, n=5000)
+    truth = dependent_posterior(sim, sim.weak.L)
+    fitted = MatrixCompletionFitted.from_tables(
+        sim.conditionals(), sim.class_balance, edges=sim.edges, clique_tables=sim.clique_tables
+    )
+    L = sim.weak.L
+    logc = jnp.log(sim.clique_tables)
+    logm = jnp.log(sim.conditionals())
+    buggy = jnp.log(sim.class_balance)[None, :] + sum(
+        logc[e, L[:, i] + 1, L[:, j] + 1] for e, (i, j) in enumerate(sim.edges)
+    ) + sum(logm[j, L[:, j] + 1] for j in {i for i, _ in sim.edges})
+    buggy = jax.nn.softmax(buggy, axis=-1)
+    assert _tv(fitted.predict_proba(L), truth) < 1e-5 < 0.01 < _tv(buggy, truth)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# class balance
+
+
+def test_class_balance_modes(key):
+    k_data, k_fit = jr.split(key)
+    sim = sample_independent(k_data, n=10_000, m=10, n_classes=2, accuracy=(0.6, 0.9), propensity=0.5,
+                             class_balance=[0.8, 0.2])
+    given = WeakLabels(L=sim.weak.L, n_classes=2, class_balance=np.array([0.7, 0.3]))
+    np.testing.assert_allclose(_fit(MatrixCompletion(), given, k_fit).class_prior(), [0.7, 0.3], atol=1e-6)
+    np.testing.assert_allclose(_fit(MatrixCompletion(balance="data"), given, k_fit).class_prior(),
+                               [0.7, 0.3], atol=1e-6)
+    np.testing.assert_allclose(_fit(MatrixCompletion(balance="uniform"), given, k_fit).class_prior(),
+                               [0.5, 0.5], atol=1e-6)
+    unsup = _fit(MatrixCompletion(balance="unsupervised"), given, k_fit).class_prior()
+    np.testing.assert_allclose(unsup, [0.8, 0.2], atol=0.03)
+    auto = _fit(MatrixCompletion(), sim.weak, k_fit).class_prior()  # no class_balance -> unsupervised
+    np.testing.assert_allclose(auto, unsup, atol=1e-6)
+    with pytest.raises(ValueError, match="class_balance"):
+        MatrixCompletion(balance="data").fit(sim.weak, key=k_fit)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_unsupervised_class_balance_n1e5(key, seed):
+    """The three-way-overlap estimate recovers 0.8/0.2 within 0.03 at n=1e5 (independent generator)."""
+    sim = sample_independent(jr.fold_in(key, seed), n=100_000, m=10, n_classes=2, accuracy=(0.6, 0.9),
+                             propensity=0.5, class_balance=[0.8, 0.2])
+    prior = _fit(MatrixCompletion(balance="unsupervised"), sim.weak, key).class_prior()
+    np.testing.assert_allclose(prior, [0.8, 0.2], atol=0.03)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# statistics reuse and sweeps
+
+
+def test_fit_from_stats_matches_fit_and_sweep_matches_loop(key):
+    k_data, k_fit = jr.split(key)
+    sim = sample_independent(k_data, n=2000, m=6, n_classes=3, accuracy=(0.6, 0.9), propensity=0.6)
+    est = MatrixCompletion(n_iter=200, balance="uniform", init_noise=0.05)
+    stats = est.statistics(sim.weak)
+    a = est.fit(sim.weak, key=k_fit).predict_proba(sim.weak.L)
+    b = est.fit_from_stats(stats, key=k_fit).predict_proba(sim.weak.L)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    stacked, points = expand_grid(est, {"lr": [0.005, 0.02], "l2": [0.0, 0.1]})
+    keys = jr.split(k_fit, 2)
+
+    def one(e, kk):
+        return e.fit_from_stats(stats, key=kk).conditionals()
+
+    sweep = eqx.filter_jit(
+        eqx.filter_vmap(eqx.filter_vmap(one, in_axes=(None, 0)), in_axes=(eqx.if_array(0), None))
+    )(stacked, keys)
+    assert sweep.shape == (4, 2, 6, 4, 3)
+    for h, point in enumerate(points):
+        for s in range(2):
+            want = dataclasses.replace(est, **point).fit_from_stats(stats, key=keys[s]).conditionals()
+            np.testing.assert_allclose(sweep[h, s], want, atol=1e-5)
+
+
+def test_vmapped_sweep_computes_overlaps_once(key):
+    """Under vmap over (lr, l2, seeds), the O(n) overlap computation is not batched (traced once)."""
+    sim = sample_independent(key, n=3000, m=6, n_classes=2)
+    stacked, _ = expand_grid(MatrixCompletion(n_iter=20, balance="uniform"), {"lr": [0.01, 0.02]})
+    keys = jr.split(key, 3)
+
+    def sweep(stacked, weak, keys):
+        one = lambda e, kk: e.fit(weak, key=kk).conditionals()  # noqa: E731
+        return eqx.filter_vmap(eqx.filter_vmap(one, in_axes=(None, 0)),
+                               in_axes=(eqx.if_array(0), None))(stacked, keys)
+
+    closed = eqx.filter_make_jaxpr(sweep)(stacked, sim.weak, keys)[0]
+    big = []
+
+    def walk(jx):
+        for eqn in jx.eqns:
+            if eqn.primitive.name == "dot_general":
+                shapes = [v.aval.shape for v in eqn.invars]
+                if any(3000 in s for s in shapes):
+                    big.append([v.aval.shape for v in eqn.outvars])
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+                walk(sub)
+
+    walk(closed.jaxpr)
+    assert big == [[(12, 12)]], big  # one (d, d) overlap product, without grid or seed axes
+
+
+# ----------------------------------------------------------------------------------------------------------
+# reference implementation
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_agrees_with_numpy_reference(key, n_classes):
+    sim = sample_independent(key, n=5000, m=8, n_classes=n_classes, accuracy=(0.7, 0.9), propensity=0.6)
+    L = np.asarray(sim.weak.L)
+    prior = np.full(n_classes, 1.0 / n_classes)
+    want = ref.fit(L, n_classes, prior)
+    fitted = MatrixCompletion(balance="uniform").fit(sim.weak, key=key)
+    np.testing.assert_allclose(fitted.conditionals(), want["tables"], atol=2e-3)
+    np.testing.assert_allclose(float(fitted.trace["loss"][-1]), want["loss"], rtol=1e-3)
+    got_post = np.asarray(fitted.predict_proba(L[:300]))
+    assert np.abs(got_post - ref.posterior(L[:300], want["tables"], prior)).mean() < 3e-3
+    O = np.asarray(overlap_stats(sim.weak.L, n_classes, triples=False).O)
+    np.testing.assert_allclose(O, ref.overlap_matrix(L, n_classes), atol=1e-6)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# degenerate inputs
+
+
+def test_fewer_than_three_lfs_is_a_clear_error(key):
+    L = np.array([[0, 1], [1, 1], [0, -1]])
+    with pytest.raises(ValueError, match="at least 3.*MajorityVote or DawidSkene"):
+        MatrixCompletion().fit(WeakLabels(L=L, n_classes=2), key=key)
+    sim = sample_independent(key, n=100, m=4)
+    with pytest.raises(ValueError, match="at least 3"):  # 4 LFs but only 2 independent groups
+        MatrixCompletion(edges=((0, 1), (2, 3))).fit(sim.weak, key=key)
+
+
+def test_bad_edges_are_clear_errors(key):
+    sim = sample_independent(key, n=100, m=6)
+    with pytest.raises(ValueError, match="cycle"):
+        MatrixCompletion(edges=((0, 1), (1, 2), (0, 2))).fit(sim.weak, key=key)
+    with pytest.raises(ValueError, match="only 6 LFs"):
+        MatrixCompletion(edges=((0, 9),)).fit(sim.weak, key=key)
+    with pytest.raises(ValueError, match="two different LFs"):
+        MatrixCompletion(edges=((1, 1),))
+    with pytest.raises(ValueError, match="balance"):
+        MatrixCompletion(balance="dev")
+
+
+def _finite_fit(L, n_classes, key, **kw):
+    fitted = _fit(MatrixCompletion(n_iter=200, **kw), WeakLabels(L=L, n_classes=n_classes), key)
+    probs = np.asarray(fitted.predict_proba(L))
+    for arr in (probs, fitted.conditionals(), fitted.confusions(), fitted.class_prior(), fitted.trace["loss"]):
+        assert np.all(np.isfinite(np.asarray(arr)))
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-4)
+    return fitted, probs
+
+
+@pytest.mark.parametrize("balance", ["uniform", "unsupervised"])
+def test_lf_that_never_votes(key, balance):
+    """A silent LF gets P(abstain) = 1 (up to the 1e-6 floor) and does not change the posterior."""
+    sim = sample_independent(key, n=1000, m=6, n_classes=2)
+    L = np.asarray(sim.weak.L).copy()
+    L[:, 2] = -1
+    fitted, probs = _finite_fit(L, 2, key, balance=balance)
+    np.testing.assert_allclose(fitted.conditionals()[2, 0], 1.0, atol=1e-5)
+    _, without = _finite_fit(np.delete(L, 2, axis=1), 2, key, balance=balance)
+    np.testing.assert_allclose(probs, without, atol=1e-3)
+
+
+def test_lfs_that_always_agree(key):
+    sim = sample_independent(key, n=1000, m=3, n_classes=2)
+    L = np.repeat(np.asarray(sim.weak.L)[:, :1], 4, axis=1)
+    _finite_fit(L, 2, key)
+    _finite_fit(L, 2, key, balance="uniform")
+
+
+def test_binary_with_one_class_never_voted(key):
+    sim = sample_independent(key, n=1000, m=5, n_classes=2)
+    L = np.where(np.asarray(sim.weak.L) == 1, -1, np.asarray(sim.weak.L))
+    _finite_fit(L, 2, key)
+    _finite_fit(L, 2, key, balance="uniform")
+
+
+def test_all_abstain_matrix(key):
+    L = np.full((50, 4), -1)
+    fitted, probs = _finite_fit(L, 3, key, balance="uniform")
+    np.testing.assert_allclose(probs, 1.0 / 3, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# slow: Bayes-accuracy gap and the recovery rate
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n_classes", [2, 5])
+def test_within_one_point_of_bayes_at_n1e5(key, n_classes):
+    k_data, k_fit = jr.split(key)
+    sim = sample_independent(k_data, n=100_000, m=10, n_classes=n_classes, accuracy=(0.55, 0.85),
+                             propensity=0.4)
+    fitted = _fit(MatrixCompletion(), sim.weak, k_fit)
+    gap = _accuracy(bayes_posterior(sim, sim.weak.L), sim.y) - _accuracy(
+        fitted.predict_proba(sim.weak.L), sim.y)
+    assert gap <= 0.01, gap
+
+
+@pytest.mark.slow
+def test_recovery_error_decays_as_one_over_sqrt_n(key):
+    """Parameter error vs n on a log-log scale has slope -0.5 +- 0.1."""
+    sizes = [1000, 3000, 10_000, 30_000, 100_000]
+    errors = []
+    for n in sizes:
+        errs = []
+        for seed in range(4):
+            k_data, k_fit = jr.split(jr.fold_in(key, seed))
+            sim = sample_independent(k_data, n=n, m=10, n_classes=2, accuracy=(0.6, 0.9), propensity=0.5)
+            errs.append(_error(_fit(MatrixCompletion(balance="uniform"), sim.weak, k_fit), sim))
+        errors.append(np.mean(errs))
+    slope = np.polyfit(np.log(sizes), np.log(errors), 1)[0]
+    assert -0.6 <= slope <= -0.4, (slope, errors)
