@@ -47,8 +47,8 @@ METRICS: dict[str, tuple[str, ...]] = {
 }
 DEV_LABELS = ("none", "class_balance")
 KEYS = ("estimator", "dataset", "dev_labels")
-# Published reference points quoted under the table.
-REFERENCES = (
+# Notes printed under the table (the published reference points and why cells differ from them).
+NOTES = (
     "Snorkel spam tutorial (YouTube, Shakira test split of 250): majority vote 84.0%, label model 86.0% "
     "test accuracy. It scores majority vote with random tie-breaking; here a tie (or a row with no vote) "
     "goes to the lowest class index (ham). On wrench_youtube 44 of the 250 test rows are tied (18 without "
@@ -142,7 +142,7 @@ def markdown(long: pd.DataFrame) -> str:
         "",
         f"Test split, percent, mean ± sem over {', '.join(map(str, seeds))} seeds; bold = best per column "
         "within a dev_labels block. dev_labels=none: L only; class_balance: plus the valid split's class prior.",
-        *(f"Reference: {r}" for r in REFERENCES),
+        *(f"Note: {r}" for r in NOTES),
     ]
     return "\n".join(lines + notes) + "\n"
 
