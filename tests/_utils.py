@@ -21,7 +21,7 @@ def estimator_configs() -> dict[str, Path]:
 
 
 def instantiate_config(path: Path):
-    """``hydra.utils.instantiate`` of one option file, as the runner does it (``_convert_="all"``)."""
+    """``hydra.utils.instantiate`` of one option file, as the runner does (``_convert_="all"``)."""
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 

@@ -18,12 +18,16 @@ def weak(L=L_OK, n_classes=3, class_balance=None):
     return WeakLabels(L=L, n_classes=n_classes, class_balance=class_balance)
 
 
-# ---------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
 # malformed inputs: (id, callable, regex the ValueError message must match)
 
 MALFORMED = [
     ("L-float", lambda: weak(L_OK.astype(float)), r"integer array.*got dtype float64"),
-    ("L-float-nan", lambda: weak(np.where(L_OK < 0, np.nan, L_OK)), r"NaN cannot encode an abstain"),
+    (
+        "L-float-nan",
+        lambda: weak(np.where(L_OK < 0, np.nan, L_OK)),
+        r"NaN cannot encode an abstain",
+    ),
     ("L-jax-float", lambda: weak(jnp.asarray(L_OK, jnp.float32)), r"integer array.*float32"),
     ("L-bool", lambda: weak(L_OK > 0), r"integer array.*got dtype bool"),
     ("L-str", lambda: weak(np.array([["a", "b"]])), r"integer array"),
@@ -38,10 +42,22 @@ MALFORMED = [
     ("k-1", lambda: weak(np.zeros((2, 2), int), n_classes=1), r"n_classes must be >= 2, got 1"),
     ("k-0", lambda: weak(np.zeros((2, 2), int), n_classes=0), r"n_classes must be >= 2"),
     ("k-float", lambda: weak(n_classes=3.0), r"n_classes must be a Python int.*float"),
-    ("k-bool", lambda: weak(np.zeros((2, 2), int), n_classes=True), r"n_classes must be a Python int.*bool"),
+    (
+        "k-bool",
+        lambda: weak(np.zeros((2, 2), int), n_classes=True),
+        r"n_classes must be a Python int.*bool",
+    ),
     ("k-str", lambda: weak(n_classes="3"), r"n_classes must be a Python int"),
-    ("cb-length", lambda: weak(class_balance=[0.5, 0.5]), r"class_balance must have shape \(3,\).*\(2,\)"),
-    ("cb-2d", lambda: weak(class_balance=[[0.2, 0.3, 0.5]]), r"class_balance must have shape \(3,\)"),
+    (
+        "cb-length",
+        lambda: weak(class_balance=[0.5, 0.5]),
+        r"class_balance must have shape \(3,\).*\(2,\)",
+    ),
+    (
+        "cb-2d",
+        lambda: weak(class_balance=[[0.2, 0.3, 0.5]]),
+        r"class_balance must have shape \(3,\)",
+    ),
     ("cb-negative", lambda: weak(class_balance=[-0.2, 0.6, 0.6]), r"finite and non-negative"),
     ("cb-sum", lambda: weak(class_balance=[0.2, 0.2, 0.2]), r"must sum to 1, got sum 0\.6"),
     ("cb-nan", lambda: weak(class_balance=[np.nan, 0.5, 0.5]), r"finite and non-negative"),
@@ -49,11 +65,23 @@ MALFORMED = [
     ("split-weak-array", lambda: Split(weak=L_OK), r"Split\.weak must be a WeakLabels.*ndarray"),
     ("y-length", lambda: Split(weak(), y=np.zeros(4, int)), r"y must have shape \(5,\).*\(4,\)"),
     ("y-2d", lambda: Split(weak(), y=np.zeros((5, 1), int)), r"y must have shape \(5,\)"),
-    ("y-range-high", lambda: Split(weak(), y=np.array([0, 1, 2, 3, 0])), r"y has values outside -1\.\.2.*\[3\]"),
-    ("y-range-low", lambda: Split(weak(), y=np.array([0, 1, 2, -5, 0])), r"y has values outside.*\[-5\]"),
+    (
+        "y-range-high",
+        lambda: Split(weak(), y=np.array([0, 1, 2, 3, 0])),
+        r"y has values outside -1\.\.2.*\[3\]",
+    ),
+    (
+        "y-range-low",
+        lambda: Split(weak(), y=np.array([0, 1, 2, -5, 0])),
+        r"y has values outside.*\[-5\]",
+    ),
     ("y-float", lambda: Split(weak(), y=np.zeros(5)), r"y must be an integer array.*float64"),
     ("y-bool", lambda: Split(weak(), y=np.zeros(5, bool)), r"y must be an integer array.*bool"),
-    ("x-rows", lambda: Split(weak(), x=np.zeros((4, 2))), r"x must have shape \(n, \.\.\.\) with n=5.*\(4, 2\)"),
+    (
+        "x-rows",
+        lambda: Split(weak(), x=np.zeros((4, 2))),
+        r"x must have shape \(n, \.\.\.\) with n=5.*\(4, 2\)",
+    ),
     ("x-1d", lambda: Split(weak(), x=np.zeros(5)), r"x must have shape \(n, \.\.\.\)"),
     ("x-nan", lambda: Split(weak(), x=np.full((5, 2), np.nan)), r"x contains NaN or infinite"),
     ("x-inf", lambda: Split(weak(), x=np.full((5, 2), np.inf)), r"x contains NaN or infinite"),
@@ -72,8 +100,16 @@ MALFORMED = [
         lambda: Dataset(Split(weak()), weak(), Split(weak()), name="d"),
         r"Dataset\.valid must be a Split, got WeakLabels",
     ),
-    ("set-params-unknown", lambda: set_params(DawidSkene(), alpha=1.0), r"no hyperparameter\(s\) \['alpha'\].*smoothing"),
-    ("set-params-mv", lambda: set_params(MajorityVote(), n_iter=3), r"MajorityVote has no hyperparameter"),
+    (
+        "set-params-unknown",
+        lambda: set_params(DawidSkene(), alpha=1.0),
+        r"no hyperparameter\(s\) \['alpha'\].*smoothing",
+    ),
+    (
+        "set-params-mv",
+        lambda: set_params(MajorityVote(), n_iter=3),
+        r"MajorityVote has no hyperparameter",
+    ),
 ]
 
 
@@ -124,7 +160,7 @@ def test_predict_proba_rejects_bad_L(estimators, key, bad, match):
             fitted.predict_proba(bad)
 
 
-# ---------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
 # happy paths
 
 

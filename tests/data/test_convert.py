@@ -80,12 +80,32 @@ def test_from_long_infers_n_classes_and_accepts_consistent_duplicates():
 @pytest.mark.parametrize(
     "records,kwargs,match",
     [
-        ({"task": [0], "label": [0]}, {}, r"need a 'worker' column; got columns \['task', 'label'\]"),
-        (pd.DataFrame({"task": [0], "worker": [0]}), {}, r"need a 'label' column; got columns \['task', 'worker'\]"),
+        (
+            {"task": [0], "label": [0]},
+            {},
+            r"need a 'worker' column; got columns \['task', 'label'\]",
+        ),
+        (
+            pd.DataFrame({"task": [0], "worker": [0]}),
+            {},
+            r"need a 'label' column; got columns \['task', 'worker'\]",
+        ),
         ({"item": [0], "worker": [0], "label": [0]}, {}, r"need a 'task' column"),
-        ({"task": [0, 0], "worker": [5, 5], "label": [0, 1]}, {}, r"row 1: LF 5 labelled item 0 twice with different labels"),
-        ({"task": [0], "worker": [0], "label": ["maybe"]}, {"label_names": ["no", "yes"]}, r"label 'maybe' is not one of label_names \['no', 'yes'\]"),
-        ({"task": [0], "worker": [0], "label": ["yes"]}, {}, r"label 'yes' is not a class id.*label_names"),
+        (
+            {"task": [0, 0], "worker": [5, 5], "label": [0, 1]},
+            {},
+            r"row 1: LF 5 labelled item 0 twice with different labels",
+        ),
+        (
+            {"task": [0], "worker": [0], "label": ["maybe"]},
+            {"label_names": ["no", "yes"]},
+            r"label 'maybe' is not one of label_names \['no', 'yes'\]",
+        ),
+        (
+            {"task": [0], "worker": [0], "label": ["yes"]},
+            {},
+            r"label 'yes' is not a class id.*label_names",
+        ),
         ({"task": [0], "worker": [0], "label": [-1]}, {}, r"label -1 is not a class id"),
         ({"task": [0], "worker": [0], "label": [1.0]}, {}, r"label 1.0 is not a class id"),
         ({"task": [0], "worker": [0], "label": [True]}, {}, r"label True is not a class id"),
@@ -94,8 +114,17 @@ def test_from_long_infers_n_classes_and_accepts_consistent_duplicates():
         ({"task": [0], "worker": [0], "label": [3]}, {"n_classes": 2}, r"outside -1\.\.1"),
     ],
     ids=[
-        "missing-worker", "missing-label-df", "missing-task", "conflicting-duplicate", "unknown-label-name",
-        "string-label", "negative-label", "float-label", "bool-label", "ragged-columns", "empty",
+        "missing-worker",
+        "missing-label-df",
+        "missing-task",
+        "conflicting-duplicate",
+        "unknown-label-name",
+        "string-label",
+        "negative-label",
+        "float-label",
+        "bool-label",
+        "ragged-columns",
+        "empty",
         "label-beyond-n_classes",
     ],
 )
@@ -115,7 +144,11 @@ def test_from_metal_round_trip(key):
 @pytest.mark.parametrize(
     "L_metal,n_classes,match",
     [
-        ([[0, -1], [1, 2]], 2, r"values in 0\.\.2 \(0 = abstain\); found -1\.\.2\. Is it already -1-abstain\?"),
+        (
+            [[0, -1], [1, 2]],
+            2,
+            r"values in 0\.\.2 \(0 = abstain\); found -1\.\.2\. Is it already -1-abstain\?",
+        ),
         ([[0, 3], [1, 2]], 2, r"found 0\.\.3"),
         ([[0.0, 1.0]], 2, r"must be integer.*float64"),
         ([[True, False]], 2, r"must be integer.*bool"),

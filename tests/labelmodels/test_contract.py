@@ -1,4 +1,4 @@
-"""Every estimator config (``conf/estimator/*.yaml``) x every contract check, plus the registry guard."""
+"""Every ``conf/estimator/*.yaml`` x every contract check, plus the registry guard."""
 
 import inspect
 
@@ -20,7 +20,11 @@ def _exported_estimators() -> dict[str, type]:
     out = {}
     for name in labelmodels.__all__:
         obj = getattr(labelmodels, name)
-        if inspect.isclass(obj) and issubclass(obj, AbstractLabelModel) and not inspect.isabstract(obj):
+        if (
+            inspect.isclass(obj)
+            and issubclass(obj, AbstractLabelModel)
+            and not inspect.isabstract(obj)
+        ):
             out[f"wsbench.labelmodels.{name}"] = obj
     return out
 
@@ -28,13 +32,17 @@ def _exported_estimators() -> dict[str, type]:
 def _config_targets() -> dict[str, str]:
     """``{yaml file name: _target_}`` for every estimator config."""
     return {
-        f"conf/estimator/{path.name}": OmegaConf.to_container(OmegaConf.load(path)).get("_target_", "")
+        f"conf/estimator/{path.name}": OmegaConf.to_container(OmegaConf.load(path)).get(
+            "_target_", ""
+        )
         for path in estimator_configs().values()
     }
 
 
 def test_there_are_estimator_configs():
-    assert estimator_configs(), "conf/estimator/ has no *.yaml files: the benchmark has no estimators."
+    assert estimator_configs(), (
+        "conf/estimator/ has no *.yaml files: the benchmark has no estimators."
+    )
 
 
 def test_every_exported_estimator_has_a_config():
@@ -52,7 +60,8 @@ def test_every_config_targets_an_exported_estimator():
     bad = {f: t for f, t in _config_targets().items() if t not in exported}
     assert not bad, (
         f"config(s) {bad} do not target an estimator exported by wsbench.labelmodels "
-        f"(exported: {sorted(exported)}). Use `_target_: wsbench.labelmodels.<ClassName>` and add the "
+        f"(exported: {sorted(exported)}). Use `_target_: wsbench.labelmodels.<ClassName>` and add "
+        "the "
         "class to wsbench/labelmodels/__init__.py (__all__)."
     )
 
@@ -74,9 +83,9 @@ def test_config_files_hold_only_constructor_arguments():
         )
 
 
-# --------------------------------------------------------------------------------------------------------
-# The checks themselves: a well-behaved toy estimator passes every check, and each deliberately broken
-# variant is caught by the check written for that defect.
+# ----------------------------------------------------------------------------------------------
+# The checks themselves: a well-behaved toy estimator passes every check, and each deliberately
+# broken variant is caught by the check written for that defect.
 
 import equinox as eqx  # noqa: E402
 import jax  # noqa: E402
@@ -122,7 +131,7 @@ class _ToyFitted(AbstractFitted):
 
 
 class _Toy(AbstractLabelModel):
-    """A weighted vote: softmax(log prior + 2 * votes); ``defect`` switches on one contract violation."""
+    """A weighted vote, softmax(log prior + 2 * votes); ``defect`` switches on one violation."""
 
     defect: str = eqx.field(static=True, default="none")
 
@@ -139,7 +148,10 @@ class _Toy(AbstractLabelModel):
         if self.defect == "first_row":
             bias = vote_counts(data.L[:1], k)[0]
         return _ToyFitted(
-            log_prior=jnp.log(prior), bias=bias, n_lfs=data.m, defect=self.defect,
+            log_prior=jnp.log(prior),
+            bias=bias,
+            n_lfs=data.m,
+            defect=self.defect,
             trace={"objective": jnp.zeros(3)},
         )
 
@@ -171,7 +183,9 @@ def test_checks_pass_on_a_correct_estimator(check, key):
         (_Toy("no_validation"), C.check_rejects_bad_input, "ValueError|did not raise"),
         (_TupleField(), C.check_config_roundtrip, "round trip"),
     ],
-    ids=lambda v: getattr(v, "__name__", None) if callable(v) and not isinstance(v, eqx.Module) else None,
+    ids=lambda v: (
+        getattr(v, "__name__", None) if callable(v) and not isinstance(v, eqx.Module) else None
+    ),
 )
 def test_checks_catch_violations(est, check, match, key):
     with pytest.raises(AssertionError, match=match):

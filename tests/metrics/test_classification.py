@@ -24,7 +24,7 @@ from wsbench.metrics import (
     score,
 )
 
-# ---------------------------------------------------------------------------------------------------
+# -----------------------------------------------------------------------------------------------
 # NumPy references (loops where that is clearer)
 
 
@@ -116,7 +116,9 @@ CASES = [(n, k, ties) for n in (7, 60) for k in (2, 3, 5) for ties in (False, Tr
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCES))
-@pytest.mark.parametrize("n,k,ties", CASES, ids=[f"n{n}-k{k}{'-ties' if t else ''}" for n, k, t in CASES])
+@pytest.mark.parametrize(
+    "n,k,ties", CASES, ids=[f"n{n}-k{k}{'-ties' if t else ''}" for n, k, t in CASES]
+)
 def test_metric_matches_numpy(name, n, k, ties, key):
     ours, ref = REFERENCES[name]
     for i in range(3):
@@ -126,7 +128,9 @@ def test_metric_matches_numpy(name, n, k, ties, key):
         want = ref(p.astype(np.float64), y)
         got = float(ours(jnp.asarray(p), jnp.asarray(y)))
         if np.isnan(want):
-            assert np.isnan(got), f"{name}: expected NaN (a class without positives/negatives), got {got}"
+            assert np.isnan(got), (
+                f"{name}: expected NaN (a class without positives/negatives), got {got}"
+            )
         else:
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"{name} case {i}")
 
@@ -139,8 +143,11 @@ def test_masked_items_are_ignored(key):
     y_aug = np.concatenate([y, np.full(53, -1, np.int32)])
     for name, (fn, _) in REFERENCES.items():
         np.testing.assert_allclose(
-            float(fn(jnp.asarray(p_aug), jnp.asarray(y_aug))), float(fn(jnp.asarray(p), jnp.asarray(y))),
-            rtol=1e-6, atol=1e-6, err_msg=name,
+            float(fn(jnp.asarray(p_aug), jnp.asarray(y_aug))),
+            float(fn(jnp.asarray(p), jnp.asarray(y))),
+            rtol=1e-6,
+            atol=1e-6,
+            err_msg=name,
         )
 
 
@@ -156,7 +163,9 @@ def test_known_values():
     y = jnp.asarray([0, 1, 1, -1])
     assert float(accuracy(p, y)) == pytest.approx(2 / 3)
     assert float(f1(p, y)) == pytest.approx(2 / 3)  # tp=1, fp=0, fn=1
-    assert float(log_loss(p, y)) == pytest.approx(-(np.log(0.9) + np.log(0.8) + np.log(0.4)) / 3, rel=1e-6)
+    assert float(log_loss(p, y)) == pytest.approx(
+        -(np.log(0.9) + np.log(0.8) + np.log(0.4)) / 3, rel=1e-6
+    )
     assert float(roc_auc(p, y)) == pytest.approx(1.0)  # positives 0.8, 0.4 vs negative 0.1
     perfect = jnp.eye(3)[jnp.asarray([0, 1, 2, 1])]
     assert float(brier(perfect, jnp.asarray([0, 1, 2, 1]))) == 0.0
@@ -191,12 +200,14 @@ def test_metrics_jit_and_score(key):
         np.testing.assert_allclose(float(jitted[name]), float(eager[name]), rtol=1e-5, err_msg=name)
     for name, (_, ref) in REFERENCES.items():
         if name in eager:
-            np.testing.assert_allclose(float(eager[name]), ref(p.astype(np.float64), y), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(
+                float(eager[name]), ref(p.astype(np.float64), y), rtol=1e-5, atol=1e-6
+            )
     assert float(eager["coverage"]) == pytest.approx(np.mean((L != -1).any(1)))
     assert "coverage" not in score(jnp.asarray(p), jnp.asarray(y))
 
 
-# ---------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
 # recovery metrics
 
 
@@ -210,7 +221,9 @@ def test_align_classes_undoes_a_permutation(k, key):
     k_true, k_perm, k_noise = jr.split(key, 3)
     true = _true_confusions(k_true, k=k)
     perm = np.asarray(jr.permutation(k_perm, k))
-    est = true[:, perm] + 0.01 * jr.uniform(k_noise, true.shape)  # estimated class s = true class perm[s]
+    est = true[:, perm] + 0.01 * jr.uniform(
+        k_noise, true.shape
+    )  # estimated class s = true class perm[s]
     aligned = np.asarray(align_classes(est, true))
     np.testing.assert_array_equal(aligned, np.argsort(perm))
     np.testing.assert_allclose(np.asarray(est)[:, aligned], np.asarray(true), atol=0.011)

@@ -1,4 +1,4 @@
-"""The in-process grid: ``score_grid`` equals a Python loop of single fits scored with ``metrics.score``."""
+"""The in-process grid: ``score_grid`` equals a Python loop of single fits + ``metrics.score``."""
 
 import equinox as eqx
 import jax
@@ -9,7 +9,7 @@ import pytest
 
 from tests._utils import count_compilations
 from wsbench import metrics
-from wsbench.data import Split, WeakLabels, vote_counts
+from wsbench.data import Split, vote_counts
 from wsbench.labelmodels import (
     AbstractFitted,
     AbstractLabelModel,
@@ -27,7 +27,9 @@ class _WeightedFitted(AbstractFitted):
 
     def predict_proba(self, L):
         k = self.weights.shape[1]
-        logits = jnp.einsum("nmk,mk->nk", (L[..., None] == jnp.arange(k)[None, None, :]), self.weights)
+        logits = jnp.einsum(
+            "nmk,mk->nk", (L[..., None] == jnp.arange(k)[None, None, :]), self.weights
+        )
         return jax.nn.softmax(logits, axis=-1)
 
 
@@ -48,7 +50,9 @@ class _Tempered(AbstractLabelModel):
                 / self.temperature,
                 axis=-1,
             )
-            agree = jnp.einsum("nk,nmk->mk", probs, (data.L[..., None] == jnp.arange(k)[None, None, :]))
+            agree = jnp.einsum(
+                "nk,nmk->mk", probs, (data.L[..., None] == jnp.arange(k)[None, None, :])
+            )
             w_new = jnp.log1p(agree) / jnp.maximum(counts.sum(), 1.0) * data.n
             return w_new, jnp.sum(probs**2)
 
@@ -97,7 +101,9 @@ def _assert_matches_loop(est, grid, train, test, keys, *, atol=1e-5):
         expected = np.array([[float(want[i][j][name]) for j in range(s)] for i in range(h)])
         np.testing.assert_allclose(table, expected, rtol=1e-5, atol=atol, err_msg=name)
     for name in want_traces[0][0]:
-        expected = np.stack([np.stack([want_traces[i][j][name] for j in range(s)]) for i in range(h)])
+        expected = np.stack(
+            [np.stack([want_traces[i][j][name] for j in range(s)]) for i in range(h)]
+        )
         assert got_traces[name].shape == expected.shape
         np.testing.assert_allclose(
             got_traces[name], expected, rtol=1e-5, atol=atol, err_msg=f"trace {name}"
@@ -141,7 +147,9 @@ def test_majority_vote_empty_grid(splits, key):
     want = metrics.score(fitted.predict_proba(test.weak.L), test.y, test.weak.L)
     for name, table in scores.items():
         assert table.shape == (1, 4)
-        np.testing.assert_allclose(table, np.full((1, 4), float(want[name])), atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(
+            table, np.full((1, 4), float(want[name])), atol=1e-6, err_msg=name
+        )
 
 
 def test_two_point_grid_axis_order(splits, key):
@@ -171,7 +179,9 @@ def test_score_grid_reuses_compiled_program(key):
 
 
 def test_expand_grid_rejects_unknown_key():
-    with pytest.raises(ValueError, match=r"'alpha' is not a hyperparameter of DawidSkene.*smoothing"):
+    with pytest.raises(
+        ValueError, match=r"'alpha' is not a hyperparameter of DawidSkene.*smoothing"
+    ):
         expand_grid(DawidSkene(), {"alpha": [0.1, 0.2]})
     with pytest.raises(ValueError, match="not a hyperparameter of MajorityVote"):
         expand_grid(MajorityVote(), {"smoothing": [0.1]})

@@ -1,4 +1,4 @@
-"""Synthetic generators: large samples match the requested parameters within a few standard errors."""
+"""Synthetic generators: large samples match the requested parameters within a few SEs."""
 
 import jax.numpy as jnp
 import jax.random as jr
@@ -21,7 +21,10 @@ Z = 4.5  # standard errors allowed per estimated quantity (many quantities per t
 def _within(emp, want, se, what):
     emp, want, se = np.asarray(emp), np.asarray(want), np.asarray(se)
     z = np.abs(emp - want) / np.maximum(se, 1e-12)
-    assert np.all(z < Z), f"{what}: empirical {emp.round(4).tolist()} vs requested {want.round(4).tolist()}; z={z.round(2).tolist()}"
+    assert np.all(z < Z), (
+        f"{what}: empirical {emp.round(4).tolist()} vs requested {want.round(4).tolist()}; "
+        f"z={z.round(2).tolist()}"
+    )
 
 
 def _empirical_confusions(L, y, k):
@@ -70,7 +73,9 @@ def test_sample_independent_matches_requested_parameters(key):
     # wrong votes are uniform over the other classes
     conf = np.asarray(sim.confusions)
     off = conf[:, ~np.eye(3, dtype=bool)].reshape(5, 6)
-    np.testing.assert_allclose(off, np.repeat((1 - np.array(accuracy))[:, None] / 2, 6, axis=1), atol=1e-6)
+    np.testing.assert_allclose(
+        off, np.repeat((1 - np.array(accuracy))[:, None] / 2, 6, axis=1), atol=1e-6
+    )
     _check_sample(sim, n=n, k=3)
     assert sim.edges == () and sim.weak.class_balance is None
 
@@ -86,14 +91,24 @@ def test_sample_independent_ranges_and_scalars(key):
 def test_sample_dawid_skene_matches_confusions(key):
     n, m, k = 50_000, 4, 3
     sim = sample_dawid_skene(
-        key, n=n, m=m, n_classes=k, diag=(0.5, 0.8), propensity=[0.3, 0.5, 0.7, 0.9],
-        class_balance=[0.5, 0.3, 0.2], concentration=0.5,
+        key,
+        n=n,
+        m=m,
+        n_classes=k,
+        diag=(0.5, 0.8),
+        propensity=[0.3, 0.5, 0.7, 0.9],
+        class_balance=[0.5, 0.3, 0.2],
+        concentration=0.5,
     )
     conf = np.asarray(sim.confusions)
     assert conf.shape == (m, k, k)
     np.testing.assert_allclose(conf.sum(axis=2), 1.0, atol=1e-5)
     assert np.all(conf >= 0)
-    np.testing.assert_allclose(np.diagonal(conf, axis1=1, axis2=2), np.repeat(np.linspace(0.5, 0.8, m)[:, None], k, 1), atol=1e-6)
+    np.testing.assert_allclose(
+        np.diagonal(conf, axis1=1, axis2=2),
+        np.repeat(np.linspace(0.5, 0.8, m)[:, None], k, 1),
+        atol=1e-6,
+    )
     # errors are asymmetric (Dirichlet-spread), unlike the independent generator
     off = conf[:, ~np.eye(k, dtype=bool)]
     assert np.ptp(off) > 0.05
@@ -114,7 +129,9 @@ def test_conditionals_table(key):
             _within(emp, table[j, :, t], se, f"conditionals LF {j} class {t}")
 
 
-@pytest.mark.parametrize("sampler", [sample_independent, sample_dawid_skene], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "sampler", [sample_independent, sample_dawid_skene], ids=lambda f: f.__name__
+)
 def test_same_key_same_data_different_key_different_data(sampler, key):
     a = sampler(key, n=300, m=4, n_classes=3)
     b = sampler(key, n=300, m=4, n_classes=3)
@@ -129,8 +146,14 @@ def test_same_key_same_data_different_key_different_data(sampler, key):
 def test_bayes_posterior_beats_majority_vote_on_asymmetric_ds(key):
     k_data, k_fit = jr.split(key)
     sim = sample_dawid_skene(
-        k_data, n=5000, m=8, n_classes=3, diag=(0.35, 0.75), propensity=0.6,
-        class_balance=[0.6, 0.25, 0.15], concentration=0.2,
+        k_data,
+        n=5000,
+        m=8,
+        n_classes=3,
+        diag=(0.35, 0.75),
+        propensity=0.6,
+        class_balance=[0.6, 0.25, 0.15],
+        concentration=0.2,
     )
     post = np.asarray(bayes_posterior(sim, sim.weak.L))
     assert post.shape == (5000, 3) and np.all(np.isfinite(post))
@@ -143,18 +166,24 @@ def test_bayes_posterior_beats_majority_vote_on_asymmetric_ds(key):
     # rows without votes get the class balance
     uncovered = (np.asarray(sim.weak.L) == -1).all(axis=1)
     assert uncovered.any()
-    np.testing.assert_allclose(post[uncovered], np.broadcast_to(sim.class_balance, post[uncovered].shape), atol=1e-6)
+    np.testing.assert_allclose(
+        post[uncovered], np.broadcast_to(sim.class_balance, post[uncovered].shape), atol=1e-6
+    )
 
 
 def test_bayes_posterior_is_at_least_majority_vote_on_independent(key):
     sim = sample_independent(key, n=5000, m=7, n_classes=2, accuracy=(0.55, 0.95), propensity=0.5)
     y = np.asarray(sim.y)
     bayes_acc = (np.asarray(bayes_posterior(sim, sim.weak.L)).argmax(1) == y).mean()
-    mv_acc = (np.asarray(MajorityVote().fit(sim.weak, key=key).predict_proba(sim.weak.L)).argmax(1) == y).mean()
+    mv_acc = (
+        np.asarray(MajorityVote().fit(sim.weak, key=key).predict_proba(sim.weak.L)).argmax(1) == y
+    ).mean()
     assert bayes_acc >= mv_acc - 0.005, (bayes_acc, mv_acc)
 
 
-@pytest.mark.parametrize("make,sample", [(make_independent, sample_independent), (make_dawid_skene, sample_dawid_skene)])
+@pytest.mark.parametrize(
+    "make,sample", [(make_independent, sample_independent), (make_dawid_skene, sample_dawid_skene)]
+)
 def test_make_dataset_split_sizes(make, sample, key):
     ds = make(key=key, name="toy", n_train=120, n_valid=30, n_test=50, m=4, n_classes=3)
     assert ds.name == "toy" and ds.n_classes == 3
@@ -172,25 +201,65 @@ def test_make_dataset_split_sizes(make, sample, key):
 @pytest.mark.parametrize(
     "call,match",
     [
-        (lambda k: sample_independent(k, n=10, m=3, accuracy=1.2), r"accuracy values must lie in \[0\.0, 1\.0\]"),
-        (lambda k: sample_independent(k, n=10, m=3, accuracy=[0.7, 0.8, 0.9, 0.6]), r"accuracy must be a scalar, a \[low, high\] range or 3 per-LF values"),
-        (lambda k: sample_independent(k, n=10, m=3, propensity=-0.1), r"propensity values must lie in"),
-        (lambda k: sample_independent(k, n=10, m=3, accuracy=np.nan), r"accuracy values must lie in"),
-        (lambda k: sample_independent(k, n=10, m=3, n_classes=3, class_balance=[0.5, 0.5]), r"class_balance must be a distribution of length 3"),
-        (lambda k: sample_independent(k, n=10, m=3, class_balance=[0.7, 0.7]), r"class_balance must be a distribution"),
-        (lambda k: sample_independent(k, n=10, m=3, class_balance=[1.5, -0.5]), r"class_balance must be a distribution"),
+        (
+            lambda k: sample_independent(k, n=10, m=3, accuracy=1.2),
+            r"accuracy values must lie in \[0\.0, 1\.0\]",
+        ),
+        (
+            lambda k: sample_independent(k, n=10, m=3, accuracy=[0.7, 0.8, 0.9, 0.6]),
+            r"accuracy must be a scalar, a \[low, high\] range or 3 per-LF values",
+        ),
+        (
+            lambda k: sample_independent(k, n=10, m=3, propensity=-0.1),
+            r"propensity values must lie in",
+        ),
+        (
+            lambda k: sample_independent(k, n=10, m=3, accuracy=np.nan),
+            r"accuracy values must lie in",
+        ),
+        (
+            lambda k: sample_independent(k, n=10, m=3, n_classes=3, class_balance=[0.5, 0.5]),
+            r"class_balance must be a distribution of length 3",
+        ),
+        (
+            lambda k: sample_independent(k, n=10, m=3, class_balance=[0.7, 0.7]),
+            r"class_balance must be a distribution",
+        ),
+        (
+            lambda k: sample_independent(k, n=10, m=3, class_balance=[1.5, -0.5]),
+            r"class_balance must be a distribution",
+        ),
         (lambda k: sample_independent(k, n=0, m=3), r"n must be a positive int, got 0"),
         (lambda k: sample_independent(k, n=10.0, m=3), r"n must be a positive int, got 10\.0"),
         (lambda k: sample_independent(k, n=10, m=0), r"m must be a positive int"),
         (lambda k: sample_independent(k, n=10, m=3, n_classes=1), r"n_classes must be >= 2"),
         (lambda k: sample_dawid_skene(k, n=10, m=3, diag=1.5), r"diag values must lie in"),
         (lambda k: sample_dawid_skene(k, n=0, m=3), r"n must be a positive int"),
-        (lambda k: sample_dawid_skene(k, n=10, m=3, class_balance=[0.2, 0.8]), r"distribution of length 3"),
-        (lambda k: make_independent(key=k, n_train=10, n_valid=0, n_test=5, m=3), r"n_valid|positive|no rows"),
+        (
+            lambda k: sample_dawid_skene(k, n=10, m=3, class_balance=[0.2, 0.8]),
+            r"distribution of length 3",
+        ),
+        (
+            lambda k: make_independent(key=k, n_train=10, n_valid=0, n_test=5, m=3),
+            r"n_valid|positive|no rows",
+        ),
     ],
     ids=[
-        "accuracy>1", "accuracy-length", "propensity<0", "accuracy-nan", "cb-length", "cb-sum", "cb-negative",
-        "n=0", "n-float", "m=0", "k=1", "diag>1", "ds-n=0", "ds-cb-length", "empty-split",
+        "accuracy>1",
+        "accuracy-length",
+        "propensity<0",
+        "accuracy-nan",
+        "cb-length",
+        "cb-sum",
+        "cb-negative",
+        "n=0",
+        "n-float",
+        "m=0",
+        "k=1",
+        "diag>1",
+        "ds-n=0",
+        "ds-cb-length",
+        "empty-split",
     ],
 )
 def test_bad_generator_arguments(call, match, key):

@@ -2,8 +2,8 @@
 
 Each check takes ``(est, *, key)``, builds its own small synthetic data from ``key`` and raises
 ``AssertionError`` with a message naming the estimator and what went wrong. The suite ships with the
-package (like sklearn's ``estimator_checks``), so an estimator written outside wsbench can be checked
-the same way::
+package (like sklearn's ``estimator_checks``), so an estimator written outside wsbench can be
+checked the same way::
 
     from wsbench.labelmodels.checks import parametrize_with_checks
 
@@ -11,9 +11,9 @@ the same way::
     def test_contract(estimator, check, key):
         check(estimator, key=key)
 
-Tolerances are for float32: checks that compare the *same* computation run differently (jit vs eager,
-vmap vs loop) use ``ATOL_SAME``; checks that refit on changed data (an extra all-abstain LF, permuted
-rows) use ``ATOL_REFIT``.
+Tolerances are for float32: checks that compare the *same* computation run differently (jit vs
+eager, vmap vs loop) use ``ATOL_SAME``; checks that refit on changed data (an extra all-abstain LF,
+permuted rows) use ``ATOL_REFIT``.
 """
 
 import dataclasses
@@ -34,10 +34,10 @@ ATOL_SAME = 1e-5
 ATOL_REFIT = 1e-3
 """Absolute tolerance when a model is refitted on data that should not change its posterior."""
 EASY_ACCURACY = 0.85
-"""Accuracy every label model must reach on easy synthetic data (``check_beats_chance_on_easy_data``)."""
+"""Accuracy every label model must reach on easy synthetic data (``check_beats_chance_...``)."""
 
 
-# ----------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
 # helpers
 
 
@@ -45,9 +45,10 @@ def _name(est: AbstractLabelModel) -> str:
     return type(est).__name__
 
 
-def _tiny(key: PRNGKeyArray, *, n: int = 200, m: int = 6, n_classes: int = 3, class_balance=None
-          ) -> WeakLabels:
-    """A small, moderately accurate weak-label set (imported lazily: synthetic depends on data only)."""
+def _tiny(
+    key: PRNGKeyArray, *, n: int = 200, m: int = 6, n_classes: int = 3, class_balance=None
+) -> WeakLabels:
+    """A small, moderately accurate weak-label set (``wsbench.synthetic`` is imported lazily)."""
     from ..synthetic import sample_independent
 
     sim = sample_independent(
@@ -94,9 +95,13 @@ def _assert_distribution(probs, n: int, k: int, *, est: AbstractLabelModel, what
         raise AssertionError(f"{_name(est)}: {what} has dtype {p.dtype}, expected a float dtype.")
     if not np.all(np.isfinite(p)):
         rows = np.unique(np.argwhere(~np.isfinite(p))[:, 0])
-        raise AssertionError(f"{_name(est)}: {what} has non-finite values in rows {rows[:10].tolist()}.")
+        raise AssertionError(
+            f"{_name(est)}: {what} has non-finite values in rows {rows[:10].tolist()}."
+        )
     if np.any(p < 0):
-        raise AssertionError(f"{_name(est)}: {what} has negative probabilities (min {p.min():.3g}).")
+        raise AssertionError(
+            f"{_name(est)}: {what} has negative probabilities (min {p.min():.3g})."
+        )
     sums = p.sum(axis=1)
     worst = float(np.max(np.abs(sums - 1.0)))
     if worst > 1e-4:
@@ -107,26 +112,31 @@ def _assert_distribution(probs, n: int, k: int, *, est: AbstractLabelModel, what
 
 def _traces_equal(a: dict, b: dict, *, atol: float, what: str, est: AbstractLabelModel) -> None:
     if set(a) != set(b):
-        raise AssertionError(f"{_name(est)}: {what}: trace keys differ, {sorted(a)} vs {sorted(b)}.")
+        raise AssertionError(
+            f"{_name(est)}: {what}: trace keys differ, {sorted(a)} vs {sorted(b)}."
+        )
     for name in a:
         _assert_close(a[name], b[name], atol=atol, what=f"{what} (trace[{name!r}])", est=est)
 
 
-# ----------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
 # the checks
 
 
 def check_output_is_distribution(est: AbstractLabelModel, *, key: PRNGKeyArray) -> None:
-    """``predict_proba`` returns an ``(n, k)`` float array of finite, non-negative rows summing to 1."""
+    """``predict_proba`` returns ``(n, k)`` floats: finite, non-negative rows summing to 1."""
     k_data, k_fit = jr.split(key)
     for n_classes in (2, 3):
         data = _tiny(jr.fold_in(k_data, n_classes), n_classes=n_classes)
         fitted = _fit(est, data, k_fit)
         probs = fitted.predict_proba(data.L)
-        _assert_distribution(probs, data.n, n_classes, est=est, what=f"predict_proba (k={n_classes})")
+        _assert_distribution(
+            probs, data.n, n_classes, est=est, what=f"predict_proba (k={n_classes})"
+        )
         if not isinstance(fitted.trace, dict):
             raise AssertionError(
-                f"{_name(est)}: fitted.trace must be a dict of arrays, got {type(fitted.trace).__name__}."
+                f"{_name(est)}: fitted.trace must be a dict of arrays, "
+                f"got {type(fitted.trace).__name__}."
             )
 
 
@@ -159,15 +169,20 @@ def check_vmap_over_seeds_matches_loop(est: AbstractLabelModel, *, key: PRNGKeyA
     probs, traces = eqx.filter_jit(eqx.filter_vmap(one))(keys)
     for i in range(keys.shape[0]):
         want_probs, want_trace = one(keys[i])
-        _assert_close(probs[i], want_probs, atol=ATOL_SAME, what=f"vmapped seed {i} vs loop", est=est)
+        _assert_close(
+            probs[i], want_probs, atol=ATOL_SAME, what=f"vmapped seed {i} vs loop", est=est
+        )
         _traces_equal(
-            {k: v[i] for k, v in traces.items()}, want_trace, atol=ATOL_SAME,
-            what=f"vmapped seed {i} vs loop", est=est,
+            {k: v[i] for k, v in traces.items()},
+            want_trace,
+            atol=ATOL_SAME,
+            what=f"vmapped seed {i} vs loop",
+            est=est,
         )
 
 
 def check_grid_stacking(est: AbstractLabelModel, *, key: PRNGKeyArray) -> None:
-    """``wsbench.run.grid.stack([est, est])`` vmapped over its grid axis equals single fits per point."""
+    """``wsbench.run.grid.stack([est, est])``, vmapped over the grid axis, equals single fits."""
     from ..run.grid import stack
 
     k_data, k_fit = jr.split(key)
@@ -234,7 +249,8 @@ def check_no_retrace_for_new_values(est: AbstractLabelModel, *, key: PRNGKeyArra
     if any(new.values()):
         raise AssertionError(
             f"{_name(est)}: new values of the same shapes caused re-tracing ({new}); something "
-            "data-dependent ends up in a static field or Python control flow (e.g. a Python int/float "
+            "data-dependent ends up in a static field or Python control flow (e.g. a Python "
+            "int/float "
             "computed from L stored as eqx.field(static=True), or `if` on an array value)."
         )
 
@@ -247,17 +263,23 @@ def check_all_abstain_lf_is_ignored(est: AbstractLabelModel, *, key: PRNGKeyArra
     extra = WeakLabels(L=L_extra, n_classes=data.n_classes)
     want = _fit_proba(est, data, k_fit)
     got = _fit_proba(est, extra, k_fit)
-    _assert_distribution(got, data.n, data.n_classes, est=est, what="posterior with an all-abstain LF")
+    _assert_distribution(
+        got, data.n, data.n_classes, est=est, what="posterior with an all-abstain LF"
+    )
     _assert_close(
-        got, want, atol=ATOL_REFIT, what="posterior with an extra all-abstain LF vs without", est=est
+        got,
+        want,
+        atol=ATOL_REFIT,
+        what="posterior with an extra all-abstain LF vs without",
+        est=est,
     )
 
 
 def check_uncovered_rows_get_prior(est: AbstractLabelModel, *, key: PRNGKeyArray) -> None:
     """Rows on which every LF abstains get the fitted model's class prior (finite).
 
-    The expected prior is ``fitted.class_prior()`` for generative fitted models; otherwise the data's
-    ``class_balance`` when given, else uniform. Checked both with and without ``class_balance``.
+    The expected prior is ``fitted.class_prior()`` for generative fitted models; otherwise the
+    data's ``class_balance`` when given, else uniform. Checked with and without ``class_balance``.
     """
     k_data, k_fit = jr.split(key)
     n_classes, n_uncovered = 3, 20
@@ -269,7 +291,9 @@ def check_uncovered_rows_get_prior(est: AbstractLabelModel, *, key: PRNGKeyArray
         probs = np.asarray(fitted.predict_proba(data.L))
         uncovered = np.asarray((data.L == -1).all(axis=1))
         with_cb = "with" if class_balance is not None else "without"
-        _assert_distribution(probs, data.n, n_classes, est=est, what=f"predict_proba ({with_cb} class_balance)")
+        _assert_distribution(
+            probs, data.n, n_classes, est=est, what=f"predict_proba ({with_cb} class_balance)"
+        )
         if isinstance(fitted, AbstractGenerativeFitted):
             prior = np.asarray(fitted.class_prior())
             source = "fitted.class_prior()"
@@ -280,32 +304,44 @@ def check_uncovered_rows_get_prior(est: AbstractLabelModel, *, key: PRNGKeyArray
             prior, source = np.full(n_classes, 1.0 / n_classes), "the uniform prior"
         want = np.broadcast_to(prior, probs[uncovered].shape)
         _assert_close(
-            probs[uncovered], want, atol=ATOL_SAME * 10,
-            what=f"rows with no votes ({with_cb} class_balance) vs {source}", est=est,
+            probs[uncovered],
+            want,
+            atol=ATOL_SAME * 10,
+            what=f"rows with no votes ({with_cb} class_balance) vs {source}",
+            est=est,
         )
         # a label matrix made only of uncovered rows must work too
         only = fitted.predict_proba(jnp.full((4, data.m), -1, dtype=jnp.int32))
         _assert_close(
-            only, np.broadcast_to(prior, (4, n_classes)), atol=ATOL_SAME * 10,
-            what=f"an all-abstain label matrix ({with_cb} class_balance) vs {source}", est=est,
+            only,
+            np.broadcast_to(prior, (4, n_classes)),
+            atol=ATOL_SAME * 10,
+            what=f"an all-abstain label matrix ({with_cb} class_balance) vs {source}",
+            est=est,
         )
 
 
 def check_row_permutation_equivariance(est: AbstractLabelModel, *, key: PRNGKeyArray) -> None:
-    """Permuting rows permutes the posterior: both for prediction and for a refit on permuted data."""
+    """Permuting rows permutes the posterior, for prediction and for a refit on permuted data."""
     k_data, k_perm, k_fit = jr.split(key, 3)
     data = _tiny(k_data)
     perm = np.asarray(jr.permutation(k_perm, data.n))
     fitted = est.fit(data, key=k_fit)
     probs = np.asarray(fitted.predict_proba(data.L))
     _assert_close(
-        fitted.predict_proba(data.L[perm]), probs[perm], atol=ATOL_SAME,
-        what="predict_proba(L[perm]) vs predict_proba(L)[perm]", est=est,
+        fitted.predict_proba(data.L[perm]),
+        probs[perm],
+        atol=ATOL_SAME,
+        what="predict_proba(L[perm]) vs predict_proba(L)[perm]",
+        est=est,
     )
     permuted = WeakLabels(L=data.L[perm], n_classes=data.n_classes)
     _assert_close(
-        _fit_proba(est, permuted, k_fit), probs[perm], atol=ATOL_REFIT,
-        what="fit on permuted rows vs permuted posterior", est=est,
+        _fit_proba(est, permuted, k_fit),
+        probs[perm],
+        atol=ATOL_REFIT,
+        what="fit on permuted rows vs permuted posterior",
+        est=est,
     )
 
 
@@ -316,8 +352,12 @@ def check_beats_chance_on_easy_data(est: AbstractLabelModel, *, key: PRNGKeyArra
     k_data, k_fit = jr.split(key)
     for n_classes in (2, 3):
         sim = sample_independent(
-            jr.fold_in(k_data, n_classes), n=1000, m=10, n_classes=n_classes,
-            accuracy=(0.7, 0.9), propensity=0.5,
+            jr.fold_in(k_data, n_classes),
+            n=1000,
+            m=10,
+            n_classes=n_classes,
+            accuracy=(0.7, 0.9),
+            propensity=0.5,
         )
         probs = _fit_proba(est, sim.weak, k_fit)
         acc = float(jnp.mean(jnp.argmax(probs, axis=-1) == sim.y))
@@ -353,7 +393,9 @@ def check_config_roundtrip(est: AbstractLabelModel, *, key: PRNGKeyArray) -> Non
     params = get_params(est)
     names = {f.name for f in dataclasses.fields(est)}
     if set(params) != names:
-        raise AssertionError(f"{_name(est)}: get_params keys {sorted(params)} != fields {sorted(names)}.")
+        raise AssertionError(
+            f"{_name(est)}: get_params keys {sorted(params)} != fields {sorted(names)}."
+        )
     cfg = {"_target_": target, **{k: _to_config_value(v) for k, v in params.items()}}
     try:
         rebuilt = instantiate(cfg, _convert_="all")
@@ -361,7 +403,8 @@ def check_config_roundtrip(est: AbstractLabelModel, *, key: PRNGKeyArray) -> Non
         raise AssertionError(f"{_name(est)}: instantiate({cfg}) failed: {err!r}") from err
     if type(rebuilt) is not type(est):
         raise AssertionError(
-            f"{_name(est)}: instantiate({cfg}) built a {type(rebuilt).__name__}, not a {_name(est)}."
+            f"{_name(est)}: instantiate({cfg}) built a {type(rebuilt).__name__}, "
+            f"not a {_name(est)}."
         )
     if not bool(eqx.tree_equal(rebuilt, est)):
         raise AssertionError(
@@ -372,7 +415,7 @@ def check_config_roundtrip(est: AbstractLabelModel, *, key: PRNGKeyArray) -> Non
 
 
 def check_rejects_bad_input(est: AbstractLabelModel, *, key: PRNGKeyArray) -> None:
-    """``fit`` rejects a raw array; ``predict_proba`` rejects a wrong LF count and out-of-range votes."""
+    """``fit`` rejects a raw array; ``predict_proba`` a wrong LF count, bad values or dtype."""
     k_data, k_fit = jr.split(key)
     data = _tiny(k_data, n_classes=3)
     fitted = est.fit(data, key=k_fit)
@@ -394,10 +437,12 @@ def check_rejects_bad_input(est: AbstractLabelModel, *, key: PRNGKeyArray) -> No
         except Exception as err:  # noqa: BLE001
             raise AssertionError(
                 f"{_name(est)}: {what} raised {type(err).__name__} ({err}), expected a ValueError "
-                "with a clear message (see wsbench.labelmodels._base.check_weak_labels / checked_L)."
+                "with a clear message (see wsbench.labelmodels._base.check_weak_labels and "
+                "checked_L)."
             ) from err
         raise AssertionError(
-            f"{_name(est)}: {what} did not raise; validate inputs with check_weak_labels / checked_L."
+            f"{_name(est)}: {what} did not raise; validate inputs with check_weak_labels / "
+            "checked_L."
         )
 
 
@@ -425,8 +470,8 @@ def parametrize_with_checks(
     """A ``pytest.mark.parametrize("estimator,check", ...)`` over every (estimator, check) pair.
 
     Args:
-        estimators: a mapping name -> estimator (e.g. one per ``conf/estimator/*.yaml``), or a sequence
-            of estimators (named by class).
+        estimators: a mapping name -> estimator (e.g. one per ``conf/estimator/*.yaml``), or a
+            sequence of estimators (named by class).
         checks: the checks to run (default: ``ALL_CHECKS``).
 
     Returns:
