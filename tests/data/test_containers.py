@@ -83,6 +83,8 @@ MALFORMED = [
         r"x must have shape \(n, \.\.\.\) with n=5.*\(4, 2\)",
     ),
     ("x-1d", lambda: Split(weak(), x=np.zeros(5)), r"x must have shape \(n, \.\.\.\)"),
+    ("x-str", lambda: Split(weak(), x=np.full((5, 2), "a")), r"x must be a numeric.*<U1"),
+    ("x-object", lambda: Split(weak(), x=np.full((5, 2), None)), r"x must be a numeric.*object"),
     ("x-nan", lambda: Split(weak(), x=np.full((5, 2), np.nan)), r"x contains NaN or infinite"),
     ("x-inf", lambda: Split(weak(), x=np.full((5, 2), np.inf)), r"x contains NaN or infinite"),
     (

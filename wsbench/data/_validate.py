@@ -120,6 +120,13 @@ def as_features(x, n: int, *, name: str = "x"):
         return None
     if not is_traced(x) and not isinstance(x, (jax.Array, np.ndarray)):
         x = np.asarray(x)
+    if x.dtype != bool and not (
+        jnp.issubdtype(x.dtype, jnp.integer) or jnp.issubdtype(x.dtype, jnp.floating)
+    ):
+        raise ValueError(
+            f"{name} must be a numeric (n, ...) feature array, got dtype {x.dtype}; "
+            "featurise raw records (e.g. text) before building a Split."
+        )
     if x.ndim < 2 or x.shape[0] != n:
         raise ValueError(
             f"{name} must have shape (n, ...) with n={n} rows matching the label matrix, "
