@@ -8,6 +8,7 @@ import jax.random as jr
 import numpy as np
 import pytest
 
+from tests.reference import GOLDEN
 from tests.reference.dawid_skene_numpy import dawid_skene_em
 from wsbench.data import WeakLabels
 from wsbench.labelmodels import DawidSkene, MajorityVote
@@ -26,6 +27,15 @@ def test_matches_numpy_reference(key, smoothing):
     np.testing.assert_allclose(fitted.confusions(), want["confusions"], atol=ATOL)
     np.testing.assert_allclose(fitted.class_prior(), want["prior"], atol=ATOL)
     np.testing.assert_allclose(fitted.trace["objective"], want["objective"], rtol=1e-5)
+
+
+@pytest.mark.reference
+def test_matches_crowdkit_golden(key):
+    """crowd-kit 1.4.2 ``DawidSkene(n_iter=200, tol=-inf)``, written by tests/reference/regenerate.py."""
+    g = np.load(GOLDEN / "crowdkit_dawid_skene_toy.npz")
+    data = WeakLabels(L=g["L"], n_classes=int(g["n_classes"]))
+    probs = DawidSkene(n_iter=int(g["n_iter"]), smoothing=0.0).fit(data, key=key).predict_proba(data.L)
+    np.testing.assert_allclose(probs, g["probas"], atol=1e-4)
 
 
 def test_matches_numpy_reference_with_class_balance(key):

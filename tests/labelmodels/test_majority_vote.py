@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tests.reference import GOLDEN
 from tests.reference.majority_vote_numpy import majority_vote
 from wsbench.data import WeakLabels
 from wsbench.labelmodels import MajorityVote
@@ -20,6 +21,15 @@ def test_matches_numpy_reference(key, n_classes, class_balance):
     got = MajorityVote().fit(weak, key=key).predict_proba(weak.L)
     want = majority_vote(np.asarray(weak.L), n_classes, cb)
     np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+@pytest.mark.reference
+def test_matches_snorkel_golden(key):
+    """snorkel 0.10.0 ``MajorityLabelVoter.predict_proba``, written by tests/reference/regenerate.py."""
+    g = np.load(GOLDEN / "snorkel_majority_vote_toy.npz")
+    data = WeakLabels(L=g["L"], n_classes=int(g["n_classes"]))
+    probs = MajorityVote().fit(data, key=key).predict_proba(data.L)
+    np.testing.assert_allclose(probs, g["probas"], atol=1e-6)
 
 
 def test_ties_are_split_uniformly(key):
