@@ -6,18 +6,21 @@ mean and standard error over seeds of every ``test/*`` metric; exported from the
 
     WSBENCH_DATA_MIRROR=../shared/datasets python paper_figures/table_real.py --run
 
-``--run`` runs the sweep (``python experiments/labelmodel.py experiment=real_table launcher=basic`` in a
-subprocess, from a fresh ``results/real_table``), then exports and renders; the steps one at a time:
+``--run`` runs the sweep (``python experiments/labelmodel.py experiment=real_table launcher=basic``
+in a subprocess, from a fresh ``results/real_table``), then exports and renders; the steps one at a
+time:
 
-    WSBENCH_DATA_MIRROR=../shared/datasets python experiments/labelmodel.py experiment=real_table launcher=basic
-    python paper_figures/table_real.py --export     # results/real_table -> paper_figures/data/real_table.csv
-    python paper_figures/table_real.py              # -> paper_figures/out/table_real.{csv,md}
+    export WSBENCH_DATA_MIRROR=../shared/datasets
+    python experiments/labelmodel.py experiment=real_table launcher=basic
+    python paper_figures/table_real.py --export  # results/real_table -> paper_figures/data/*.csv
+    python paper_figures/table_real.py           # -> paper_figures/out/table_real.{csv,md}
 
-Metric per dataset (``METRICS``): accuracy for YouTube and ChemProt, F1 of the positive class for SMS,
-spouse and CDR (imbalanced), ROC-AUC and accuracy for the chest X-ray reports. ``dev_labels`` is the
-benchmark protocol: ``none`` (the label model sees only L) or ``class_balance`` (it also gets the class
-prior computed from the valid split's gold labels). Cells are ``mean ± sem`` over seeds on the test split.
-No JAX import: the export reads the runner's parquet files with ``wsbench.run.results`` (pandas only).
+Metric per dataset (``METRICS``): accuracy for YouTube and ChemProt, F1 of the positive class for
+SMS, spouse and CDR (imbalanced), ROC-AUC and accuracy for the chest X-ray reports. ``dev_labels``
+is the benchmark protocol: ``none`` (the label model sees only L) or ``class_balance`` (it also
+gets the class prior computed from the valid split's gold labels). Cells are ``mean ± sem`` over
+seeds on the test split. No JAX import: the export reads the runner's parquet files with
+``wsbench.run.results`` (pandas only).
 """
 
 import argparse
@@ -49,13 +52,15 @@ DEV_LABELS = ("none", "class_balance")
 KEYS = ("estimator", "dataset", "dev_labels")
 # Notes printed under the table (the published reference points and why cells differ from them).
 NOTES = (
-    "Snorkel spam tutorial (YouTube, Shakira test split of 250): majority vote 84.0%, label model 86.0% "
-    "test accuracy. It scores majority vote with random tie-breaking; here a tie (or a row with no vote) "
-    "goes to the lowest class index (ham). On wrench_youtube 44 of the 250 test rows are tied (18 without "
-    "any vote): counting them as half right gives 81.6% for majority vote (ties to ham: 77.6%).",
-    "A label model that treats an abstain as missing (the Dawid-Skene confusion P(vote | Y, vote != abstain)) "
-    "learns nothing from single-polarity LFs (every LF of both YouTube tasks emits one class): its "
-    "confusion rows are equal for both classes and it predicts the prior.",
+    "Snorkel spam tutorial (YouTube, Shakira test split of 250): majority vote 84.0%, label model "
+    "86.0% test accuracy. It scores majority vote with random tie-breaking; here a tie (or a row "
+    "with no vote) goes to the lowest class index (ham). On wrench_youtube 44 of the 250 test rows "
+    "are tied (18 without any vote): counting them as half right gives 81.6% for majority vote "
+    "(ties to ham: 77.6%).",
+    "A label model that treats an abstain as missing (the Dawid-Skene confusion "
+    "P(vote | Y, vote != abstain)) learns nothing from single-polarity LFs (every LF of both "
+    "YouTube tasks emits one class): its confusion rows are equal for both classes and it "
+    "predicts the prior.",
 )
 
 
@@ -85,7 +90,9 @@ def load(path: str | Path = DATA) -> pd.DataFrame:
     """The aggregated table; checks the columns the table needs."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path} does not exist; run the sweep and `python {Path(__file__).name} --export`.")
+        raise ValueError(
+            f"{path} does not exist; run the sweep and `python {Path(__file__).name} --export`."
+        )
     df = pd.read_csv(path)
     needed = {*KEYS, "n_seeds"}
     needed |= {f"test/{m}{s}" for ms in METRICS.values() for m in ms for s in ("", "_sem")}
@@ -96,7 +103,7 @@ def load(path: str | Path = DATA) -> pd.DataFrame:
 
 
 def long_table(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, metric, estimator, dev_labels): mean, sem, n_seeds (known datasets only)."""
+    """One row per (dataset, metric, estimator, dev_labels): mean, sem, n_seeds (known datasets)."""
     rows = []
     for dataset, metrics in METRICS.items():
         sub = df[df["dataset"] == dataset]
@@ -107,25 +114,39 @@ def long_table(df: pd.DataFrame) -> pd.DataFrame:
                     "dev_labels": r["dev_labels"], "mean": r[f"test/{metric}"],
                     "sem": r[f"test/{metric}_sem"], "n_seeds": int(r["n_seeds"]),
                 })  # fmt: skip
-    out = pd.DataFrame(rows, columns=["dataset", "metric", "estimator", "dev_labels", "mean", "sem", "n_seeds"])
+    out = pd.DataFrame(
+        rows, columns=["dataset", "metric", "estimator", "dev_labels", "mean", "sem", "n_seeds"]
+    )
     order = {d: i for i, d in enumerate(METRICS)}
     dev = {d: i for i, d in enumerate(DEV_LABELS)}
     out = out.sort_values(
         ["dev_labels", "estimator", "dataset", "metric"],
-        key=lambda c: c.map(dev) if c.name == "dev_labels" else c.map(order) if c.name == "dataset" else c,
+        key=lambda c: (
+            c.map(dev) if c.name == "dev_labels" else c.map(order) if c.name == "dataset" else c
+        ),
         kind="stable",
     )
     return out.reset_index(drop=True)
 
 
 def markdown(long: pd.DataFrame) -> str:
-    """Wide Markdown: a row per (dev_labels, estimator), a column per (dataset, metric); best in bold."""
-    cols = [(d, m) for d, ms in METRICS.items() for m in ms if ((long.dataset == d) & (long.metric == m)).any()]
+    """Wide Markdown: a row per (dev_labels, estimator), a column per (dataset, metric).
+
+    The best mean per column within a dev_labels block is in bold.
+    """
+    cols = [
+        (d, m)
+        for d, ms in METRICS.items()
+        for m in ms
+        if ((long.dataset == d) & (long.metric == m)).any()
+    ]
     header = "| dev_labels | estimator | " + " | ".join(f"{d} ({m})" for d, m in cols) + " |"
     lines = [header, "|" + "---|" * 2 + "---:|" * len(cols)]
     for dev in [d for d in DEV_LABELS if d in set(long.dev_labels)]:
         part = long[long.dev_labels == dev]
-        best = {(d, m): part[(part.dataset == d) & (part.metric == m)]["mean"].max() for d, m in cols}
+        best = {
+            (d, m): part[(part.dataset == d) & (part.metric == m)]["mean"].max() for d, m in cols
+        }
         for est in sorted(set(part.estimator)):
             cells = []
             for d, m in cols:
@@ -140,8 +161,9 @@ def markdown(long: pd.DataFrame) -> str:
     seeds = sorted(set(long.n_seeds))
     notes = [
         "",
-        f"Test split, percent, mean ± sem over {', '.join(map(str, seeds))} seeds; bold = best per column "
-        "within a dev_labels block. dev_labels=none: L only; class_balance: plus the valid split's class prior.",
+        f"Test split, percent, mean ± sem over {', '.join(map(str, seeds))} seeds; bold = best per "
+        "column within a dev_labels block. dev_labels=none: L only; class_balance: plus the valid "
+        "split's class prior.",
         *(f"Note: {r}" for r in NOTES),
     ]
     return "\n".join(lines + notes) + "\n"
@@ -151,11 +173,17 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DATA), help="aggregated CSV (default: %(default)s)")
     parser.add_argument("--out", default=str(OUT), help="output folder (default: %(default)s)")
-    parser.add_argument("--export", action="store_true", help=f"first export results/{EXPERIMENT} to --data")
-    parser.add_argument("--run", action="store_true", help="first run the sweep from scratch, then --export")
+    parser.add_argument(
+        "--export", action="store_true", help=f"first export results/{EXPERIMENT} to --data"
+    )
+    parser.add_argument(
+        "--run", action="store_true", help="first run the sweep from scratch, then --export"
+    )
     args, extra = parser.parse_known_args(argv)
     if extra and not args.run:
-        parser.error(f"unrecognised arguments {extra} (Hydra overrides are passed on only with --run)")
+        parser.error(
+            f"unrecognised arguments {extra} (Hydra overrides are passed on only with --run)"
+        )
     if args.run:
         run_sweep(extra)
     if args.run or args.export:

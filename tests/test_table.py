@@ -68,7 +68,9 @@ def test_committed_table_renders_without_jax(tmp_path):
         f"runpy.run_path({str(SCRIPT)!r}, run_name='__main__'); "
         "assert 'jax' not in sys.modules, 'table_real.py imported JAX'"
     )
-    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], check=True, capture_output=True, text=True
+    )
     long = pd.read_csv(tmp_path / "table_real.csv")
     mod = _module()
     assert set(long.dataset) == set(mod.METRICS)

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 MIRROR = Path(os.environ.get("WSBENCH_DATA_MIRROR") or REPO.parent / "shared" / "datasets")
 needs_mirror = pytest.mark.skipif(
     not MIRROR.is_dir(),
-    reason=f"no dataset mirror at {MIRROR} (set WSBENCH_DATA_MIRROR to a copy of the shared datasets)",
+    reason=f"no dataset mirror at {MIRROR} (set WSBENCH_DATA_MIRROR to a copy of shared/datasets)",
 )
 
 
@@ -54,7 +54,9 @@ def test_youtube_split_is_by_video(data_dir):
     assert {c.video for c in records["train"]} == {1, 2, 3, 4}
     assert {c.video for s in ("valid", "test") for c in records[s]} == {5}
     shakira = [c for s in ("valid", "test") for c in records[s]]
-    assert len(shakira) == 370 and len(set(map(id, shakira))) == 370  # a partition (one COMMENT_ID repeats)
+    assert (
+        len(shakira) == 370 and len(set(map(id, shakira))) == 370
+    )  # a partition (one COMMENT_ID repeats)
 
 
 @needs_mirror
@@ -77,7 +79,9 @@ def test_spouse_lfs_reproduce_shipped_weak_labels_exactly(spouse_data, split):
     assert [lf.name for lf in lfs] == spouse_data["lf_names"]
     L = apply_lfs(lfs, spouse_data["records"][split], n_classes=2, progress=False)
     shipped = spouse_data["shipped"][split]
-    differing = {n: int((L[:, j] != shipped[:, j]).sum()) for j, n in enumerate(spouse_data["lf_names"])}
+    differing = {
+        n: int((L[:, j] != shipped[:, j]).sum()) for j, n in enumerate(spouse_data["lf_names"])
+    }
     assert all(v == 0 for v in differing.values()), differing
 
 
@@ -92,7 +96,9 @@ def test_cdr_dataset(data_dir):
     ds = _build(cdr.make_cdr, data_dir)
     sizes = tuple(s.n for s in (ds.train, ds.valid, ds.test))
     assert sizes == (3783, 4046, 3953)
-    _check(ds, sizes, tuple(float(np.mean(np.asarray(s.y))) for s in (ds.train, ds.valid, ds.test)), 12)
+    _check(
+        ds, sizes, tuple(float(np.mean(np.asarray(s.y))) for s in (ds.train, ds.valid, ds.test)), 12
+    )
     assert 0.3 < float(np.mean(np.asarray(ds.test.y))) < 0.45
 
 
@@ -146,7 +152,10 @@ def test_cdr_candidates_from_snippet():
         "Aspirin did not affect fever or seizures.",
     ]  # fmt: skip
     cands, labels = cdr.candidates(doc)
-    got = [(c.sentence_index, c.chemical_id, c.disease_id, y) for c, y in zip(cands, labels, strict=True)]
+    got = [
+        (c.sentence_index, c.chemical_id, c.disease_id, y)
+        for c, y in zip(cands, labels, strict=True)
+    ]
     assert got == [
         (0, "D003042", "D012640", 1),
         (1, "D003042", "D012640", 1),
@@ -210,12 +219,16 @@ def test_negation(text, expected):
 
 
 def _report(findings="", impression=""):
-    return chest_xray.Report(uid="1", indication="", comparison="", findings=findings, impression=impression)
+    return chest_xray.Report(
+        uid="1", indication="", comparison="", findings=findings, impression=impression
+    )
 
 
 def test_chest_xray_lfs_on_short_reports():
     names = [lf.name for lf in chest_xray.CHEST_XRAY_LFS]
-    normal = _report("The lungs are clear. No pneumothorax or effusion.", "No acute cardiopulmonary disease.")
+    normal = _report(
+        "The lungs are clear. No pneumothorax or effusion.", "No acute cardiopulmonary disease."
+    )
     abnormal = _report("Heart size is enlarged. No pneumothorax.", "Cardiomegaly.")
     empty = _report()
     L = apply_lfs(chest_xray.CHEST_XRAY_LFS, [normal, abnormal, empty], n_classes=2, progress=False)
@@ -242,12 +255,20 @@ def test_chest_xray_split_is_fixed():
 def test_youtube_lfs_on_examples():
     names = [lf.name for lf in spam.YOUTUBE_LFS]
     recs = [
-        spam.Comment(id="a", author="x", text="Check out my channel http://x.com please subscribe", video=1),
+        spam.Comment(
+            id="a", author="x", text="Check out my channel http://x.com please subscribe", video=1
+        ),
         spam.Comment(id="b", author="y", text="love this song", video=1),
     ]
     L = apply_lfs(spam.YOUTUBE_LFS, recs, n_classes=2, progress=False)
     row = dict(zip(names, L[0], strict=True))
-    for n in ("keyword_my", "keyword_subscribe", "keyword_link", "keyword_please", "regex_check_out"):
+    for n in (
+        "keyword_my",
+        "keyword_subscribe",
+        "keyword_link",
+        "keyword_please",
+        "regex_check_out",
+    ):
         assert row[n] == 1
     row = dict(zip(names, L[1], strict=True))
     assert row["keyword_song"] == 0 and row["short_comment"] == 0 and row["positive_words"] == 0
@@ -269,22 +290,30 @@ def test_sms_lfs_on_examples():
 
 def test_youtube_bad_class_names_file_and_line(tmp_path):
     path = tmp_path / "Youtube01-Psy.csv"
-    path.write_text("COMMENT_ID,AUTHOR,DATE,CONTENT,CLASS\na,b,,hello,0\nc,d,,spam me,2\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"Youtube01-Psy\.csv, line 3: CLASS must be 0 \(ham\) or 1"):
+    path.write_text(
+        "COMMENT_ID,AUTHOR,DATE,CONTENT,CLASS\na,b,,hello,0\nc,d,,spam me,2\n", encoding="utf-8"
+    )
+    with pytest.raises(
+        ValueError, match=r"Youtube01-Psy\.csv, line 3: CLASS must be 0 \(ham\) or 1"
+    ):
         spam.read_youtube_csv(path, video=1)
 
 
 def test_youtube_missing_column(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("COMMENT_ID,CONTENT,CLASS\na,hello,0\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"bad\.csv: header lacks column\(s\) \['AUTHOR', 'DATE'\]"):
+    with pytest.raises(
+        ValueError, match=r"bad\.csv: header lacks column\(s\) \['AUTHOR', 'DATE'\]"
+    ):
         spam.read_youtube_csv(path, video=1)
 
 
 def test_sms_bad_label_names_line(tmp_path):
     path = tmp_path / "SMSSpamCollection"
     path.write_text("ham\thello\nspam\tWIN now\nmaybe\twhat\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"SMSSpamCollection, line 3: label must be 'ham' or 'spam'"):
+    with pytest.raises(
+        ValueError, match=r"SMSSpamCollection, line 3: label must be 'ham' or 'spam'"
+    ):
         spam.read_sms(path)
     path.write_text("ham hello without tab\n", encoding="utf-8")
     with pytest.raises(ValueError, match="line 1: expected"):
@@ -320,7 +349,9 @@ def test_spouse_bad_rows_name_file_and_row(tmp_path):
 def test_lf_raising_names_lf_and_row():
     recs = [spam.Comment(id="a", author="x", text="fine", video=1),
             spam.Comment(id="b", author="y", text=None, video=1)]  # fmt: skip
-    with pytest.raises(LFApplicationError, match=r"'keyword_my' raised AttributeError.*record 1") as info:
+    with pytest.raises(
+        LFApplicationError, match=r"'keyword_my' raised AttributeError.*record 1"
+    ) as info:
         apply_lfs(spam.YOUTUBE_LFS, recs, n_classes=2, progress=False)
     assert info.value.lf_name == "keyword_my" and info.value.index == 1
 
@@ -339,5 +370,6 @@ def test_spouse_lfs_on_example():
     assert dict(zip(names, L, strict=True)) == {
         "lf_husband_wife": -1, "lf_husband_wife_left_window": 1, "lf_same_last_name": -1,
         "lf_married": -1, "lf_familial_relationship": -1, "lf_family_left_window": -1,
-        "lf_other_relationship": -1, "lf_distant_supervision": 1, "lf_distant_supervision_last_names": 1,
+        "lf_other_relationship": -1, "lf_distant_supervision": 1,
+        "lf_distant_supervision_last_names": 1,
     }  # fmt: skip

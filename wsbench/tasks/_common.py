@@ -1,4 +1,4 @@
-"""Shared pieces of the raw-text tasks: locating files, fixed hash splits, building a ``Dataset``."""
+"""Shared pieces of the raw-text tasks: locating files, fixed hash splits, building a Dataset."""
 
 import zlib
 from collections.abc import Sequence
@@ -15,7 +15,9 @@ __all__ = ["ABSTAIN", "apply_lfs", "labeling_function", "lf_summary"]
 SPLITS = ("train", "valid", "test")
 
 
-def dataset_dir(name: str, *, mirror: str | Path | None = None, data_dir: str | Path | None = None) -> Path:
+def dataset_dir(
+    name: str, *, mirror: str | Path | None = None, data_dir: str | Path | None = None
+) -> Path:
     """The local folder of dataset ``name``, obtained by ``wsbench.data.fetch`` (sha256-checked)."""
     return Path(_fetch(name, mirror=mirror, data_dir=data_dir))
 
@@ -41,7 +43,9 @@ def hash_order(ids: Sequence[str]) -> np.ndarray:
     return np.lexsort((np.arange(len(ids)), h))
 
 
-def stratified_hash_split(ids: Sequence[str], y: np.ndarray, n_first: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_hash_split(
+    ids: Sequence[str], y: np.ndarray, n_first: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Split rows into (first, rest) with ``n_first`` rows in first, stratified by ``y``.
 
     Within each class the rows are ordered by :func:`hash_order`; class c contributes
@@ -74,8 +78,10 @@ def build_dataset(
     splits = {}
     for split in SPLITS:
         L = apply_lfs(lfs, records[split], n_classes=n_classes, progress=progress)
-        splits[split] = Split(WeakLabels(L=np.asarray(L, dtype=np.int32), n_classes=n_classes),
-                              y=np.asarray(y[split], dtype=np.int32))
+        splits[split] = Split(
+            WeakLabels(L=np.asarray(L, dtype=np.int32), n_classes=n_classes),
+            y=np.asarray(y[split], dtype=np.int32),
+        )
     return Dataset(name=name, **splits)
 
 

@@ -1,27 +1,29 @@
 """Chemical-induced disease (CID) relation extraction from the BioCreative V CDR corpus (CID = 1).
 
 Data: mirror folder ``bc5cdr_pubtator`` — the three PubTator files of BC5CDR (500 PubMed abstracts
-each) with gold chemical/disease mentions (MeSH ids) and document-level CID relations. Splits are the
-corpus's own: train = ``CDR_TrainingSet``, valid = ``CDR_DevelopmentSet``, test = ``CDR_TestSet``.
+each) with gold chemical/disease mentions (MeSH ids) and document-level CID relations. Splits are
+the corpus's own: train = ``CDR_TrainingSet``, valid = ``CDR_DevelopmentSet``, test =
+``CDR_TestSet``.
 
-Candidates (our construction, in the spirit of the Snorkel CDR tutorial / WRENCH ``cdr``, which build
-sentence-level candidates but whose candidate files are not available):
+Candidates (our construction, in the spirit of the Snorkel CDR tutorial / WRENCH ``cdr``, which
+build sentence-level candidates but whose candidate files are not available):
 
 1. The text ``title + " " + abstract`` is cut into sentences: the title is one sentence, and the
-   abstract is split after ``.``, ``?`` or ``!`` followed by whitespace and an upper-case letter, digit
-   or bracket; a boundary inside a gold mention is dropped (the two sentences are merged).
-2. Gold mentions with MeSH id ``-1`` are dropped; a mention with several ids (``D1|D2``) counts for each.
-3. One candidate per (document, sentence, chemical id, disease id) that co-occur in the sentence; its
-   text context is the closest (chemical mention, disease mention) pair of that sentence (fewest
-   characters apart).
-4. Label 1 iff (chemical id, disease id) is a CID relation of the document (document-level gold, so a
-   candidate is positive even when its sentence does not state the relation; cross-sentence relations
-   yield no candidate).
+   abstract is split after ``.``, ``?`` or ``!`` followed by whitespace and an upper-case letter,
+   digit or bracket; a boundary inside a gold mention is dropped (the two sentences are merged).
+2. Gold mentions with MeSH id ``-1`` are dropped; a mention with several ids (``D1|D2``) counts for
+   each.
+3. One candidate per (document, sentence, chemical id, disease id) that co-occur in the sentence;
+   its text context is the closest (chemical mention, disease mention) pair of that sentence
+   (fewest characters apart).
+4. Label 1 iff (chemical id, disease id) is a CID relation of the document (document-level gold, so
+   a candidate is positive even when its sentence does not state the relation; cross-sentence
+   relations yield no candidate).
 
 LFs read only the sentence, the two mention strings and spans, and the other mentions' spans (never
-the relations). There is no distant supervision: the tutorial's CTD knowledge-base LFs cannot be built
-from the mirror, so every LF is a text pattern or a distance rule. LFs were developed on the valid
-split (the development set).
+the relations). There is no distant supervision: the tutorial's CTD knowledge-base LFs cannot be
+built from the mirror, so every LF is a text pattern or a distance rule. LFs were developed on the
+valid split (the development set).
 """
 
 import re
@@ -149,9 +151,13 @@ def parse_pubtator(text: str, *, source: str = "<string>") -> list[Document]:
         try:
             start, end = int(fields[1]), int(fields[2])
         except ValueError:
-            raise ValueError(f"{where}: mention offsets {fields[1]!r}, {fields[2]!r} are not integers.") from None
+            raise ValueError(
+                f"{where}: mention offsets {fields[1]!r}, {fields[2]!r} are not integers."
+            ) from None
         if fields[4] not in ("Chemical", "Disease"):
-            raise ValueError(f"{where}: entity type must be Chemical or Disease, got {fields[4]!r}.")
+            raise ValueError(
+                f"{where}: entity type must be Chemical or Disease, got {fields[4]!r}."
+            )
         if cur.text[start:end] != fields[3]:
             raise ValueError(
                 f"{where}: mention text {fields[3]!r} does not match the document text at "
@@ -189,17 +195,41 @@ def candidates(doc: Document) -> tuple[list[CDRCandidate], list[int]]:
             for d_id in sorted(dises):
                 c, d = min(
                     ((c, d) for c in chems[c_id] for d in dises[d_id]),
-                    key=lambda p: (max(p[0].start, p[1].start) - min(p[0].end, p[1].end), p[0].start, p[1].start),
+                    key=lambda p: (
+                        max(p[0].start, p[1].start) - min(p[0].end, p[1].end),
+                        p[0].start,
+                        p[1].start,
+                    ),
                 )
                 out.append(
                     CDRCandidate(
-                        pmid=doc.pmid, sentence_index=s_idx, sentence=sentence,
-                        chemical_id=c_id, disease_id=d_id, chemical=c.text, disease=d.text,
-                        chemical_span=(c.start - a, c.end - a), disease_span=(d.start - a, d.end - a),
-                        other_chemicals=tuple(sorted({(m.start - a, m.end - a) for m in inside
-                                                      if m.type == "Chemical" and c_id not in m.ids})),
-                        other_diseases=tuple(sorted({(m.start - a, m.end - a) for m in inside
-                                                     if m.type == "Disease" and d_id not in m.ids})),
+                        pmid=doc.pmid,
+                        sentence_index=s_idx,
+                        sentence=sentence,
+                        chemical_id=c_id,
+                        disease_id=d_id,
+                        chemical=c.text,
+                        disease=d.text,
+                        chemical_span=(c.start - a, c.end - a),
+                        disease_span=(d.start - a, d.end - a),
+                        other_chemicals=tuple(
+                            sorted(
+                                {
+                                    (m.start - a, m.end - a)
+                                    for m in inside
+                                    if m.type == "Chemical" and c_id not in m.ids
+                                }
+                            )
+                        ),
+                        other_diseases=tuple(
+                            sorted(
+                                {
+                                    (m.start - a, m.end - a)
+                                    for m in inside
+                                    if m.type == "Disease" and d_id not in m.ids
+                                }
+                            )
+                        ),
                     )  # fmt: skip
                 )
                 labels.append(int((c_id, d_id) in doc.relations))
@@ -233,17 +263,25 @@ def _interposed(x: CDRCandidate, spans: tuple[tuple[int, int], ...]) -> bool:
     return any(a[1] <= s and e <= b[0] for s, e in spans)
 
 
-@labeling_function(resources=dict(p=_re(r"^\s*-?\s*(induced|associated|related|evoked|provoked|dependent)\b")))
+@labeling_function(
+    resources=dict(p=_re(r"^\s*-?\s*(induced|associated|related|evoked|provoked|dependent)\b"))
+)
 def lf_chemical_induced(x, p):
-    """"<chemical>-induced <disease>": the chemical directly modifies the disease (nothing interposed)."""
+    """Positive for "<chemical>-induced <disease>" (nothing interposed)."""
     ok = x.chemical_first and p.search(x.between) and x.n_between <= 4
     return POSITIVE if ok and not _interposed(x, x.other_diseases + x.other_chemicals) else ABSTAIN
 
 
-@labeling_function(resources=dict(p=_re(r"\b(induced|caused|produced|provoked|precipitated|triggered|elicited) by\b")))
+@labeling_function(
+    resources=dict(
+        p=_re(r"\b(induced|caused|produced|provoked|precipitated|triggered|elicited) by\b")
+    )
+)
 def lf_disease_induced_by(x, p):
-    """"<disease> induced/caused by <chemical>"."""
-    return POSITIVE if not x.chemical_first and p.search(x.between) and x.n_between <= 12 else ABSTAIN
+    """Positive for "<disease> induced/caused by <chemical>"."""
+    return (
+        POSITIVE if not x.chemical_first and p.search(x.between) and x.n_between <= 12 else ABSTAIN
+    )
 
 
 _CAUSE = _re(
@@ -254,21 +292,28 @@ _CAUSE = _re(
 
 @labeling_function(resources=dict(p=_CAUSE, neg=_re(_NEG_WORDS)))
 def lf_chemical_causes(x, p, neg):
-    """"<chemical> causes/induces/leads to ... <disease>" (<= 10 tokens, no negation, no other chemical)."""
-    ok = x.chemical_first and x.n_between <= 10 and p.search(x.between) and not neg.search(x.between)
+    """Positive for "<chemical> causes/induces/leads to ... <disease>".
+
+    Within 10 tokens, with no negation and no other chemical in between.
+    """
+    ok = (
+        x.chemical_first and x.n_between <= 10 and p.search(x.between) and not neg.search(x.between)
+    )
     return POSITIVE if ok and not _interposed(x, x.other_chemicals) else ABSTAIN
 
 
 @labeling_function(resources=dict(p=_re(r"\b(following|after|due to|secondary to|from)\b.{0,40}$")))
 def lf_disease_after_chemical(x, p):
-    """"<disease> following/after/due to (... of) <chemical>" within 8 tokens, no other chemical."""
+    """Positive for "<disease> following/after/due to (... of) <chemical>" within 8 tokens."""
     ok = not x.chemical_first and x.n_between <= 8 and p.search(x.between)
     return POSITIVE if ok and not _interposed(x, x.other_chemicals) else ABSTAIN
 
 
-@labeling_function(resources=dict(p=_re(r"\b(risk|incidence|occurrence|development|onset|cases?) of\b")))
+@labeling_function(
+    resources=dict(p=_re(r"\b(risk|incidence|occurrence|development|onset|cases?) of\b"))
+)
 def lf_risk_of(x, p):
-    """"risk/incidence/development of <disease>" with the chemical nearby."""
+    """ "risk/incidence/development of <disease>" with the chemical nearby."""
     return POSITIVE if x.n_between <= 15 and p.search(x.between + " " + x.left[-40:]) else ABSTAIN
 
 
@@ -285,9 +330,11 @@ def lf_treats(x, p, cause):
     return NEGATIVE if p.search(x.between) and not cause.search(x.between) else ABSTAIN
 
 
-@labeling_function(resources=dict(p=_re(r"\b(patients|subjects|children|women|men|cases|rats|mice) (with|of)\s*$")))
+@labeling_function(
+    resources=dict(p=_re(r"\b(patients|subjects|children|women|men|cases|rats|mice) (with|of)\s*$"))
+)
 def lf_patients_with_disease(x, p):
-    """"patients with <disease> ... <chemical>": the disease is the condition studied, not the effect."""
+    """Negative for "patients with <disease> ... <chemical>" (the condition, not an effect)."""
     if x.chemical_first:
         return ABSTAIN
     return NEGATIVE if p.search(x.left) else ABSTAIN
@@ -311,13 +358,25 @@ def lf_closer_chemical(x):
     return NEGATIVE if _interposed(x, x.other_chemicals) else ABSTAIN
 
 
-@labeling_function(resources=dict(p=_re(r"\b(level|levels|concentration|concentrations|measured|plasma|serum|dose-response)\b")))
+@labeling_function(
+    resources=dict(
+        p=_re(
+            r"\b(level|levels|concentration|concentrations|measured|plasma|serum|dose-response)\b"
+        )
+    )
+)
 def lf_measurement(x, p):
     """Measurement language (levels, concentrations) between the mentions: not CID."""
     return NEGATIVE if p.search(x.between) else ABSTAIN
 
 
-@labeling_function(resources=dict(p=_re(r"\b(may|might|whether|investigat\w*|evaluat\w*|examin\w*|assess\w*|compar\w*|stud(y|ied))\b")))
+@labeling_function(
+    resources=dict(
+        p=_re(
+            r"\b(may|might|whether|investigat\w*|evaluat\w*|examin\w*|assess\w*|compar\w*|stud(y|ied))\b"
+        )
+    )
+)
 def lf_hypothesis(x, p):
     """Study-design or hedged language before/between the pair: not a stated relation."""
     return NEGATIVE if p.search(x.left + x.between) and not _CAUSE.search(x.between) else ABSTAIN
@@ -346,7 +405,9 @@ def load(folder: Path) -> tuple[dict[str, list], dict[str, np.ndarray]]:
     return records, y
 
 
-def make_cdr(*, key=None, name: str = "cdr", mirror: str | None = None, data_dir: str | None = None) -> Dataset:
+def make_cdr(
+    *, key=None, name: str = "cdr", mirror: str | None = None, data_dir: str | None = None
+) -> Dataset:
     """The CDR chemical-induced-disease task (corpus train/dev/test; 12 LFs; CID = 1).
 
     Args:

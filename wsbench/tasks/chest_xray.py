@@ -1,24 +1,26 @@
 """Chest X-ray triage from radiology reports (IU / Open-i): abnormal = 1, normal = 0.
 
-Data: mirror folder ``iu_chest_xray_reports`` (``indiana_reports.csv``, 3851 reports). **Gold label:**
-the Open-i annotators' ``Problems`` column — ``0`` (normal) when it is exactly ``normal``, else ``1``
-(abnormal; 84 of these include "Technical Quality of Image Unsatisfactory"). ``Problems`` and ``MeSH``
-are the annotation, so **the LFs never read them**: a :class:`Report` record carries only the free-text
-``findings`` and ``impression`` (``indication`` and ``comparison`` are kept but unused by the LFs).
+Data: mirror folder ``iu_chest_xray_reports`` (``indiana_reports.csv``, 3851 reports). **Gold
+label:** the Open-i annotators' ``Problems`` column — ``0`` (normal) when it is exactly ``normal``,
+else ``1`` (abnormal; 84 of these include "Technical Quality of Image Unsatisfactory").
+``Problems`` and ``MeSH`` are the annotation, so **the LFs never read them**: a :class:`Report`
+record carries only the free-text ``findings`` and ``impression`` (``indication`` and
+``comparison`` are kept but unused by the LFs).
 
-Split (fixed, key-independent): ``u = crc32(str(uid)) / 2**32``; train if ``u < 0.6``, valid if
-``u < 0.8``, else test (held out). LFs were developed on the valid split only.
+Split (fixed, key-independent): ``u = crc32(str(uid)) / 2**32``; train if ``u < 0.6``, valid if ``u
+< 0.8``, else test (held out). LFs were developed on the valid split only.
 
-LFs: a normality-phrase impression ("no acute cardiopulmonary ...", "normal chest"), the absence of any
-non-negated finding, and one LF per group of finding terms (cardiomegaly, effusion, pneumothorax,
-opacity/consolidation, atelectasis, nodules/granulomas/calcification, degenerative spine, COPD/
-hyperinflation, scarring/fibrosis, devices and surgery, aortic changes, other findings, stable/chronic
-findings). Finding terms use a NegEx-style rule (:func:`is_negated`): a term is negated when a
-negation cue ("no", "without", "negative for", "free of", ...) occurs before it in the same clause, or a
-post-negation ("is not seen", "has resolved", ...) follows it in that clause. A second normality LF
-("normal chest" / "within normal limits" anywhere in the impression) was dropped during development:
-it duplicates ``normal_impression`` and is noisy (62% accurate on valid), and with it the Dawid-Skene
-valid ROC-AUC was 0.860 with it and 0.935 without it (double counting of correlated LFs).
+LFs: a normality-phrase impression ("no acute cardiopulmonary ...", "normal chest"), the absence of
+any non-negated finding, and one LF per group of finding terms (cardiomegaly, effusion,
+pneumothorax, opacity/consolidation, atelectasis, nodules/granulomas/calcification, degenerative
+spine, COPD/ hyperinflation, scarring/fibrosis, devices and surgery, aortic changes, other
+findings, stable/chronic findings). Finding terms use a NegEx-style rule (:func:`is_negated`): a
+term is negated when a negation cue ("no", "without", "negative for", "free of", ...) occurs before
+it in the same clause, or a post-negation ("is not seen", "has resolved", ...) follows it in that
+clause. A second normality LF ("normal chest" / "within normal limits" anywhere in the impression)
+was dropped during development: it duplicates ``normal_impression`` and is noisy (62% accurate on
+valid), and with it the Dawid-Skene valid ROC-AUC was 0.860 with it and 0.935 without it (double
+counting of correlated LFs).
 """
 
 import csv
@@ -104,7 +106,9 @@ def read_reports(path: Path) -> tuple[list[Report], np.ndarray]:
         reader = csv.DictReader(f)
         missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path}: header lacks column(s) {missing}; expected at least {list(_COLUMNS)}.")
+            raise ValueError(
+                f"{path}: header lacks column(s) {missing}; expected at least {list(_COLUMNS)}."
+            )
         for row in reader:
             where = f"{path}, line {reader.line_num}"
             if None in row or any(row[c] is None for c in _COLUMNS):
@@ -115,7 +119,9 @@ def read_reports(path: Path) -> tuple[list[Report], np.ndarray]:
             seen.add(uid)
             problems = row["Problems"].strip()
             if not problems:
-                raise ValueError(f"{where}: empty Problems field (cannot derive the normal/abnormal label).")
+                raise ValueError(
+                    f"{where}: empty Problems field (cannot derive the normal/abnormal label)."
+                )
             reports.append(Report(uid=uid, **{c: row[c].strip() for c in _COLUMNS[2:]}))
             labels.append(NORMAL if problems.lower() == "normal" else ABNORMAL)
     if not reports:
@@ -132,7 +138,9 @@ def load(folder: Path) -> tuple[dict[str, list], dict[str, np.ndarray]]:
     reports, y = read_reports(require_file(folder, "indiana_reports.csv"))
     which = np.array([split_of(r.uid) for r in reports])
     idx = {s: np.flatnonzero(which == s) for s in ("train", "valid", "test")}
-    return {s: [reports[i] for i in ix] for s, ix in idx.items()}, {s: y[ix] for s, ix in idx.items()}
+    return {s: [reports[i] for i in ix] for s, ix in idx.items()}, {
+        s: y[ix] for s, ix in idx.items()
+    }
 
 
 # ---------------------------------------------------------------------------------------- LFs
@@ -143,26 +151,39 @@ def _p(pattern: str) -> re.Pattern:
 
 
 FINDINGS = {
-    "cardiomegaly": _p(r"cardiomegaly|enlarged (heart|cardiac)|heart (size )?(is )?(mildly |moderately )?enlarged|"
-                       r"enlargement of the (heart|cardiac)"),
+    "cardiomegaly": _p(
+        r"cardiomegaly|enlarged (heart|cardiac)|heart (size )?(is )?(mildly |moderately )?enlarged|"
+        r"enlargement of the (heart|cardiac)"
+    ),
     "effusion": _p(r"effusions?\b"),
     "pneumothorax": _p(r"pneumothora(x|ces)"),
     "opacity": _p(r"opacit(y|ies)|infiltrates?|consolidation|airspace disease|pneumonia"),
     "atelectasis": _p(r"atelecta(sis|tic)"),
     "nodule": _p(r"nodul(e|es|ar)|granulomas?|calcifi(ed|cation|cations)|\bmass\b"),
-    "degenerative": _p(r"degenerative|spondylosis|osteophytes?|arthritis|scoliosis|kyphosis|osteopenia"),
-    "copd": _p(r"emphysema|hyperinflat\w*|hyperexpan\w*|hyperaerat\w*|\bcopd\b|chronic obstructive|"
-               r"flatten\w* (of the )?(hemi)?diaphragm"),
-    "scarring": _p(r"scar(ring)?|fibrosis|fibrotic|thickening|interstitial (markings|prominence|disease)"),
-    "device": _p(r"sternotomy|surgical|clips?\b|catheter|pacemaker|pacer|stent|\btube\b|hardware|"
-                 r"prosthe\w*|post ?operative|cabg|wires?\b"),
+    "degenerative": _p(
+        r"degenerative|spondylosis|osteophytes?|arthritis|scoliosis|kyphosis|osteopenia"
+    ),
+    "copd": _p(
+        r"emphysema|hyperinflat\w*|hyperexpan\w*|hyperaerat\w*|\bcopd\b|chronic obstructive|"
+        r"flatten\w* (of the )?(hemi)?diaphragm"
+    ),
+    "scarring": _p(
+        r"scar(ring)?|fibrosis|fibrotic|thickening|interstitial (markings|prominence|disease)"
+    ),
+    "device": _p(
+        r"sternotomy|surgical|clips?\b|catheter|pacemaker|pacer|stent|\btube\b|hardware|"
+        r"prosthe\w*|post ?operative|cabg|wires?\b"
+    ),
     "aorta": _p(r"tortuous|tortuosity|ectatic|ectasia|atherosclero\w*|unfolding|aneurysm"),
-    "other": _p(r"edema|hernia|fracture|deformity|elevat(ed|ion) of the (right|left) hemidiaphragm|"
-                r"(right|left) hemidiaphragm is elevated|adenopathy|lymphadenopathy|hilar prominence|"
-                r"congestion|cardiomediastinal (silhouette|contour) is (enlarged|widened)|widened mediastinum|"
-                r"eventration|lesions?\b|suture|foreign body|nipple|low lung volumes|lung volumes are low|"
-                r"(decreased|low) lung volumes|hypoinflat\w*|technically limited|limited (study|exam)|"
-                r"bronchovascular crowding|crowding|markings|density|densities|lucenc(y|ies)"),
+    "other": _p(
+        r"edema|hernia|fracture|deformity|elevat(ed|ion) of the (right|left) hemidiaphragm|"
+        r"(right|left) hemidiaphragm is elevated|adenopathy|lymphadenopathy|hilar prominence|"
+        r"congestion|cardiomediastinal (silhouette|contour) is (enlarged|widened)|"
+        r"widened mediastinum|"
+        r"eventration|lesions?\b|suture|foreign body|nipple|low lung volumes|lung volumes are low|"
+        r"(decreased|low) lung volumes|hypoinflat\w*|technically limited|limited (study|exam)|"
+        r"bronchovascular crowding|crowding|markings|density|densities|lucenc(y|ies)"
+    ),
 }
 _ANY_FINDING = _p("|".join(f"(?:{p.pattern})" for p in FINDINGS.values()))
 
@@ -177,10 +198,13 @@ def _finding_lf(group: str):
 
 
 _NORMAL_IMPRESSION = _p(
-    r"^\W*(\d\.\s*)?(no (acute|active) (cardiopulmonary|pulmonary|cardiac|chest|osseous|radiographic)?\s*"
-    r"(disease|abnormality|abnormalities|findings?|process|pathology|issue)|normal chest|negative chest|"
-    r"no acute (cardiopulmonary|pulmonary) (disease|abnormality|findings?|process)|normal (study|exam|examination)|"
-    r"no active disease|clear lungs)\W*\w*\W*$"
+    r"^\W*(\d\.\s*)?("
+    r"no (acute|active) (cardiopulmonary|pulmonary|cardiac|chest|osseous|radiographic)?\s*"
+    r"(disease|abnormality|abnormalities|findings?|process|pathology|issue)|"
+    r"normal chest|negative chest|"
+    r"no acute (cardiopulmonary|pulmonary) (disease|abnormality|findings?|process)|"
+    r"normal (study|exam|examination)|no active disease|clear lungs"
+    r")\W*\w*\W*$"
 )
 
 
@@ -198,8 +222,14 @@ def no_affirmed_finding(x):
     return NORMAL if not affirmed(_ANY_FINDING, x.text) else ABSTAIN
 
 
-@labeling_function(resources=dict(p=_p(r"\b(stable|unchanged|again (seen|noted)|redemonstrat\w*|chronic|old|healed|"
-                                        r"mild|small|minimal|borderline|prominent)\b")))
+@labeling_function(
+    resources=dict(
+        p=_p(
+            r"\b(stable|unchanged|again (seen|noted)|redemonstrat\w*|chronic|old|healed|"
+            r"mild|small|minimal|borderline|prominent)\b"
+        )
+    )
+)
 def stable_or_mild(x, p):
     """Abnormal if the report describes a (stable, chronic, mild...) finding that is not negated."""
     return ABNORMAL if affirmed(p, x.text) else ABSTAIN

@@ -1,22 +1,22 @@
 """Spam tasks built from raw text: YouTube comments and SMS messages (spam = 1, ham = 0).
 
-**YouTube** (mirror folder ``youtube_spam_collection_raw``, the five UCI CSVs). Split as in the Snorkel
-spam tutorial: the comments on the first four videos (Psy, Katy Perry, LMFAO, Eminem; 1586 rows) are
-the train split; the Shakira video (370 rows) is cut into valid (120) and test (250), stratified by
-class. The tutorial cut Shakira with ``sklearn.train_test_split(random_state=123)``; we order each class
-by the CRC-32 of ``COMMENT_ID`` instead (fixed, no RNG), so the sizes match WRENCH ``youtube``
-(1586/120/250) but the valid/test membership is not the same.
+**YouTube** (mirror folder ``youtube_spam_collection_raw``, the five UCI CSVs). Split as in the
+Snorkel spam tutorial: the comments on the first four videos (Psy, Katy Perry, LMFAO, Eminem; 1586
+rows) are the train split; the Shakira video (370 rows) is cut into valid (120) and test (250),
+stratified by class. The tutorial cut Shakira with ``sklearn.train_test_split(random_state=123)``;
+we order each class by the CRC-32 of ``COMMENT_ID`` instead (fixed, no RNG), so the sizes match
+WRENCH ``youtube`` (1586/120/250) but the valid/test membership is not the same.
 
-The eleven LFs follow the tutorial's final set (keywords ``my``, ``subscribe``, ``http``, ``please``/``plz``,
-``song``; regex ``check.*out``; comments with < 5 words); its three model-based LFs (spaCy PERSON
-entities, TextBlob polarity and subjectivity) are replaced by dependency-free stand-ins
-(``artist_mention``, ``positive_words``, ``opinion``; see each docstring), and one LF is ours
-(``money_or_site``: money offers and web addresses, which the tutorial's LFs miss).
+The eleven LFs follow the tutorial's final set (keywords ``my``, ``subscribe``, ``http``,
+``please``/``plz``, ``song``; regex ``check.*out``; comments with < 5 words); its three model-based
+LFs (spaCy PERSON entities, TextBlob polarity and subjectivity) are replaced by dependency-free
+stand-ins (``artist_mention``, ``positive_words``, ``opinion``; see each docstring), and one LF is
+ours (``money_or_site``: money offers and web addresses, which the tutorial's LFs miss).
 
 **SMS** (mirror folder ``sms_spam_collection_raw``, UCI SMS Spam Collection v.1, 5574 messages).
-Split by line index: each line gets ``crc32("sms-<line index>")``; the 500 lowest are test, the next 500
-valid, the rest (4574) train (WRENCH ``sms`` uses 4571/500/500 with its own split). Twelve LFs:
-keywords, phone numbers and short codes, prices, URLs, subscription jargon, and ham cues.
+Split by line index: each line gets ``crc32("sms-<line index>")``; the 500 lowest are test, the
+next 500 valid, the rest (4574) train (WRENCH ``sms`` uses 4571/500/500 with its own split). Twelve
+LFs: keywords, phone numbers and short codes, prices, URLs, subscription jargon, and ham cues.
 
 Both functions accept ``key`` for API uniformity and ignore it: the data and splits are fixed.
 """
@@ -82,15 +82,21 @@ def read_youtube_csv(path: Path, video: int) -> tuple[list[Comment], np.ndarray]
         reader = csv.DictReader(f)
         missing = [c for c in _YOUTUBE_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path}: header lacks column(s) {missing}; expected {list(_YOUTUBE_COLUMNS)}.")
+            raise ValueError(
+                f"{path}: header lacks column(s) {missing}; expected {list(_YOUTUBE_COLUMNS)}."
+            )
         for row in reader:
             where = f"{path}, line {reader.line_num}"
             if None in row or any(row[c] is None for c in _YOUTUBE_COLUMNS):
                 raise ValueError(f"{where}: wrong number of fields (malformed CSV row).")
             if row["CLASS"].strip() not in ("0", "1"):
-                raise ValueError(f"{where}: CLASS must be 0 (ham) or 1 (spam), got {row['CLASS']!r}.")
+                raise ValueError(
+                    f"{where}: CLASS must be 0 (ham) or 1 (spam), got {row['CLASS']!r}."
+                )
             text = row["CONTENT"].replace("\ufeff", "")
-            comments.append(Comment(id=row["COMMENT_ID"], author=row["AUTHOR"], text=text, video=video))
+            comments.append(
+                Comment(id=row["COMMENT_ID"], author=row["AUTHOR"], text=text, video=video)
+            )
             labels.append(int(row["CLASS"]))
     if not comments:
         raise ValueError(f"{path}: no rows.")
@@ -99,7 +105,9 @@ def read_youtube_csv(path: Path, video: int) -> tuple[list[Comment], np.ndarray]
 
 def youtube_records(folder: Path) -> tuple[dict[str, list], dict[str, np.ndarray]]:
     """Records and gold labels per split (see the module docstring for the split)."""
-    parts = [read_youtube_csv(require_file(folder, f), i) for i, f in enumerate(YOUTUBE_FILES, start=1)]
+    parts = [
+        read_youtube_csv(require_file(folder, f), i) for i, f in enumerate(YOUTUBE_FILES, start=1)
+    ]
     train = [c for comments, _ in parts[:4] for c in comments]
     y_train = np.concatenate([y for _, y in parts[:4]])
     shakira, y_shakira = parts[4]
@@ -127,9 +135,13 @@ def read_sms(path: Path) -> tuple[list[Message], np.ndarray]:
                 continue
             label, sep, text = line.partition("\t")
             if not sep:
-                raise ValueError(f"{path}, line {lineno}: expected '<ham|spam>\\t<message>', found no tab.")
+                raise ValueError(
+                    f"{path}, line {lineno}: expected '<ham|spam>\\t<message>', found no tab."
+                )
             if label not in ("ham", "spam"):
-                raise ValueError(f"{path}, line {lineno}: label must be 'ham' or 'spam', got {label!r}.")
+                raise ValueError(
+                    f"{path}, line {lineno}: label must be 'ham' or 'spam', got {label!r}."
+                )
             messages.append(Message(id=f"sms-{lineno - 1}", text=text))
             labels.append(SPAM if label == "spam" else HAM)
     if not messages:
@@ -145,7 +157,9 @@ def sms_records(folder: Path, n_valid: int = 500, n_test: int = 500):
         "valid": np.sort(order[n_test : n_test + n_valid]),
         "train": np.sort(order[n_test + n_valid :]),
     }
-    return {s: [messages[i] for i in ix] for s, ix in idx.items()}, {s: y[ix] for s, ix in idx.items()}
+    return {s: [messages[i] for i in ix] for s, ix in idx.items()}, {
+        s: y[ix] for s, ix in idx.items()
+    }
 
 
 # ------------------------------------------------------------------------------ YouTube LFs
@@ -179,7 +193,9 @@ def short_comment(x):
     return HAM if len(x.text.split()) < 5 else ABSTAIN
 
 
-_MONEY = re.compile(r"\$\d|\bmoney\b|\bpaid\b|\bearn\b|\bfree\b|\bprice\b|www\.|\.com\b|bit\.ly", re.I)
+_MONEY = re.compile(
+    r"\$\d|\bmoney\b|\bpaid\b|\bearn\b|\bfree\b|\bprice\b|www\.|\.com\b|bit\.ly", re.I
+)
 
 
 @labeling_function()
@@ -188,7 +204,9 @@ def money_or_site(x):
     return SPAM if _MONEY.search(x.text) else ABSTAIN
 
 
-_ARTISTS = re.compile(r"\b(psy|katy|perry|lmfao|eminem|rihanna|shakira|marshall|slim shady)\b", re.I)
+_ARTISTS = re.compile(
+    r"\b(psy|katy|perry|lmfao|eminem|rihanna|shakira|marshall|slim shady)\b", re.I
+)
 
 
 @labeling_function()
@@ -201,7 +219,9 @@ def artist_mention(x):
     return HAM if len(x.text.split()) < 20 and _ARTISTS.search(x.text) else ABSTAIN
 
 
-_POSITIVE = re.compile(r"\b(love|best|awesome|amazing|beautiful|perfect|great|cool|nice|favou?rite)\b", re.I)
+_POSITIVE = re.compile(
+    r"\b(love|best|awesome|amazing|beautiful|perfect|great|cool|nice|favou?rite)\b", re.I
+)
 
 
 @labeling_function()
@@ -215,7 +235,9 @@ def positive_words(x):
     return HAM if _POSITIVE.search(text) and "http" not in text else ABSTAIN
 
 
-_OPINION = re.compile(r"\b(i think|i love|i like|i hate|this is|so good|so sad|omg|lol|haha)\b", re.I)
+_OPINION = re.compile(
+    r"\b(i think|i love|i like|i hate|this is|so good|so sad|omg|lol|haha)\b", re.I
+)
 
 
 @labeling_function()
@@ -246,14 +268,22 @@ YOUTUBE_LFS = (
 # ---------------------------------------------------------------------------------- SMS LFs
 
 _FREE = re.compile(r"\bfree\b", re.I)
-_PRIZE = re.compile(r"\b(win|wins|won|winner|prize|award|awarded|claim|reward|bonus|voucher)\b", re.I)
+_PRIZE = re.compile(
+    r"\b(win|wins|won|winner|prize|award|awarded|claim|reward|bonus|voucher)\b", re.I
+)
 _PHONE = re.compile(r"\b0\d{9,10}\b|\b\d{5}\b")
 _PRICE = re.compile(r"£|\$\d|\b\d+p\b|\bcash\b", re.I)
 _URL = re.compile(r"https?://|www\.|\.com\b|\.co\.uk\b|\.net\b", re.I)
-_SUBSCRIPTION = re.compile(r"\b(stop|unsubscribe|opt ?out|per msg|per min|txt|ringtone|tone|msg)\b", re.I)
-_URGENT = re.compile(r"\b(urgent|congratulations|congrats|guaranteed|selected|act now|limited)\b", re.I)
+_SUBSCRIPTION = re.compile(
+    r"\b(stop|unsubscribe|opt ?out|per msg|per min|txt|ringtone|tone|msg)\b", re.I
+)
+_URGENT = re.compile(
+    r"\b(urgent|congratulations|congrats|guaranteed|selected|act now|limited)\b", re.I
+)
 _CALL_NOW = re.compile(r"\bcall\b\D{0,30}\d{5,}", re.I)
-_INFORMAL = re.compile(r"\b(lol|haha\w*|hehe|lor|la|da|wat|dun|gonna|wanna|ok|k|:\)|;\))\b|:\)|;\)", re.I)
+_INFORMAL = re.compile(
+    r"\b(lol|haha\w*|hehe|lor|la|da|wat|dun|gonna|wanna|ok|k|:\)|;\))\b|:\)|;\)", re.I
+)
 _FIRST_PERSON = re.compile(r"\b(i'm|im|i am|i'll|i will|i was|i've|i have|i'd|me)\b", re.I)
 
 
@@ -268,8 +298,12 @@ def _regex_lf(name: str, pattern: re.Pattern, label: int, doc: str):
 
 sms_free = _regex_lf("free", _FREE, SPAM, "Spam if the word 'free' appears.")
 sms_prize = _regex_lf("prize", _PRIZE, SPAM, "Spam for prize/claim vocabulary.")
-sms_phone = _regex_lf("phone_number", _PHONE, SPAM, "Spam for 11-digit phone numbers or 5-digit short codes.")
-sms_price = _regex_lf("price", _PRICE, SPAM, "Spam for currency, per-message prices (150p) or 'cash'.")
+sms_phone = _regex_lf(
+    "phone_number", _PHONE, SPAM, "Spam for 11-digit phone numbers or 5-digit short codes."
+)
+sms_price = _regex_lf(
+    "price", _PRICE, SPAM, "Spam for currency, per-message prices (150p) or 'cash'."
+)
 sms_url = _regex_lf("url", _URL, SPAM, "Spam for URLs and web domains.")
 sms_subscription = _regex_lf("subscription", _SUBSCRIPTION, SPAM, "Spam for subscription jargon.")
 sms_urgent = _regex_lf("urgent", _URGENT, SPAM, "Spam for urgency/marketing words.")
@@ -316,11 +350,13 @@ def make_youtube(
     Args:
         key: ignored (fixed data and split); accepted for API uniformity.
         name: the dataset name recorded with results.
-        mirror, data_dir: passed to :func:`wsbench.data.fetch.fetch` (default: ``$WSBENCH_DATA_MIRROR``,
-            ``$WSBENCH_DATA``).
+        mirror, data_dir: passed to :func:`wsbench.data.fetch.fetch` (defaults:
+            ``$WSBENCH_DATA_MIRROR``, ``$WSBENCH_DATA``).
     """
     del key
-    records, y = youtube_records(dataset_dir("youtube_spam_collection_raw", mirror=mirror, data_dir=data_dir))
+    records, y = youtube_records(
+        dataset_dir("youtube_spam_collection_raw", mirror=mirror, data_dir=data_dir)
+    )
     return build_dataset(name, YOUTUBE_LFS, records, y)
 
 
@@ -332,9 +368,11 @@ def make_sms(
     Args:
         key: ignored (fixed data and split); accepted for API uniformity.
         name: the dataset name recorded with results.
-        mirror, data_dir: passed to :func:`wsbench.data.fetch.fetch` (default: ``$WSBENCH_DATA_MIRROR``,
-            ``$WSBENCH_DATA``).
+        mirror, data_dir: passed to :func:`wsbench.data.fetch.fetch` (defaults:
+            ``$WSBENCH_DATA_MIRROR``, ``$WSBENCH_DATA``).
     """
     del key
-    records, y = sms_records(dataset_dir("sms_spam_collection_raw", mirror=mirror, data_dir=data_dir))
+    records, y = sms_records(
+        dataset_dir("sms_spam_collection_raw", mirror=mirror, data_dir=data_dir)
+    )
     return build_dataset(name, SMS_LFS, records, y)

@@ -1,4 +1,4 @@
-"""Spouse relation extraction (Snorkel tutorial): is the candidate person pair married? (spouse = 1).
+"""Spouse relation extraction (Snorkel tutorial): is the candidate pair married? (spouse = 1).
 
 Data: mirror folder ``spouse_snorkel`` — the snorkel-tutorials ``spouse`` dev set (2811 candidates,
 shipped as ``valid.json``) and test set (2701, ``test.json``) with gold labels, the DBpedia
@@ -11,12 +11,12 @@ development), **test = the test candidates**. So the label model is fit on 2811 
 tutorial's 22k.
 
 LFs: the nine LFs of the tutorial, re-implemented here from the text fields (tokens, person spans,
-``between_tokens``) and the known-spouses resource; they reproduce the shipped ``weak_labels`` exactly
-(``tests/tasks/test_tasks.py`` checks every LF on both splits). The tutorial's quirks are kept on
-purpose: the left window is ``tokens[:start][-4:-1]`` (three tokens, skipping the one right before the
-name), keyword matching is case-sensitive on tokens, and last names are the final space-separated
-part of a multi-word name (``None`` for one-word names; the known-spouse last-name pairs keep only
-pairs where both names have one, so a one-word name never matches).
+``between_tokens``) and the known-spouses resource; they reproduce the shipped ``weak_labels``
+exactly (``tests/tasks/test_tasks.py`` checks every LF on both splits). The tutorial's quirks are
+kept on purpose: the left window is ``tokens[:start][-4:-1]`` (three tokens, skipping the one right
+before the name), keyword matching is case-sensitive on tokens, and last names are the final
+space-separated part of a multi-word name (``None`` for one-word names; the known-spouse last-name
+pairs keep only pairs where both names have one, so a one-word name never matches).
 """
 
 import json
@@ -66,7 +66,8 @@ class SpouseCandidate:
     def left_tokens(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Left windows (tutorial ``get_left_tokens``: ``tokens[0:start][-1 - 3 : -1]``)."""
         return tuple(
-            self.tokens[0:idx[0]][-1 - _WINDOW : -1] for idx in (self.person1_word_idx, self.person2_word_idx)
+            self.tokens[0 : idx[0]][-1 - _WINDOW : -1]
+            for idx in (self.person1_word_idx, self.person2_word_idx)
         )
 
 
@@ -104,10 +105,14 @@ def read_split(path: Path) -> tuple[list[SpouseCandidate], np.ndarray, np.ndarra
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"{where}: malformed record ({type(e).__name__}: {e}).") from e
         if label not in (0, 1):
-            raise ValueError(f"{where}: label {label!r} is not in label.json (0 = negative, 1 = positive).")
+            raise ValueError(
+                f"{where}: label {label!r} is not in label.json (0 = negative, 1 = positive)."
+            )
         for span in (p1, p2):
             if len(span) != 2 or not 0 <= span[0] <= span[1] < len(tokens):
-                raise ValueError(f"{where}: person span {list(span)} is outside the {len(tokens)} tokens.")
+                raise ValueError(
+                    f"{where}: person span {list(span)} is outside the {len(tokens)} tokens."
+                )
         cands.append(cand)
         labels.append(label)
         weak.append(row.get("weak_labels", []))
@@ -115,7 +120,9 @@ def read_split(path: Path) -> tuple[list[SpouseCandidate], np.ndarray, np.ndarra
 
 
 def load_known_spouses(folder: Path) -> frozenset[tuple[str, str]]:
-    pairs = json.loads(require_file(folder, "known_spouses_dbpedia.json").read_text(encoding="utf-8"))
+    pairs = json.loads(
+        require_file(folder, "known_spouses_dbpedia.json").read_text(encoding="utf-8")
+    )
     return frozenset(tuple(p) for p in pairs)
 
 
