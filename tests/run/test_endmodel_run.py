@@ -9,7 +9,7 @@ from tests._utils import CONF
 from wsbench.run import endmodel
 
 FAST = ["debug=smoke", "logger=none", "jax_cache=null", "n_unlabeled=[100]",
-        "endmodel.n_steps=100", "estimator=dawid_skene", "estimator.n_iter=20"]
+        "endmodel.n_steps=100", "estimator=majority_vote"]
 
 
 def _cfg(*overrides):
