@@ -168,3 +168,14 @@ def test_recovers_confusions(key, n_classes):
     fitted = DawidSkene(n_iter=200).fit(sim.weak, key=key)
     assert float(confusion_error(fitted.confusions(), sim.confusions)) < 0.01
     np.testing.assert_allclose(fitted.class_prior(), sim.class_balance, atol=0.01)
+
+
+def test_memory_is_a_mask_not_a_one_hot():
+    """XLA's temporaries stay at a few (n, m) masks; an (n, m, k) float one-hot would be k masks."""
+    n, m, k = 100_000, 50, 10
+    run = jax.jit(lambda L: DawidSkene(n_iter=2).fit(WeakLabels(L, k), key=jr.key(0)).predict_proba(L))
+    stats = run.lower(jax.ShapeDtypeStruct((n, m), jnp.int32)).compile().memory_analysis()
+    if stats is None:
+        pytest.skip("this backend reports no memory analysis")
+    mask_bytes = n * m * 4
+    assert stats.temp_size_in_bytes < 3 * mask_bytes, stats.temp_size_in_bytes / mask_bytes

@@ -94,7 +94,11 @@ def _majority_vote_posterior(L: Int[Array, "n m"], prior: Float[Array, " k"]) ->
     """Majority vote with ties split uniformly; rows without votes get ``prior``."""
     k = prior.shape[0]
     L = _votes_dtype(L, k)
-    counts = jnp.stack([(L == o).sum(axis=1) for o in range(k)], axis=1).astype(jnp.float32)
+    # a scan, not a list of k reductions: XLA would materialise all k (n, m) comparisons at once
+    _, counts = jax.lax.scan(
+        lambda _, o: (None, (L == o).sum(axis=1, dtype=jnp.int32)), None, jnp.arange(k, dtype=L.dtype)
+    )
+    counts = counts.T.astype(jnp.float32)  # [i, o]
     top = counts.max(axis=1, keepdims=True)
     winners = ((counts == top) & (top > 0)).astype(jnp.float32)
     mv = winners / jnp.maximum(winners.sum(axis=1, keepdims=True), 1.0)
