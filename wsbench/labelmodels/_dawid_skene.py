@@ -162,6 +162,10 @@ class DawidSkene(AbstractLabelModel):
     for the true class more often than for any single other class". This changes nothing when EM kept
     the majority-vote labelling, which is the usual case.
 
+    Cost: each iteration makes two passes over ``L`` as ``2k`` matrix products of a ``(n, m)`` 0/1 mask
+    (one output class at a time) with ``(m, k)`` weights, i.e. ``O(n m k^2)`` flops in float32 at
+    ``Precision.HIGHEST``; the largest temporary is one ``(n, m)`` mask, never an ``(n, m, k)`` one-hot.
+
     Attributes:
         n_iter: number of EM iterations (static; no tolerance-based stopping, so cost is data-independent).
         init: ``"majority_vote"`` starts from the majority-vote posterior (ties uniform);
