@@ -3,8 +3,8 @@
 Same objective as ``wsbench.labelmodels.MatrixCompletion`` — ``||M * (O - mu P mu^T)||^2 +
 ||mu p - diag(O)||^2 + l2 ||mu - mu0||^2`` over ``mu in [0, 1]`` — but built with explicit loops and
 minimised with ``scipy.optimize.minimize(method="L-BFGS-B")`` using an analytic gradient, then the same
-post-processing (class alignment by ``scipy.optimize.linear_sum_assignment``, tables with an abstain row,
-abstentions projected to be uninformative) and a loop-based Bayes posterior.
+post-processing (class alignment by ``scipy.optimize.linear_sum_assignment``, tables with an abstain row)
+and a loop-based posterior that, like Snorkel's, skips abstaining LFs.
 """
 
 import numpy as np
@@ -63,21 +63,18 @@ def fit(L: np.ndarray, k: int, prior: np.ndarray, *, l2: float = 0.0, prec_init:
         tables[j, 0] = 1.0 - votes.sum(axis=0)
         tables[j] = np.maximum(tables[j], EPS)
         tables[j] /= tables[j].sum(axis=0, keepdims=True)
-        abstain = float(tables[j, 0] @ prior)
-        for y in range(k):
-            tables[j, 1:, y] *= (1.0 - abstain) / tables[j, 1:, y].sum()
-            tables[j, 0, y] = abstain
     return {"mu": mu, "tables": tables, "loss": float(res.fun)}
 
 
 def posterior(L: np.ndarray, tables: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    """``P(Y | L)`` for conditionally independent LFs, one row and one LF at a time."""
+    """``P(Y | L)`` for conditionally independent LFs, one row and one LF at a time; abstains are skipped."""
     n, m = L.shape
     out = np.zeros((n, len(prior)))
     for r in range(n):
         logp = np.log(prior).copy()
         for j in range(m):
-            logp += np.log(tables[j, L[r, j] + 1])
+            if L[r, j] != -1:
+                logp += np.log(tables[j, L[r, j] + 1])
         p = np.exp(logp - logp.max())
         out[r] = p / p.sum()
     return out

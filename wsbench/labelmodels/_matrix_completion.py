@@ -33,10 +33,12 @@ evaluate the right-hand, rooted form, which is a normalised distribution even wh
 tables are slightly inconsistent. Clique tables come from a joint indicator variable per edge in the
 same overlap matrix; overlaps inside a component are masked.
 
-Abstentions are modelled as uninformative about Y (the fitted tables are projected onto tables whose
-abstain probability, given the parent's vote, does not depend on Y). This is true of every generator in
-``wsbench.synthetic`` and is what Snorkel assumes at prediction time; it makes rows without votes get
-the class prior exactly.
+Abstentions. The fitted tables keep class-dependent vote probabilities ``P(lambda_j = a | y)`` (and so
+class-dependent abstain rates), which is what makes one-sided LFs (a keyword that only ever votes
+"spam") informative. At prediction time an LF's abstain contributes nothing (Snorkel's convention):
+rows without votes get the class prior exactly, and the posterior is exact whenever abstaining does
+not depend on Y, as in every generator of ``wsbench.synthetic``. ``conditionals()`` reports the full
+tables, abstain row included.
 
 References:
     Ratner, Hancock, Dunnmon, Sala, Pandey, Ré. "Training Complex Models with Multi-Task Weak
@@ -301,21 +303,11 @@ def _normalise(t: Array, axis) -> Array:
     return t / t.sum(axis=axis, keepdims=True)
 
 
-def _uninformative_abstain(t: Float[Array, "... k+1 k"], prior: Float[Array, " k"]) -> Array:
-    """Project ``(..., k+1, k)`` tables (abstain row 0) to abstain probabilities that do not depend on y."""
-    w = prior.reshape((1,) * (t.ndim - 2) + prior.shape)
-    abst = (t[..., 0, :] * w).sum(axis=-1, keepdims=True)  # (..., 1)
-    votes = t[..., 1:, :]
-    votes = votes * ((1.0 - abst) / votes.sum(axis=-2))[..., None, :]
-    abst_row = jnp.broadcast_to(abst, t[..., 0, :].shape)[..., None, :]
-    return jnp.concatenate([abst_row, votes], axis=-2)
-
-
 def _finalize(tables, clique_tables, prior, edges, trace) -> MatrixCompletionFitted:
-    """Clamp/normalise the tables, project abstentions, and build the rooted conditional tables."""
+    """Clamp/normalise the tables and build the rooted conditional tables (abstains ignored)."""
     m, k1, k = tables.shape
     s = _structure(m, k, edges)
-    tables = _uninformative_abstain(_normalise(tables, axis=1), prior)
+    tables = _normalise(tables, axis=1)
     cond = jnp.broadcast_to(tables[:, None, :, :], (m, k1, k1, k))
     if edges:
         clique_tables = _normalise(clique_tables, axis=(1, 2))
@@ -324,9 +316,12 @@ def _finalize(tables, clique_tables, prior, edges, trace) -> MatrixCompletionFit
         ct = clique_tables[e]  # [c, a_i, a_j, y]
         ct = jnp.where(s.child_is_second[children][:, None, None, None], ct, jnp.swapaxes(ct, 1, 2))
         cc = ct / ct.sum(axis=2, keepdims=True)  # P(child = b | parent = a, y), [c, a, b, y]
-        cc = _uninformative_abstain(cc, prior)
         cond = cond.at[children].set(cc)
     log_cond = jnp.log(jnp.maximum(cond, EPS))
+    # Abstentions are ignored at prediction time (Snorkel's convention): an LF's own abstain adds
+    # nothing to the log-likelihood, so rows with no votes get the prior exactly, while the fitted vote
+    # probabilities keep their dependence on y (which is what makes one-sided LFs informative).
+    log_cond = log_cond.at[:, :, 0, :].set(0.0)
     return MatrixCompletionFitted(
         tables=tables, clique_tables=clique_tables, log_cond=log_cond, prior=prior, trace=trace,
         parent=tuple(int(p) for p in s.parent), edges=edges,
