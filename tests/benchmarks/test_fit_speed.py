@@ -6,8 +6,8 @@ Skipped by ``--benchmark-skip`` (the CI command passes it). Timings:
     pytest tests/benchmarks/test_fit_speed.py --benchmark-only -k "1000000-50-2"   # one size
 
 Compilation is excluded (a warm-up call runs before the timer) and results are synchronised with
-``jax.block_until_ready``. ``extra_info`` records the sizes, backend and device kind: compare runs only
-on the same device. Data are conditionally independent LFs from ``sample_independent``, generated once
+``jax.block_until_ready``. ``extra_info`` records the sizes, backend and device kind: compare runs
+only on the same device. Data: conditionally independent LFs from ``sample_independent``, made once
 per ``(n, m, k)`` (in chunks of rows, so that sampling 1e6 x 50 needs no large temporaries).
 """
 

@@ -31,10 +31,12 @@ def test_matches_numpy_reference(key, smoothing):
 
 @pytest.mark.reference
 def test_matches_crowdkit_golden(key):
-    """crowd-kit 1.4.2 ``DawidSkene(n_iter=200, tol=-inf)``, written by tests/reference/regenerate.py."""
+    """crowd-kit 1.4.2 ``DawidSkene(n_iter=200, tol=-inf)`` (from tests/reference/regenerate.py)."""
     g = np.load(GOLDEN / "crowdkit_dawid_skene_toy.npz")
     data = WeakLabels(L=g["L"], n_classes=int(g["n_classes"]))
-    probs = DawidSkene(n_iter=int(g["n_iter"]), smoothing=0.0).fit(data, key=key).predict_proba(data.L)
+    probs = (
+        DawidSkene(n_iter=int(g["n_iter"]), smoothing=0.0).fit(data, key=key).predict_proba(data.L)
+    )
     np.testing.assert_allclose(probs, g["probas"], atol=1e-4)
 
 
@@ -52,8 +54,12 @@ def test_matches_numpy_reference_with_class_balance(key):
 @pytest.mark.parametrize("init", ["majority_vote", "uniform"])
 def test_em_objective_is_monotone(key, smoothing, init):
     sim = sample_dawid_skene(key, n=2000, m=8, n_classes=3)
-    trace = np.asarray(DawidSkene(n_iter=40, init=init, smoothing=smoothing).fit(sim.weak, key=key)
-                       .trace["objective"], dtype=np.float64)
+    trace = np.asarray(
+        DawidSkene(n_iter=40, init=init, smoothing=smoothing)
+        .fit(sim.weak, key=key)
+        .trace["objective"],
+        dtype=np.float64,
+    )
     assert trace.shape == (40,) and np.all(np.isfinite(trace))
     slack = 1e-6 * np.abs(trace).max()  # float32 rounding of a sum over n rows
     assert np.all(np.diff(trace) >= -slack), np.diff(trace).min()
@@ -84,7 +90,9 @@ def test_rows_without_votes_get_the_prior_exactly(key, with_balance):
     L = np.asarray(sim.weak.L).copy()
     L[:7] = -1
     probs = np.asarray(fitted.predict_proba(L))
-    np.testing.assert_array_equal(probs[:7], np.broadcast_to(np.asarray(fitted.class_prior()), (7, 3)))
+    np.testing.assert_array_equal(
+        probs[:7], np.broadcast_to(np.asarray(fitted.class_prior()), (7, 3))
+    )
     if with_balance:
         np.testing.assert_allclose(fitted.class_prior(), cb, atol=1e-6)
 
@@ -130,7 +138,9 @@ def test_jit_and_vmap_over_smoothing(key):
 
     got = fit_all(stacked, sim.weak)
     for i, s in enumerate(grid.tolist()):
-        want = dataclasses.replace(est, smoothing=s).fit(sim.weak, key=key).predict_proba(sim.weak.L)
+        want = (
+            dataclasses.replace(est, smoothing=s).fit(sim.weak, key=key).predict_proba(sim.weak.L)
+        )
         np.testing.assert_allclose(got[i], want, atol=1e-5)
 
 
@@ -173,7 +183,9 @@ def test_recovers_confusions(key, n_classes):
 def test_memory_is_a_mask_not_a_one_hot():
     """XLA's temporaries stay at a few (n, m) masks; an (n, m, k) float one-hot would be k masks."""
     n, m, k = 100_000, 50, 10
-    run = jax.jit(lambda L: DawidSkene(n_iter=2).fit(WeakLabels(L, k), key=jr.key(0)).predict_proba(L))
+    run = jax.jit(
+        lambda L: DawidSkene(n_iter=2).fit(WeakLabels(L, k), key=jr.key(0)).predict_proba(L)
+    )
     stats = run.lower(jax.ShapeDtypeStruct((n, m), jnp.int32)).compile().memory_analysis()
     if stats is None:
         pytest.skip("this backend reports no memory analysis")

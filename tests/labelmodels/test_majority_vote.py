@@ -15,7 +15,11 @@ from wsbench.synthetic import sample_independent
 @pytest.mark.parametrize("n_classes", [2, 5])
 @pytest.mark.parametrize("class_balance", [None, "skewed"])
 def test_matches_numpy_reference(key, n_classes, class_balance):
-    cb = None if class_balance is None else np.arange(1, n_classes + 1) / np.arange(1, n_classes + 1).sum()
+    cb = (
+        None
+        if class_balance is None
+        else np.arange(1, n_classes + 1) / np.arange(1, n_classes + 1).sum()
+    )
     sim = sample_independent(key, n=400, m=6, n_classes=n_classes, propensity=0.3)
     weak = WeakLabels(L=sim.weak.L, n_classes=n_classes, class_balance=cb)
     got = MajorityVote().fit(weak, key=key).predict_proba(weak.L)
@@ -25,7 +29,7 @@ def test_matches_numpy_reference(key, n_classes, class_balance):
 
 @pytest.mark.reference
 def test_matches_snorkel_golden(key):
-    """snorkel 0.10.0 ``MajorityLabelVoter.predict_proba``, written by tests/reference/regenerate.py."""
+    """snorkel 0.10.0 ``MajorityLabelVoter.predict_proba`` (from tests/reference/regenerate.py)."""
     g = np.load(GOLDEN / "snorkel_majority_vote_toy.npz")
     data = WeakLabels(L=g["L"], n_classes=int(g["n_classes"]))
     probs = MajorityVote().fit(data, key=key).predict_proba(data.L)
@@ -51,7 +55,9 @@ def test_uncovered_rows_get_the_class_balance(key):
     fitted = MajorityVote().fit(WeakLabels(L, 3, class_balance=cb), key=key)
     probs = fitted.predict_proba(L)
     np.testing.assert_allclose(probs[1], cb, atol=1e-7)
-    np.testing.assert_allclose(np.asarray(probs)[[0, 2]], [[0.5, 0.5, 0], [0, 0, 1]], atol=1e-7)  # votes, not prior
+    np.testing.assert_allclose(
+        np.asarray(probs)[[0, 2]], [[0.5, 0.5, 0], [0, 0, 1]], atol=1e-7
+    )  # votes, not prior
 
 
 def test_jit_matches_eager(key):

@@ -1,4 +1,4 @@
-"""Slow, loop-based NumPy references (and golden files) that the JAX label models are checked against."""
+"""Slow, loop-based NumPy references and golden files to check the JAX label models against."""
 
 from pathlib import Path
 

@@ -4,15 +4,16 @@ A measurement script, never a test dependency: it needs ``snorkel`` and ``crowd-
 ``reference`` extra, best in a separate virtualenv with the CPU build of torch) and wsbench on the
 path. From the repository root:
 
-    python -m tests.reference.compare_speed --n 1000000 --m 50 --k 2 --n-iter 100 --crowdkit-n 100000
+    python -m tests.reference.compare_speed --n 1000000 --m 50 --k 2 --n-iter 100
 
 Compared, on the same ``sample_independent`` data:
 
-* wsbench ``MajorityVote`` fit + predict (jitted, warm) vs snorkel ``MajorityLabelVoter.predict_proba``;
+* wsbench ``MajorityVote`` fit + predict (jitted, warm) vs snorkel
+  ``MajorityLabelVoter.predict_proba``;
 * wsbench ``DawidSkene(n_iter)`` fit + predict (jitted, warm) vs crowd-kit
-  ``DawidSkene(n_iter, tol=-inf).fit_predict_proba`` (``tol=-inf``: exactly ``n_iter`` EM rounds, as in
-  wsbench) and crowd-kit with its default ``tol=1e-5`` (early stopping; the iterations it used are
-  reported, and wsbench is timed again with that many iterations).
+  ``DawidSkene(n_iter, tol=-inf).fit_predict_proba`` (``tol=-inf``: exactly ``n_iter`` EM rounds,
+  as in wsbench) and crowd-kit with its default ``tol=1e-5`` (early stopping; the iterations it
+  used are reported, and wsbench is timed again with that many iterations).
 
 Converting the label matrix to crowd-kit's long format is done before its timer starts. crowd-kit
 runs on the first ``--crowdkit-n`` rows when that is smaller than ``--n`` (wsbench is then timed on
@@ -25,7 +26,6 @@ import platform
 import time
 
 import jax
-import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
@@ -38,7 +38,9 @@ def sample(n: int, m: int, k: int, seed: int, chunk: int = 100_000):
     """``sample_independent`` data in row chunks (bounded temporaries at n = 1e6)."""
     Ls, ys = [], []
     for start in range(0, n, chunk):
-        sim = sample_independent(jr.fold_in(jr.key(seed), start), n=min(chunk, n - start), m=m, n_classes=k)
+        sim = sample_independent(
+            jr.fold_in(jr.key(seed), start), n=min(chunk, n - start), m=m, n_classes=k
+        )
         Ls.append(np.asarray(sim.weak.L))
         ys.append(np.asarray(sim.y))
     return np.concatenate(Ls), np.concatenate(ys)
@@ -87,7 +89,9 @@ def main(argv=None) -> dict:
     p.add_argument("--m", type=int, default=50)
     p.add_argument("--k", type=int, default=2)
     p.add_argument("--n-iter", type=int, default=100)
-    p.add_argument("--crowdkit-n", type=int, default=None, help="rows given to crowd-kit (default: --n)")
+    p.add_argument(
+        "--crowdkit-n", type=int, default=None, help="rows given to crowd-kit (default: --n)"
+    )
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--crowdkit-repeats", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
@@ -98,8 +102,12 @@ def main(argv=None) -> dict:
 
     L, y = sample(args.n, args.m, args.k, args.seed)
     res = {
-        "n": args.n, "m": args.m, "k": args.k, "n_iter": args.n_iter,
-        "jax_backend": jax.default_backend(), "device": jax.devices()[0].device_kind,
+        "n": args.n,
+        "m": args.m,
+        "k": args.k,
+        "n_iter": args.n_iter,
+        "jax_backend": jax.default_backend(),
+        "device": jax.devices()[0].device_kind,
         "cpu": platform.processor() or platform.machine(),
     }
 
@@ -119,7 +127,10 @@ def main(argv=None) -> dict:
     Lc, yc = L[:nc], y[:nc]
     if nc < args.n:
         t, probs = time_wsbench(DawidSkene(n_iter=args.n_iter), Lc, args.k, args.repeats)
-        res["wsbench_ds_s_at_crowdkit_n"], res["wsbench_ds_acc_at_crowdkit_n"] = t, accuracy(probs, yc)
+        res["wsbench_ds_s_at_crowdkit_n"], res["wsbench_ds_acc_at_crowdkit_n"] = (
+            t,
+            accuracy(probs, yc),
+        )
     else:
         res["wsbench_ds_s_at_crowdkit_n"] = res["wsbench_ds_s"]
         res["wsbench_ds_acc_at_crowdkit_n"] = res["wsbench_ds_acc"]

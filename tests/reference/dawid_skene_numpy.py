@@ -85,7 +85,9 @@ def dawid_skene_em(
         objective.append(log_evidence.sum() + log_dirichlet)
     # align latent classes with LF output classes
     summed = conf.sum(axis=0)
-    perm = max(itertools.permutations(range(k)), key=lambda p: sum(summed[t, p[t]] for t in range(k)))
+    perm = max(
+        itertools.permutations(range(k)), key=lambda p: sum(summed[t, p[t]] for t in range(k))
+    )
     inverse = np.argsort(perm)
     prior, conf = prior[inverse], conf[:, inverse, :]
     probs, _ = posterior(L, prior, conf)

@@ -13,7 +13,11 @@ def majority_vote(L, n_classes: int, class_balance=None) -> np.ndarray:
     """
     L = np.asarray(L)
     n, m = L.shape
-    prior = np.full(n_classes, 1.0 / n_classes) if class_balance is None else np.asarray(class_balance, float)
+    prior = (
+        np.full(n_classes, 1.0 / n_classes)
+        if class_balance is None
+        else np.asarray(class_balance, float)
+    )
     out = np.zeros((n, n_classes))
     for i in range(n):
         counts = [0] * n_classes

@@ -1,7 +1,7 @@
 """Write the golden files in ``tests/reference/golden/`` with the real reference libraries.
 
-Never run in CI (the tests only read the committed ``.npz`` files). Needs ``snorkel`` and ``crowd-kit``
-(the ``reference`` extra) and wsbench on the path; from the repository root:
+Never run in CI (the tests only read the committed ``.npz`` files). Needs ``snorkel`` and
+``crowd-kit`` (the ``reference`` extra) and wsbench on the path; from the repository root:
 
     python -m tests.reference.regenerate
 
@@ -23,7 +23,7 @@ def toy_label_matrix(seed: int, *, n: int, m: int, k: int) -> np.ndarray:
 
 
 def crowdkit_dawid_skene(L: np.ndarray, k: int, n_iter: int) -> np.ndarray:
-    """crowd-kit ``DawidSkene`` posterior for every row (``tol=-inf``: exactly ``n_iter`` rounds)."""
+    """crowd-kit ``DawidSkene`` posterior per row (``tol=-inf``: exactly ``n_iter`` rounds)."""
     import pandas as pd
     from crowdkit.aggregation import DawidSkene
 
@@ -48,11 +48,17 @@ def main() -> None:
     L = toy_label_matrix(0, n=400, m=6, k=3)
     np.savez_compressed(
         GOLDEN / "crowdkit_dawid_skene_toy.npz",
-        L=L, n_classes=3, n_iter=n_iter, probas=crowdkit_dawid_skene(L, 3, n_iter),
+        L=L,
+        n_classes=3,
+        n_iter=n_iter,
+        probas=crowdkit_dawid_skene(L, 3, n_iter),
     )
     L = toy_label_matrix(1, n=300, m=5, k=3)
     np.savez_compressed(
-        GOLDEN / "snorkel_majority_vote_toy.npz", L=L, n_classes=3, probas=snorkel_majority_vote(L, 3)
+        GOLDEN / "snorkel_majority_vote_toy.npz",
+        L=L,
+        n_classes=3,
+        probas=snorkel_majority_vote(L, 3),
     )
 
 

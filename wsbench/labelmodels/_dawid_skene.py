@@ -17,11 +17,13 @@ from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labe
 
 _INITS = ("majority_vote", "uniform")
 _UNIFORM_INIT_DIAG = 0.7  # P(lambda_j = t | Y = t) of every LF under init="uniform"
-# Stands in for log(0): exp(-1e4) is exactly 0 in float32, 0 * _LOG_ZERO == 0 inside the mask products
-# (0 * -inf would be NaN), and a row on which every class has a zero-probability vote still keeps the
-# ordinary log-likelihood terms to ~1e-3 (float32 spacing near 1e4) instead of losing them entirely.
+# Stands in for log(0): exp(-1e4) is exactly 0 in float32, 0 * _LOG_ZERO == 0 inside the mask
+# products (0 * -inf would be NaN), and a row on which every class has a zero-probability vote still
+# keeps the ordinary log-likelihood terms to ~1e-3 (float32 spacing near 1e4) instead of losing
+# them entirely.
 _LOG_ZERO = -1e4
-_HIGHEST = jax.lax.Precision.HIGHEST  # no TF32 on GPUs: the 0/1 masks are exact, the weights must be too
+# No TF32 on GPUs: the 0/1 masks are exact, the weights must stay float32 too.
+_HIGHEST = jax.lax.Precision.HIGHEST
 
 
 def _votes_dtype(L: Int[Array, "n m"], k: int):
@@ -49,7 +51,7 @@ def _vote_loglik(L: Int[Array, "n m"], log_conf: Float[Array, "m k k"]) -> Float
 
 
 def _vote_counts_by_class(L: Int[Array, "n m"], q: Float[Array, "n k"]) -> Float[Array, "m k k"]:
-    """Expected counts ``c[j, t, o] = sum_i q[i, t] 1[L_ij = o]``, one ``(m, n) @ (n, k)`` per ``o``."""
+    """Counts ``c[j, t, o] = sum_i q[i, t] 1[L_ij = o]``: one ``(m, n) @ (n, k)`` per ``o``."""
     k = q.shape[1]
     L = _votes_dtype(L, k)
 
@@ -62,7 +64,7 @@ def _vote_counts_by_class(L: Int[Array, "n m"], q: Float[Array, "n k"]) -> Float
 
 
 def _normalise(counts: Float[Array, "... k"], alpha) -> Float[Array, "... k"]:
-    """``(counts + alpha) / sum``; all-zero rows (possible only with ``alpha = 0``) become uniform."""
+    """``(counts + alpha) / sum``; all-zero rows (only possible with ``alpha = 0``) are uniform."""
     k = counts.shape[-1]
     num = counts + alpha
     den = num.sum(axis=-1, keepdims=True)
@@ -71,7 +73,7 @@ def _normalise(counts: Float[Array, "... k"], alpha) -> Float[Array, "... k"]:
 
 
 def _safe_log(p: Float[Array, "..."]) -> Float[Array, "..."]:
-    """``log p`` with a finite floor for ``p = 0`` (``0 * -inf`` would be NaN inside the mask products)."""
+    """``log p`` with a finite floor at ``p = 0`` (``0 * -inf`` is NaN in the mask products)."""
     return jnp.where(p > 0, jnp.log(jnp.where(p > 0, p, 1.0)), _LOG_ZERO)
 
 
@@ -90,13 +92,17 @@ def _predict(log_prior: Float[Array, " k"], log_conf: Float[Array, "m k k"], L: 
     return jnp.where(voted, probs, jnp.exp(log_prior)[None, :])
 
 
-def _majority_vote_posterior(L: Int[Array, "n m"], prior: Float[Array, " k"]) -> Float[Array, "n k"]:
+def _majority_vote_posterior(
+    L: Int[Array, "n m"], prior: Float[Array, " k"]
+) -> Float[Array, "n k"]:
     """Majority vote with ties split uniformly; rows without votes get ``prior``."""
     k = prior.shape[0]
     L = _votes_dtype(L, k)
     # a scan, not a list of k reductions: XLA would materialise all k (n, m) comparisons at once
     _, counts = jax.lax.scan(
-        lambda _, o: (None, (L == o).sum(axis=1, dtype=jnp.int32)), None, jnp.arange(k, dtype=L.dtype)
+        lambda _, o: (None, (L == o).sum(axis=1, dtype=jnp.int32)),
+        None,
+        jnp.arange(k, dtype=L.dtype),
     )
     counts = counts.T.astype(jnp.float32)  # [i, o]
     top = counts.max(axis=1, keepdims=True)
@@ -106,7 +112,7 @@ def _majority_vote_posterior(L: Int[Array, "n m"], prior: Float[Array, " k"]) ->
 
 
 def _class_permutation(log_conf: Float[Array, "m k k"]) -> Int[Array, " k"]:
-    """``perm[t]``: the LF output class that latent class ``t`` is matched to (max summed diagonal)."""
+    """``perm[t]``: the LF output class matched to latent class ``t`` (max summed diagonal)."""
     summed = jnp.exp(log_conf).sum(axis=0)  # [t, o]
     rows, cols = optax.assignment.hungarian_algorithm(-summed)
     return cols[jnp.argsort(rows)]
@@ -140,34 +146,38 @@ class DawidSkeneFitted(AbstractGenerativeFitted):
 class DawidSkene(AbstractLabelModel):
     r"""Dawid & Skene (1979) EM over per-LF confusion matrices.
 
-    Model: $Y_i \sim \mathrm{Cat}(\pi)$ and, independently given $Y_i$, each LF that votes outputs
-    $\lambda_{ij} = o$ with probability $\theta_{j,Y_i,o}$ (abstains carry no information about $Y$).
-    With $\alpha$ = ``smoothing``, EM maximises the MAP objective
+    Model: $Y_i \sim \mathrm{Cat}(\pi)$ and, independently given $Y_i$, each LF that votes
+    outputs $\lambda_{ij} = o$ with probability $\theta_{j,Y_i,o}$ (abstains carry no information
+    about $Y$). With $\alpha$ = ``smoothing``, EM maximises the MAP objective
 
     $$\mathcal{J}(\pi, \theta) = \sum_i \log \sum_t \pi_t \prod_{j: \lambda_{ij} \neq -1}
-      \theta_{j,t,\lambda_{ij}} + \alpha \sum_{j,t,o} \log \theta_{j,t,o} + \alpha \sum_t \log \pi_t,$$
+      \theta_{j,t,\lambda_{ij}} + \alpha \sum_{j,t,o} \log \theta_{j,t,o}
+      + \alpha \sum_t \log \pi_t,$$
 
-    i.e. a $\mathrm{Dirichlet}(1 + \alpha)$ prior on every confusion row and on $\pi$ (Dawid & Skene
-    1979, eqs. 2.3-2.5, with additive smoothing). Each iteration is an M-step
+    i.e. a $\mathrm{Dirichlet}(1 + \alpha)$ prior on every confusion row and on $\pi$ (Dawid &
+    Skene 1979, eqs. 2.3-2.5, with additive smoothing). Each iteration is an M-step
     $\theta_{j,t,o} \propto \alpha + \sum_i q_{it} \mathbb{1}[\lambda_{ij} = o]$,
     $\pi_t \propto \alpha + \sum_i q_{it}$, followed by an E-step
-    $q_{it} \propto \pi_t \prod_j \theta_{j,t,\lambda_{ij}}$ in log space; ``trace["objective"][s]`` is
-    $\mathcal{J}$ at the parameters of iteration ``s``, non-decreasing by the EM argument. When the data
-    carry ``class_balance``, $\pi$ is fixed to it (and drops out of the prior term). A confusion row with
-    no (expected) votes at all, possible only when ``smoothing = 0``, is set to uniform.
+    $q_{it} \propto \pi_t \prod_j \theta_{j,t,\lambda_{ij}}$ in log space;
+    ``trace["objective"][s]`` is $\mathcal{J}$ at the parameters of iteration ``s`` (a sum over
+    rows, not a mean), non-decreasing by the EM argument. When the data carry ``class_balance``,
+    $\pi$ is fixed to it (and drops out of the prior term). A confusion row with no (expected) votes
+    at all, possible only when ``smoothing = 0``, is set to uniform.
 
-    The latent classes of a mixture are only identified up to a permutation. After EM the latent class
-    $t$ is renamed to the LF output class $o$ given by the assignment (Hungarian algorithm) that
-    maximises the summed diagonal $\sum_j \sum_t \theta_{j,t,\mathrm{perm}(t)}$: "on average, LFs vote
-    for the true class more often than for any single other class". This changes nothing when EM kept
-    the majority-vote labelling, which is the usual case.
+    The latent classes of a mixture are only identified up to a permutation. After EM the latent
+    class $t$ is renamed to the LF output class $\mathrm{perm}(t)$, where the assignment (Hungarian
+    algorithm) maximises the summed diagonal $\sum_j \sum_t \theta_{j,t,\mathrm{perm}(t)}$: "on
+    average, LFs vote for the true class more often than for any single other class". This changes
+    nothing when EM kept the majority-vote labelling, which is the usual case.
 
-    Cost: each iteration makes two passes over ``L`` as ``2k`` matrix products of a ``(n, m)`` 0/1 mask
-    (one output class at a time) with ``(m, k)`` weights, i.e. ``O(n m k^2)`` flops in float32 at
-    ``Precision.HIGHEST``; the largest temporary is one ``(n, m)`` mask, never an ``(n, m, k)`` one-hot.
+    Cost: each iteration makes two passes over ``L`` as ``2k`` matrix products of an ``(n, m)`` 0/1
+    mask (one output class at a time) with ``(m, k)`` weights, i.e. ``O(n m k^2)`` flops in float32
+    at ``Precision.HIGHEST``; the largest temporary is one ``(n, m)`` mask, never an ``(n, m, k)``
+    one-hot.
 
     Attributes:
-        n_iter: number of EM iterations (static; no tolerance-based stopping, so cost is data-independent).
+        n_iter: number of EM iterations (static; no tolerance-based stopping, so the cost does
+            not depend on the data).
         init: ``"majority_vote"`` starts from the majority-vote posterior (ties uniform);
             ``"uniform"`` starts from the posterior under "every LF has the same confusion matrix,
             0.7 on the diagonal", which breaks the latent-class symmetry that a uniform posterior
@@ -192,7 +202,11 @@ class DawidSkene(AbstractLabelModel):
     smoothing: float | Float[Array, ""] = 0.01
 
     def __check_init__(self):
-        if isinstance(self.n_iter, bool) or not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 1:
+        if (
+            isinstance(self.n_iter, bool)
+            or not isinstance(self.n_iter, (int, np.integer))
+            or self.n_iter < 1
+        ):
             raise ValueError(f"DawidSkene.n_iter must be a positive int, got {self.n_iter!r}.")
         if self.init not in _INITS:
             raise ValueError(f"DawidSkene.init must be one of {_INITS}, got {self.init!r}.")
@@ -200,7 +214,8 @@ class DawidSkene(AbstractLabelModel):
             s = np.asarray(self.smoothing, dtype=np.float64)
             if not np.all(np.isfinite(s)) or np.any(s < 0):
                 raise ValueError(
-                    f"DawidSkene.smoothing must be a finite pseudo-count >= 0, got {self.smoothing!r}."
+                    "DawidSkene.smoothing must be a finite pseudo-count >= 0, "
+                    f"got {self.smoothing!r}."
                 )
 
     def fit(self, data: WeakLabels, *, key: PRNGKeyArray) -> DawidSkeneFitted:
@@ -208,14 +223,21 @@ class DawidSkene(AbstractLabelModel):
         data = check_weak_labels(data)
         alpha = jnp.asarray(self.smoothing, jnp.float32)
         log_prior, log_conf, objective = _em(
-            data.L, alpha, data.class_balance, n_classes=data.n_classes, n_iter=self.n_iter, init=self.init
+            data.L,
+            alpha,
+            data.class_balance,
+            n_classes=data.n_classes,
+            n_iter=self.n_iter,
+            init=self.init,
         )
-        return DawidSkeneFitted(log_prior=log_prior, log_confusion=log_conf, trace={"objective": objective})
+        return DawidSkeneFitted(
+            log_prior=log_prior, log_confusion=log_conf, trace={"objective": objective}
+        )
 
 
 @functools.partial(jax.jit, static_argnames=("n_classes", "n_iter", "init"))
 def _em(L, alpha, class_balance, *, n_classes: int, n_iter: int, init: str):
-    """EM from the initial posterior; returns aligned ``log_prior``, ``log_conf`` and the objective trace.
+    """EM from the initial posterior: aligned ``log_prior``, ``log_conf`` and the objective trace.
 
     Jitted at module level so that repeated eager fits with the same shapes reuse one compilation
     (inside a caller's ``jit``/``vmap`` it is simply inlined).
