@@ -1,0 +1,203 @@
+"""Per-job results on disk: written atomically, found again by sweeps, aggregated for figures.
+
+A finished job folder holds::
+
+    results.parquet   one row per (grid point, seed): names, hyperparameters, metrics, config values
+    traces.npz        per-iteration diagnostics with leading (grid point, seed) axes
+    config.yaml       the resolved config
+    results.json      aggregates + config hash; written last, so it marks the job as complete
+
+Every file is written to a temporary file in the same folder and then ``os.replace``-d, so a job
+killed at any moment leaves either the complete previous file or nothing, never a torn one.
+"""
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+MARKER = "results.json"
+ROWS = "results.parquet"
+TRACES = "traces.npz"
+CONFIG = "config.yaml"
+RESULTS_ROOT = "results"
+TABLE_METRICS = ("test/accuracy", "test/f1", "test/log_loss", "test/brier", "test/ece")
+
+# Config keys that do not change the numbers (where results go, how they are logged).
+_NOT_RESULT_KEYS = ("logger", "progress", "jax_cache")
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """A stable hash of the parts of a resolved config that determine the results."""
+    kept = {k: v for k, v in config.items() if k not in _NOT_RESULT_KEYS}
+    blob = json.dumps(kept, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def is_complete(out_dir: str | os.PathLike, config: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The stored summary if ``out_dir`` holds complete results for ``config``, else None."""
+    marker = Path(out_dir) / MARKER
+    if not marker.is_file() or not (Path(out_dir) / ROWS).is_file():
+        return None
+    try:
+        stored = json.loads(marker.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if stored.get("config_hash") != config_hash(config):
+        return None
+    return stored
+
+
+def write(
+    rows: Sequence[Mapping[str, Any]],
+    out_dir: str | os.PathLike,
+    config: Mapping[str, Any],
+    *,
+    summary: Mapping[str, float] | None = None,
+    traces: Mapping[str, np.ndarray] | None = None,
+) -> Path:
+    """Write one job's results atomically; ``results.json`` (the completion marker) goes last.
+
+    Args:
+        rows: one mapping per (grid point, seed).
+        out_dir: the job folder (created if needed).
+        config: the resolved config as plain containers.
+        summary: aggregates to store in ``results.json`` (returned to sweeps that skip the job).
+        traces: arrays to store in ``traces.npz``.
+
+    Returns:
+        The path of ``results.parquet``.
+    """
+    if not rows:
+        raise ValueError("results.write needs at least one row.")
+    out = Path(out_dir)
+    buf = io.BytesIO()
+    pd.DataFrame(list(rows)).to_parquet(buf, index=False)
+    atomic_write_bytes(out / ROWS, buf.getvalue())
+    buf = io.BytesIO()
+    np.savez(buf, **{k: np.asarray(v) for k, v in (traces or {}).items()})
+    atomic_write_bytes(out / TRACES, buf.getvalue())
+    atomic_write_bytes(out / CONFIG, yaml.safe_dump(dict(config), sort_keys=False).encode())
+    marker = {"config_hash": config_hash(config), "summary": dict(summary or {}), "config": config}
+    atomic_write_bytes(out / MARKER, json.dumps(marker, indent=1, default=str).encode())
+    return out / ROWS
+
+
+def _resolve(name_or_dir: str | os.PathLike) -> Path:
+    path = Path(name_or_dir)
+    if path.is_dir():
+        return path
+    candidate = Path(RESULTS_ROOT) / str(name_or_dir)
+    if candidate.is_dir():
+        return candidate
+    raise ValueError(
+        f"no results found for {str(name_or_dir)!r}: neither a folder nor {candidate}/ exists; "
+        "run the experiment first (see experiments/README.md)."
+    )
+
+
+def load(name_or_dir: str | os.PathLike) -> pd.DataFrame:
+    """Every complete job under a folder (or ``results/<name>``) as one DataFrame."""
+    root = _resolve(name_or_dir)
+    frames = [
+        pd.read_parquet(p) for p in sorted(root.rglob(ROWS)) if (p.parent / MARKER).is_file()
+    ]
+    if not frames:
+        raise ValueError(f"no complete job results under {root}/.")
+    return pd.concat(frames, ignore_index=True)
+
+
+def metric_columns(df: pd.DataFrame) -> list[str]:
+    """The ``<split>/<metric>`` columns of a results frame."""
+    return [c for c in df.columns if c.startswith(("test/", "valid/"))]
+
+
+def aggregate(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] | None = None
+              ) -> pd.DataFrame:
+    """Mean, standard error and count over seeds, per group ``by``.
+
+    Columns of the result: ``by``, then ``<metric>`` (mean), ``<metric>_sem``, and ``n_seeds``.
+    """
+    missing = [c for c in by if c not in df.columns]
+    if missing:
+        raise ValueError(f"aggregate: unknown column(s) {missing}; available: {sorted(df.columns)}")
+    metrics = list(metrics) if metrics is not None else metric_columns(df)
+    grouped = df.groupby(list(by), sort=True, dropna=False)
+    out = grouped[metrics].mean()
+    sem = grouped[metrics].sem(ddof=1).fillna(0.0).add_suffix("_sem")
+    count = grouped.size().rename("n_seeds")
+    return pd.concat([out, sem, count], axis=1).reset_index()
+
+
+def export(
+    name_or_dir: str | os.PathLike,
+    csv: str | os.PathLike,
+    *,
+    by: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Aggregate a sweep over seeds and write the small CSV that ``paper_figures/`` reads.
+
+    Args:
+        name_or_dir: experiment name (``results/<name>``) or a folder.
+        csv: output path (committed under ``paper_figures/data/``).
+        by: grouping columns; default: estimator, dataset, grid hyperparameters and the
+            overrides the sweep varied (e.g. ``override.dataset.m``); see ``default_groups``.
+        metrics: metric columns; default: every ``test/*`` and ``valid/*`` column.
+    """
+    df = load(name_or_dir)
+    by = list(by) if by is not None else default_groups(df)
+    table = aggregate(df, by, metrics)
+    path = Path(csv)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, table.to_csv(index=False, float_format="%.6g").encode())
+    return table
+
+
+def default_groups(df: pd.DataFrame) -> list[str]:
+    """estimator, dataset, grid hyperparameters (``hp.*``) and swept overrides (``override.*``)."""
+    hps = sorted(c for c in df.columns if c.startswith("hp."))
+    swept = sorted(c for c in df.columns if c.startswith("override."))
+    return ["estimator", "dataset", *hps, *swept]
+
+
+def summary_table(df: pd.DataFrame, metrics: Sequence[str] | None = None,
+                  by: Sequence[str] | None = None) -> str:
+    """A plain-text table: one line per group, ``mean ± sem`` over seeds per metric."""
+    metrics = list(metrics) if metrics is not None else [
+        c for c in TABLE_METRICS if c in df.columns
+    ]
+    by = list(by) if by is not None else default_groups(df)
+    table = aggregate(df, by, metrics)
+    cells = [[str(table[c].iloc[i]) for c in by] + [
+        f"{table[mt].iloc[i]:.3f} ± {table[mt + '_sem'].iloc[i]:.3f}" for mt in metrics
+    ] for i in range(len(table))]
+    header = [c.removeprefix("override.") for c in by] + metrics
+    widths = [max(len(h), *(len(r[j]) for r in cells)) for j, h in enumerate(header)]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    body = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join([line, "-" * len(line), *body])
