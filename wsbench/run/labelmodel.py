@@ -64,7 +64,9 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
 
     _enable_compile_cache(cfg.get("jax_cache"))
     est_name = _choice("estimator") or _snake(_target_name(cfg.estimator))
-    phases = tqdm(total=4, desc=f"{est_name}", disable=not cfg.get("progress", True), leave=False)
+    # disable=None: tqdm draws only on a terminal (no carriage-return noise in logs and CI)
+    phases = tqdm(total=4, desc=f"{est_name}", disable=None if cfg.get("progress", True) else True,
+                  leave=False)
 
     phases.set_postfix_str("data")
     data = _build_dataset(cfg)
