@@ -69,6 +69,7 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
                   leave=False)
 
     phases.set_postfix_str("data")
+    logger = _build_logger(cfg)  # before any work: a bad logger config must not cost a fit
     data = _build_dataset(cfg)
     estimator = _build_estimator(cfg.estimator, est_name)
     phases.update()
@@ -93,7 +94,6 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     summary = _summary(split_scores, cfg.objective)
     trace_arrays = {k: np.asarray(v) for k, v in traces.items()}
     results.write(rows, out_dir, config, summary=summary, traces=trace_arrays)
-    logger = _build_logger(cfg)
     logger.start(out_dir=out_dir, config=config, group=str(cfg.name), job_type=est_name)
     logger.log_rows(rows)
     logger.log_traces(trace_arrays)
