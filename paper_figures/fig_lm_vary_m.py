@@ -1,16 +1,18 @@
-"""Figure: label-model test accuracy vs the number of labeling functions m (synthetic, independent LFs).
+"""Figure: label-model test accuracy vs the number of LFs m (synthetic, independent LFs).
 
-Data: ``paper_figures/data/lm_vary_m.csv``, exported from the sweep of ``conf/experiment/lm_vary_m.yaml``
+Data: ``paper_figures/data/lm_vary_m.csv``, exported from the sweep of
+``conf/experiment/lm_vary_m.yaml``
 (every ``conf/estimator`` x m in 5..80 x 5 data draws, ``dataset=synthetic_independent``: 2000
-train / 500 valid / 1000 test points, LF accuracies uniform in [0.55, 0.85], propensity 0.3)::
+train / 500 valid / 1000 test points, LF accuracies evenly spaced over [0.55, 0.85], propensity 0.3)::
 
     python experiments/labelmodel.py experiment=lm_vary_m launcher=basic
     python -c "from wsbench.run import results; results.export('lm_vary_m', \
 'paper_figures/data/lm_vary_m.csv', by=['estimator', 'dataset', 'override.dataset.m'])"
     python paper_figures/fig_lm_vary_m.py [--out paper_figures/out/fig_lm_vary_m.png]
 
-Left: test accuracy (mean over data draws, band = 95% t-interval). Right: accuracy gain over majority
-vote at the same m (error bar: the estimator's own 95% interval; the CSV holds no paired differences).
+Left: test accuracy (mean over data draws, band = 95% t-interval). Right: accuracy gain over
+majority vote at the same m (error bar: the estimator's own 95% interval; the CSV holds no paired
+differences).
 No JAX import.
 """
 

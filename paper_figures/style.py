@@ -1,4 +1,4 @@
-"""Shared figure style: matplotlib rcParams, one fixed colour and label per estimator, column widths.
+"""Shared figure style: rcParams, one fixed colour and label per estimator, column widths.
 
 Every ``paper_figures/fig_*.py`` script can ``from style import ...`` (scripts run from any folder:
 they put their own folder on ``sys.path``). No JAX and no wsbench import: figures read only the

@@ -1,4 +1,4 @@
-"""fig_lm_vary_m renders from its committed CSV (Agg, no JAX); every figure script is tested somewhere.
+"""fig_lm_vary_m renders from its committed CSV (Agg, no JAX); every figure script is tested.
 
 fig_recovery and fig_scaling are rendered by tests/test_figures_issue3.py; this file covers
 fig_lm_vary_m and the shared style, and checks that no ``paper_figures/fig*.py`` is left untested.

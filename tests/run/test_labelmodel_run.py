@@ -1,4 +1,4 @@
-"""Label-model runner: outputs, resume/skip semantics, atomic writes, dev labels, bad configs, loggers.
+"""Label-model runner: outputs, resume/skip, atomic writes, dev labels, bad configs, loggers.
 
 ``wsbench.run.labelmodel.run`` is called directly on configs composed from ``conf/labelmodel.yaml``
 with ``debug=smoke`` (Hydra's compose API; no Hydra app, so ``out_dir`` is explicit).
