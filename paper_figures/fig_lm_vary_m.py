@@ -3,7 +3,8 @@
 Data: ``paper_figures/data/lm_vary_m.csv``, exported from the sweep of
 ``conf/experiment/lm_vary_m.yaml``
 (every ``conf/estimator`` x m in 5..80 x 5 data draws, ``dataset=synthetic_independent``: 2000
-train / 500 valid / 1000 test points, LF accuracies evenly spaced over [0.55, 0.85], propensity 0.3)::
+train / 500 valid / 1000 test points, LF accuracies evenly spaced over [0.55, 0.85],
+propensity 0.3)::
 
     python experiments/labelmodel.py experiment=lm_vary_m launcher=basic
     python -c "from wsbench.run import results; results.export('lm_vary_m', \
