@@ -11,8 +11,14 @@ def one_hot_votes(L: Int[Array, "n m"], n_classes: int) -> Float[Array, "n m k"]
 
 
 def vote_counts(L: Int[Array, "n m"], n_classes: int) -> Float[Array, "n k"]:
-    """Number of votes for each class per item."""
-    return one_hot_votes(L, n_classes).sum(axis=1)
+    """Number of votes for each class per item.
+
+    One pass per class over ``L`` instead of an ``(n, m, k)`` one-hot: memory O(n k), and several
+    times faster at n = 1e6, m = 50.
+    """
+    return jnp.stack(
+        [(L == c).sum(axis=1, dtype=jnp.float32) for c in range(n_classes)], axis=1
+    )
 
 
 def coverage(L: Int[Array, "n m"]) -> Float[Array, " m"]:
