@@ -191,3 +191,79 @@ def test_memory_is_a_mask_not_a_one_hot():
         pytest.skip("this backend reports no memory analysis")
     mask_bytes = n * m * 4
     assert stats.temp_size_in_bytes < 3 * mask_bytes, stats.temp_size_in_bytes / mask_bytes
+
+
+# ----------------------------------------------------------------------------- abstain="observed"
+
+
+def _observed_em_reference(L, k, n_iter, smoothing):
+    """Loop-based MAP-EM with abstain as output k (float64); majority-vote start, no alignment."""
+    from tests.reference.majority_vote_numpy import majority_vote
+
+    L = np.asarray(L)
+    n, m = L.shape
+    Lo = np.where(L == -1, k, L)
+    q = majority_vote(L, k, np.full(k, 1.0 / k))
+    for _ in range(n_iter):
+        counts = np.zeros((m, k, k + 1))
+        for i in range(n):
+            for j in range(m):
+                counts[j, :, Lo[i, j]] += q[i]
+        conf = (counts + smoothing) / (counts + smoothing).sum(axis=2, keepdims=True)
+        prior = (q.sum(axis=0) + smoothing) / (q.sum() + k * smoothing)
+        logp = np.log(prior)[None, :] + np.stack(
+            [np.log(conf[np.arange(m), t, Lo]).sum(axis=1) for t in range(k)], axis=1
+        )
+        q = np.exp(logp - logp.max(axis=1, keepdims=True))
+        q /= q.sum(axis=1, keepdims=True)
+    return q, prior, conf
+
+
+def _one_sided(key, n=4000, m=8):
+    """Binary data whose LFs vote for a single class (keyword-style), abstaining otherwise."""
+    k_y, k_v = jr.split(key)
+    y = np.asarray(jr.bernoulli(k_y, 0.5, (n,))).astype(int)
+    u = np.asarray(jr.uniform(k_v, (n, m)))
+    target = np.arange(m) % 2  # half the LFs vote 1, half vote 0
+    fire = np.where(y[:, None] == target[None, :], 0.5, 0.08)  # fires mostly on its own class
+    L = np.where(u < fire, target[None, :], -1).astype(np.int32)
+    return WeakLabels(L=L, n_classes=2), y
+
+
+def test_observed_abstain_matches_loop_reference(key):
+    weak, _ = _one_sided(key, n=120, m=4)
+    fitted = DawidSkene(n_iter=8, smoothing=0.1, abstain="observed").fit(weak, key=key)
+    q, prior, conf = _observed_em_reference(weak.L, 2, n_iter=8, smoothing=0.1)
+    np.testing.assert_allclose(fitted.predict_proba(weak.L), q, atol=ATOL)
+    np.testing.assert_allclose(fitted.class_prior(), prior, atol=ATOL)
+    np.testing.assert_allclose(np.exp(fitted.log_confusion), conf, atol=ATOL)
+    uncovered = np.asarray((weak.L == -1).all(axis=1))
+    assert uncovered.any()
+    np.testing.assert_allclose(
+        fitted.predict_proba(weak.L)[uncovered],
+        np.broadcast_to(fitted.uncovered_prior(), (uncovered.sum(), 2)),
+        atol=1e-5,
+    )
+
+
+def test_observed_abstain_objective_is_monotone(key):
+    weak, _ = _one_sided(key)
+    trace = np.asarray(DawidSkene(n_iter=40, abstain="observed").fit(weak, key=key).trace["objective"])
+    assert np.all(np.diff(trace) >= -1e-6 * np.abs(trace[1:])), np.diff(trace).min()
+
+
+def test_observed_abstain_uses_one_sided_lfs(key):
+    """With one-sided LFs the classic model cannot tell the classes apart; the observed one can."""
+    weak, y = _one_sided(key)
+    acc = {}
+    for mode in ("ignore", "observed"):
+        probs = DawidSkene(abstain=mode).fit(weak, key=key).predict_proba(weak.L)
+        acc[mode] = float(accuracy(probs, jnp.asarray(y)))
+    mv = float(accuracy(MajorityVote().fit(weak, key=key).predict_proba(weak.L), jnp.asarray(y)))
+    assert acc["observed"] > acc["ignore"] + 0.1, acc
+    assert acc["observed"] >= mv - 0.01, (acc, mv)
+
+
+def test_rejects_unknown_abstain_mode():
+    with pytest.raises(ValueError, match="abstain must be one of"):
+        DawidSkene(abstain="informative")

@@ -28,7 +28,8 @@ class AbstractFitted(eqx.Module):
 
     @abc.abstractmethod
     def predict_proba(self, L) -> Float[Array, "n k"]:
-        """Posterior ``P(Y | L)`` per row; rows with no votes get the class prior."""
+        """Posterior ``P(Y | L)`` per row; rows with no votes get the class prior (generative models
+        that treat abstentions as observations: ``uncovered_prior()``)."""
 
 
 class AbstractGenerativeFitted(AbstractFitted):
@@ -41,6 +42,14 @@ class AbstractGenerativeFitted(AbstractFitted):
     @abc.abstractmethod
     def class_prior(self) -> Float[Array, " k"]:
         """The class balance ``P(Y)`` the model uses."""
+
+    @abc.abstractmethod
+    def uncovered_prior(self) -> Float[Array, " k"]:
+        """What ``predict_proba`` returns for a row on which every LF abstains.
+
+        ``class_prior()`` for models in which abstaining carries no information about Y; the
+        posterior ``P(Y | every LF abstains)`` for models that treat abstentions as observations.
+        """
 
 
 class AbstractLabelModel(eqx.Module):

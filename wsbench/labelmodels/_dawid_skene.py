@@ -16,6 +16,7 @@ from ..data._validate import is_traced
 from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
 
 _INITS = ("majority_vote", "uniform")
+_ABSTAIN = ("ignore", "observed")
 _UNIFORM_INIT_DIAG = 0.7  # P(lambda_j = t | Y = t) of every LF under init="uniform"
 # Stands in for log(0): exp(-1e4) is exactly 0 in float32, 0 * _LOG_ZERO == 0 inside the mask
 # products (0 * -inf would be NaN), and a row on which every class has a zero-probability vote still
@@ -37,8 +38,8 @@ def _vote_loglik(L: Int[Array, "n m"], log_conf: Float[Array, "m k k"]) -> Float
     One ``(n, m) @ (m, k)`` product per output class ``o`` (a ``lax.scan``), so the largest
     temporary is a single ``(n, m)`` 0/1 mask.
     """
-    k = log_conf.shape[1]
-    L = _votes_dtype(L, k)
+    k, n_out = log_conf.shape[1], log_conf.shape[2]
+    L = _votes_dtype(L, n_out)
 
     def add_class(acc, o):
         mask = (L == o).astype(jnp.float32)
@@ -46,20 +47,20 @@ def _vote_loglik(L: Int[Array, "n m"], log_conf: Float[Array, "m k k"]) -> Float
         return acc + jnp.dot(mask, w, precision=_HIGHEST), None
 
     acc0 = jnp.zeros((L.shape[0], k), jnp.float32)
-    acc, _ = jax.lax.scan(add_class, acc0, jnp.arange(k, dtype=L.dtype))
+    acc, _ = jax.lax.scan(add_class, acc0, jnp.arange(n_out, dtype=L.dtype))
     return acc
 
 
-def _vote_counts_by_class(L: Int[Array, "n m"], q: Float[Array, "n k"]) -> Float[Array, "m k k"]:
-    """Counts ``c[j, t, o] = sum_i q[i, t] 1[L_ij = o]``: one ``(m, n) @ (n, k)`` per ``o``."""
-    k = q.shape[1]
-    L = _votes_dtype(L, k)
+def _vote_counts_by_class(L: Int[Array, "n m"], q: Float[Array, "n k"], n_out: int
+                          ) -> Float[Array, "m k o"]:
+    """Counts ``c[j, t, o] = sum_i q[i, t] 1[L_ij = o]``: one ``(m, n) @ (n, k)`` per output ``o``."""
+    L = _votes_dtype(L, n_out)
 
     def per_class(_, o):
         mask = (L == o).astype(jnp.float32)
         return None, jnp.dot(mask.T, q, precision=_HIGHEST)  # [j, t]
 
-    _, c = jax.lax.scan(per_class, None, jnp.arange(k, dtype=L.dtype))  # [o, j, t]
+    _, c = jax.lax.scan(per_class, None, jnp.arange(n_out, dtype=L.dtype))  # [o, j, t]
     return jnp.transpose(c, (1, 2, 0))
 
 
@@ -84,9 +85,19 @@ def _posterior(log_prior, log_conf, L):
     return jax.nn.softmax(joint, axis=1), jax.nn.logsumexp(joint, axis=1)
 
 
+def _observed(L: Int[Array, "n m"], k: int) -> Int[Array, "n m"]:
+    """Abstain (-1) as the extra output class k."""
+    return jnp.where(L == -1, k, L)
+
+
 @jax.jit
-def _predict(log_prior: Float[Array, " k"], log_conf: Float[Array, "m k k"], L: Int[Array, "n m"]):
-    """Posterior of each row; rows without votes get ``exp(log_prior)`` exactly."""
+def _predict(log_prior: Float[Array, " k"], log_conf: Float[Array, "m k o"], L: Int[Array, "n m"]):
+    """Posterior of each row. With abstains ignored (``o == k``), rows without votes get
+    ``exp(log_prior)`` exactly; with abstains observed (``o == k + 1``) every row, uncovered ones
+    included, gets the model's posterior."""
+    k, n_out = log_conf.shape[1], log_conf.shape[2]
+    if n_out == k + 1:
+        return _posterior(log_prior, log_conf, _observed(L, k))[0]
     probs, _ = _posterior(log_prior, log_conf, L)
     voted = (L != -1).any(axis=1, keepdims=True)
     return jnp.where(voted, probs, jnp.exp(log_prior)[None, :])
@@ -111,9 +122,10 @@ def _majority_vote_posterior(
     return jnp.where(top > 0, mv, prior[None, :])
 
 
-def _class_permutation(log_conf: Float[Array, "m k k"]) -> Int[Array, " k"]:
+def _class_permutation(log_conf: Float[Array, "m k o"]) -> Int[Array, " k"]:
     """``perm[t]``: the LF output class matched to latent class ``t`` (max summed diagonal)."""
-    summed = jnp.exp(log_conf).sum(axis=0)  # [t, o]
+    k = log_conf.shape[1]
+    summed = jnp.exp(log_conf[:, :, :k]).sum(axis=0)  # [t, o], class outputs only
     rows, cols = optax.assignment.hungarian_algorithm(-summed)
     return cols[jnp.argsort(rows)]
 
@@ -123,12 +135,14 @@ class DawidSkeneFitted(AbstractGenerativeFitted):
 
     Attributes:
         log_prior: ``log P(Y = t)``.
-        log_confusion: ``log P(lambda_j = o | Y = t, lambda_j votes)``, indexed ``[j, t, o]``.
+        log_confusion: ``log P(lambda_j = o | Y = t, lambda_j votes)``, indexed ``[j, t, o]``, shape
+            ``(m, k, k)``; with ``abstain="observed"``, ``log P(lambda_j = o | Y = t)`` with abstain as
+            the last output ``o = k``, shape ``(m, k, k + 1)``.
         trace: ``{"objective": (n_iter,)}``, the MAP-EM objective after each iteration.
     """
 
     log_prior: Float[Array, " k"]
-    log_confusion: Float[Array, "m k k"]
+    log_confusion: Float[Array, "m k o"]
     trace: dict[str, Array]
 
     def predict_proba(self, L) -> Float[Array, "n k"]:
@@ -137,10 +151,18 @@ class DawidSkeneFitted(AbstractGenerativeFitted):
         return _predict(self.log_prior, self.log_confusion, L)
 
     def confusions(self) -> Float[Array, "m k k"]:
-        return jnp.exp(self.log_confusion)
+        k = self.log_confusion.shape[1]
+        votes = jnp.exp(self.log_confusion[:, :, :k])
+        return votes / votes.sum(axis=-1, keepdims=True)
 
     def class_prior(self) -> Float[Array, " k"]:
         return jnp.exp(self.log_prior)
+
+    def uncovered_prior(self) -> Float[Array, " k"]:
+        m, k, n_out = self.log_confusion.shape
+        if n_out == k:
+            return jnp.exp(self.log_prior)
+        return jax.nn.softmax(self.log_prior + self.log_confusion[:, :, k].sum(axis=0))
 
 
 class DawidSkene(AbstractLabelModel):
@@ -160,7 +182,15 @@ class DawidSkene(AbstractLabelModel):
     $\pi_t \propto \alpha + \sum_i q_{it}$, followed by an E-step
     $q_{it} \propto \pi_t \prod_j \theta_{j,t,\lambda_{ij}}$ in log space;
     ``trace["objective"][s]`` is $\mathcal{J}$ at the parameters of iteration ``s`` (a sum over
-    rows, not a mean), non-decreasing by the EM argument. When the data carry ``class_balance``,
+    rows, not a mean), non-decreasing by the EM argument.
+
+    Abstentions. By default (``abstain="ignore"``, the crowdsourcing model of Dawid & Skene and
+    crowd-kit) an abstain is a missing observation. Labeling functions, unlike crowd workers, often
+    vote for one class only (a keyword LF votes "spam" or abstains); for them the information is *in*
+    the abstentions, and ``abstain="observed"`` models abstain as an extra output $o = k$ of every
+    confusion row ($\theta_{j,t,\cdot}$ then has $k + 1$ entries and the products above run over
+    every LF). EM and its monotone objective are unchanged; rows without votes then get
+    $P(Y \mid \text{all abstain})$, which ``uncovered_prior()`` returns. When the data carry ``class_balance``,
     $\pi$ is fixed to it (and drops out of the prior term). A confusion row with no (expected) votes
     at all, possible only when ``smoothing = 0``, is set to uniform.
 
@@ -200,6 +230,7 @@ class DawidSkene(AbstractLabelModel):
     n_iter: int = eqx.field(static=True, default=100)
     init: Literal["majority_vote", "uniform"] = eqx.field(static=True, default="majority_vote")
     smoothing: float | Float[Array, ""] = 0.01
+    abstain: Literal["ignore", "observed"] = eqx.field(static=True, default="ignore")
 
     def __check_init__(self):
         if (
@@ -210,6 +241,8 @@ class DawidSkene(AbstractLabelModel):
             raise ValueError(f"DawidSkene.n_iter must be a positive int, got {self.n_iter!r}.")
         if self.init not in _INITS:
             raise ValueError(f"DawidSkene.init must be one of {_INITS}, got {self.init!r}.")
+        if self.abstain not in _ABSTAIN:
+            raise ValueError(f"DawidSkene.abstain must be one of {_ABSTAIN}, got {self.abstain!r}.")
         if not is_traced(self.smoothing):
             s = np.asarray(self.smoothing, dtype=np.float64)
             if not np.all(np.isfinite(s)) or np.any(s < 0):
@@ -229,20 +262,24 @@ class DawidSkene(AbstractLabelModel):
             n_classes=data.n_classes,
             n_iter=self.n_iter,
             init=self.init,
+            abstain=self.abstain,
         )
         return DawidSkeneFitted(
             log_prior=log_prior, log_confusion=log_conf, trace={"objective": objective}
         )
 
 
-@functools.partial(jax.jit, static_argnames=("n_classes", "n_iter", "init"))
-def _em(L, alpha, class_balance, *, n_classes: int, n_iter: int, init: str):
+@functools.partial(jax.jit, static_argnames=("n_classes", "n_iter", "init", "abstain"))
+def _em(L, alpha, class_balance, *, n_classes: int, n_iter: int, init: str, abstain: str):
     """EM from the initial posterior: aligned ``log_prior``, ``log_conf`` and the objective trace.
 
     Jitted at module level so that repeated eager fits with the same shapes reuse one compilation
     (inside a caller's ``jit``/``vmap`` it is simply inlined).
     """
     k, m = n_classes, L.shape[1]
+    # with abstain observed, EM runs on L with abstain recoded as the extra output class k
+    n_out = k + 1 if abstain == "observed" else k
+    L_em = _observed(L, k) if abstain == "observed" else L
     fixed_prior = class_balance is not None
     init_prior = class_balance if fixed_prior else jnp.full((k,), 1.0 / k, jnp.float32)
 
@@ -251,21 +288,21 @@ def _em(L, alpha, class_balance, *, n_classes: int, n_iter: int, init: str):
     else:
         off = (1.0 - _UNIFORM_INIT_DIAG) / (k - 1)
         conf0 = jnp.full((k, k), off).at[jnp.diag_indices(k)].set(_UNIFORM_INIT_DIAG)
-        log_conf0 = jnp.broadcast_to(jnp.log(conf0), (m, k, k))
+        log_conf0 = jnp.broadcast_to(jnp.log(conf0), (m, k, k))  # votes only, abstains ignored
         q0, _ = _posterior(_safe_log(init_prior), log_conf0, L)
 
     def em_step(carry, _):
         q = carry[0]
-        conf = _normalise(_vote_counts_by_class(L, q), alpha)  # M-step
+        conf = _normalise(_vote_counts_by_class(L_em, q, n_out), alpha)  # M-step
         prior = class_balance if fixed_prior else _normalise(q.sum(axis=0), alpha)
         log_prior, log_conf = _safe_log(prior), _safe_log(conf)
-        q, log_evidence = _posterior(log_prior, log_conf, L)  # E-step
+        q, log_evidence = _posterior(log_prior, log_conf, L_em)  # E-step
         log_dirichlet = xlogy(alpha, conf).sum()
         if not fixed_prior:
             log_dirichlet = log_dirichlet + xlogy(alpha, prior).sum()
         return (q, log_prior, log_conf), log_evidence.sum() + log_dirichlet
 
-    carry0 = (q0, jnp.zeros((k,), jnp.float32), jnp.zeros((m, k, k), jnp.float32))
+    carry0 = (q0, jnp.zeros((k,), jnp.float32), jnp.zeros((m, k, n_out), jnp.float32))
     (_, log_prior, log_conf), objective = jax.lax.scan(em_step, carry0, None, length=n_iter)
     inverse = jnp.argsort(_class_permutation(log_conf))  # new class o holds old latent inverse[o]
     return log_prior[inverse], log_conf[:, inverse, :], objective

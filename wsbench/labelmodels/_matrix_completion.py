@@ -282,6 +282,9 @@ class MatrixCompletionFitted(AbstractGenerativeFitted):
     def class_prior(self) -> Float[Array, " k"]:
         return self.prior
 
+    def uncovered_prior(self) -> Float[Array, " k"]:
+        return self.class_prior()  # abstains are ignored at prediction time
+
 
 def _add_lf(acc, xs):
     lj, lp, table = xs

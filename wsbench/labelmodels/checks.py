@@ -276,9 +276,10 @@ def check_all_abstain_lf_is_ignored(est: AbstractLabelModel, *, key: PRNGKeyArra
 
 
 def check_uncovered_rows_get_prior(est: AbstractLabelModel, *, key: PRNGKeyArray) -> None:
-    """Rows on which every LF abstains get the fitted model's class prior (finite).
+    """Rows on which every LF abstains get the fitted model's prior for such rows (finite).
 
-    The expected prior is ``fitted.class_prior()`` for generative fitted models; otherwise the
+    The expected prior is ``fitted.uncovered_prior()`` for generative fitted models (their class
+    prior unless they treat abstentions as observations); otherwise the
     data's ``class_balance`` when given, else uniform. Checked with and without ``class_balance``.
     """
     k_data, k_fit = jr.split(key)
@@ -295,9 +296,11 @@ def check_uncovered_rows_get_prior(est: AbstractLabelModel, *, key: PRNGKeyArray
             probs, data.n, n_classes, est=est, what=f"predict_proba ({with_cb} class_balance)"
         )
         if isinstance(fitted, AbstractGenerativeFitted):
-            prior = np.asarray(fitted.class_prior())
-            source = "fitted.class_prior()"
-            _assert_distribution(prior[None], 1, n_classes, est=est, what="fitted.class_prior()")
+            prior = np.asarray(fitted.uncovered_prior())
+            source = "fitted.uncovered_prior()"
+            _assert_distribution(prior[None], 1, n_classes, est=est, what="fitted.uncovered_prior()")
+            _assert_distribution(np.asarray(fitted.class_prior())[None], 1, n_classes, est=est,
+                                 what="fitted.class_prior()")
         elif class_balance is not None:
             prior, source = class_balance, "data.class_balance"
         else:
