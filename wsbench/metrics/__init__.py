@@ -1,6 +1,17 @@
 """Metrics: classification (jittable, mask-aware), parameter recovery, seed-axis summaries."""
 
-from .classification import METRICS, accuracy, brier, coverage, ece, f1, log_loss, roc_auc, score
+from .classification import (
+    METRICS,
+    accuracy,
+    brier,
+    coverage,
+    ece,
+    f1,
+    log_loss,
+    roc_auc,
+    score,
+    tie_split,
+)
 from .recovery import align_classes, confusion_error
 from .summary import mean_sem
 
@@ -17,4 +28,5 @@ __all__ = [
     "mean_sem",
     "roc_auc",
     "score",
+    "tie_split",
 ]

@@ -17,21 +17,36 @@ def _mean(values: Float[Array, " n"], mask: Float[Array, " n"]) -> Float[Array, 
     return (values * mask).sum() / mask.sum()
 
 
+def tie_split(probs: Float[Array, "n k"]) -> Float[Array, "n k"]:
+    """Hard predictions with exact ties split evenly: ``1[c in argmax] / |argmax|`` per row.
+
+    Scoring with these weights is the expected score under uniform random tie-breaking (Snorkel's
+    ``tie_break_policy="random"``) without its randomness. Majority vote ties often (two LFs that
+    disagree), so breaking ties towards the lowest class index would bias every metric towards it.
+    """
+    top = probs.max(axis=-1, keepdims=True)
+    winners = (probs == top).astype(jnp.float32)
+    return winners / winners.sum(axis=-1, keepdims=True)
+
+
 def accuracy(probs: Float[Array, "n k"], y: Int[Array, " n"]) -> Float[Array, ""]:
-    """Fraction of argmax predictions equal to ``y`` (ties go to the lowest class)."""
-    return _mean((jnp.argmax(probs, -1) == y).astype(jnp.float32), _mask(y))
+    """Expected accuracy of the argmax under uniform random tie-breaking (see ``tie_split``)."""
+    hit = jnp.take_along_axis(tie_split(probs), jnp.maximum(y, 0)[:, None], axis=-1)[:, 0]
+    return _mean(hit, _mask(y))
 
 
 def f1(probs: Float[Array, "n k"], y: Int[Array, " n"]) -> Float[Array, ""]:
-    """Binary F1 of class 1 for k = 2; macro-averaged F1 over classes for k > 2."""
+    """Binary F1 of class 1 for k = 2; macro-averaged F1 over classes for k > 2.
+
+    True/false positive counts are expectations under uniform random tie-breaking (``tie_split``).
+    """
     k = probs.shape[-1]
-    pred = jnp.argmax(probs, -1)
-    mask = _mask(y)
-    classes = jnp.arange(k)[None, :]
-    tp = (((pred[:, None] == classes) & (y[:, None] == classes)) * mask[:, None]).sum(0)
-    fp = (((pred[:, None] == classes) & (y[:, None] != classes)) * mask[:, None]).sum(0)
-    fn = (((pred[:, None] != classes) & (y[:, None] == classes)) * mask[:, None]).sum(0)
-    per_class = jnp.where(tp + fp + fn > 0, 2 * tp / jnp.maximum(2 * tp + fp + fn, 1.0), 0.0)
+    pred = tie_split(probs) * _mask(y)[:, None]  # [i, c]
+    gold = jax.nn.one_hot(y, k) * _mask(y)[:, None]
+    tp = (pred * gold).sum(0)
+    fp = (pred * (1.0 - gold)).sum(0)
+    fn = ((1.0 - pred) * gold).sum(0)
+    per_class = jnp.where(tp + fp + fn > 0, 2 * tp / jnp.maximum(2 * tp + fp + fn, 1e-12), 0.0)
     return per_class[1] if k == 2 else per_class.mean()
 
 
@@ -50,7 +65,7 @@ def brier(probs: Float[Array, "n k"], y: Int[Array, " n"]) -> Float[Array, ""]:
 def ece(probs: Float[Array, "n k"], y: Int[Array, " n"], n_bins: int = 10) -> Float[Array, ""]:
     """Expected calibration error of the top-class confidence, ``n_bins`` equal-width bins."""
     conf = probs.max(-1)
-    correct = (jnp.argmax(probs, -1) == y).astype(jnp.float32)
+    correct = jnp.take_along_axis(tie_split(probs), jnp.maximum(y, 0)[:, None], axis=-1)[:, 0]
     mask = _mask(y)
     bins = jnp.clip((conf * n_bins).astype(jnp.int32), 0, n_bins - 1)
     onehot = jax.nn.one_hot(bins, n_bins) * mask[:, None]
