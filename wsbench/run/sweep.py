@@ -7,12 +7,16 @@ same sweep finished them), prints an estimator x metric table (mean ± sem over 
 """
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig
+from tqdm.auto import tqdm
 
 from . import results
 
@@ -20,9 +24,25 @@ log = logging.getLogger(__name__)
 
 
 class SweepSummary(Callback):
-    """Print a results table and write a summary figure at the end of every multirun."""
+    """Sweep progress and summary: a jobs-done progress bar while a multirun runs (for launchers
+    that run jobs in this process, e.g. ``launcher=basic``; submitit reports its own job states),
+    then a results table and a summary figure at the end."""
+
+    def __init__(self) -> None:
+        self._bar: tqdm | None = None
+        self._start = time.monotonic()
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+            return
+        if self._bar is None:  # drawn on a terminal only; the log line below always appears
+            self._bar = tqdm(desc="sweep", unit="job", disable=None, position=1)
+        self._bar.update()
+        log.info("sweep: %d job(s) finished in this run, %.0f s", self._bar.n,
+                 time.monotonic() - self._start)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._start = time.monotonic()
         sweep_dir = Path(config.hydra.sweep.dir)
         done = len(list(sweep_dir.rglob(results.MARKER))) if sweep_dir.is_dir() else 0
         if done:
@@ -30,6 +50,9 @@ class SweepSummary(Callback):
                      "if their config is unchanged", sweep_dir, done)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
             df = results.load(sweep_dir)
