@@ -31,6 +31,7 @@ class SweepSummary(Callback):
     def __init__(self) -> None:
         self._bar: tqdm | None = None
         self._start = time.monotonic()
+        self._done = 0
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
@@ -38,11 +39,12 @@ class SweepSummary(Callback):
         if self._bar is None:  # drawn on a terminal only; the log line below always appears
             self._bar = tqdm(desc="sweep", unit="job", disable=None, position=1)
         self._bar.update()
-        log.info("sweep: %d job(s) finished in this run, %.0f s", self._bar.n,
+        self._done += 1
+        log.info("sweep: %d job(s) finished in this run, %.0f s", self._done,
                  time.monotonic() - self._start)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._start = time.monotonic()
+        self._start, self._done = time.monotonic(), 0
         sweep_dir = Path(config.hydra.sweep.dir)
         done = len(list(sweep_dir.rglob(results.MARKER))) if sweep_dir.is_dir() else 0
         if done:
