@@ -13,9 +13,15 @@ def one_hot_votes(L: Int[Array, "n m"], n_classes: int) -> Float[Array, "n m k"]
 def vote_counts(L: Int[Array, "n m"], n_classes: int) -> Float[Array, "n k"]:
     """Number of votes for each class per item.
 
-    One pass per class over ``L`` instead of an ``(n, m, k)`` one-hot: memory O(n k), and several
-    times faster at n = 1e6, m = 50.
+    One pass per class over ``L`` instead of an ``(n, m, k)`` one-hot (memory O(n k)). For k = 2 the
+    counts follow from two row sums, ``sum(L) = n_1 - n_abstain`` and ``n_abstain = sum(max(-L, 0))``,
+    which XLA on CPU runs about twice as fast as two compare-and-count passes.
     """
+    if n_classes == 2:
+        n_abstain = jnp.maximum(-L, 0).sum(axis=1)
+        n_1 = L.sum(axis=1) + n_abstain
+        n_0 = L.shape[1] - n_abstain - n_1
+        return jnp.stack([n_0, n_1], axis=1).astype(jnp.float32)
     return jnp.stack(
         [(L == c).sum(axis=1, dtype=jnp.float32) for c in range(n_classes)], axis=1
     )
