@@ -64,7 +64,6 @@ def _is_float(x) -> bool:
     return isinstance(x, float) or (hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating))
 
 
-@eqx.filter_jit
 def score_grid(
     stacked: M,
     train: WeakLabels,
@@ -85,11 +84,32 @@ def score_grid(
         ``(scores, traces)``: every metric in ``wsbench.metrics.score`` as an ``(h, s)`` array, and the
         fitted models' traces with leading ``(h, s)`` axes.
     """
+    scores, traces = score_grid_splits(stacked, train, {"test": test}, keys, n_points=n_points)
+    return scores["test"], traces
+
+
+@eqx.filter_jit
+def score_grid_splits(
+    stacked: M,
+    train: WeakLabels,
+    splits: Mapping[str, Split],
+    keys: PRNGKeyArray,
+    *,
+    n_points: int,
+) -> tuple[dict[str, dict[str, Float[Array, "h s"]]], dict[str, Array]]:
+    """Like ``score_grid``, but each fit is scored on several splits (one fit per grid point x seed).
+
+    Returns:
+        ``({split: {metric: (h, s)}}, traces)``.
+    """
 
     def one(est, key):
         fitted = est.fit(train, key=key)
-        probs = fitted.predict_proba(test.weak.L)
-        return metrics.score(probs, test.y, test.weak.L), fitted.trace
+        scores = {
+            name: metrics.score(fitted.predict_proba(split.weak.L), split.y, split.weak.L)
+            for name, split in splits.items()
+        }
+        return scores, fitted.trace
 
     over_seeds = eqx.filter_vmap(one, in_axes=(None, 0))
     over_grid = eqx.filter_vmap(over_seeds, in_axes=(eqx.if_array(0), None), axis_size=n_points)

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from ..data import Dataset, Split, WeakLabels
 from ..labelmodels import AbstractLabelModel
 from . import results
-from .grid import expand_grid, score_grid
+from .grid import expand_grid, score_grid_splits
 from .logging import Logger
 from .seeding import named_key, root_key
 
@@ -74,20 +74,14 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     estimator = _build_estimator(cfg.estimator, est_name)
     phases.update()
 
-    phases.set_postfix_str("fit+score test")
+    phases.set_postfix_str("fit+score")
     grid = OmegaConf.to_container(cfg.grid, resolve=True) if cfg.grid else {}
     stacked, points = expand_grid(estimator, grid)
     keys = jr.split(named_key(root_key(cfg.seed), "fit"), cfg.seeds)
-    scores, traces = score_grid(stacked, data.train.weak, data.test, keys, n_points=len(points))
-    split_scores = {"test": _to_numpy(scores)}
-    phases.update()
-
-    phases.set_postfix_str("fit+score valid")
-    if _has_gold(data.valid):
-        valid_scores, _ = score_grid(stacked, data.train.weak, data.valid, keys,
-                                     n_points=len(points))
-        split_scores["valid"] = _to_numpy(valid_scores)
-    phases.update()
+    splits = {"test": data.test, **({"valid": data.valid} if _has_gold(data.valid) else {})}
+    scores, traces = score_grid_splits(stacked, data.train.weak, splits, keys, n_points=len(points))
+    split_scores = {name: _to_numpy(s) for name, s in scores.items()}
+    phases.update(2)
 
     phases.set_postfix_str("write")
     rows = _rows(split_scores, points, cfg, config, est_name, data, out_dir)
