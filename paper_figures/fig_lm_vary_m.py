@@ -45,11 +45,15 @@ def load(path: str | Path = DATA) -> pd.DataFrame:
     needed = {"estimator", M, METRIC, f"{METRIC}_sem", "n_seeds"}
     missing = needed - set(df.columns)
     if missing:
-        raise ValueError(f"{path} lacks column(s) {sorted(missing)}; re-export lm_vary_m "
-                         "(command in this script's docstring).")
+        raise ValueError(
+            f"{path} lacks column(s) {sorted(missing)}; re-export lm_vary_m "
+            "(command in this script's docstring)."
+        )
     if df.duplicated(["estimator", M]).any():
-        raise ValueError(f"{path}: more than one row per (estimator, m); export with "
-                         f"by=['estimator', 'dataset', '{M}'].")
+        raise ValueError(
+            f"{path}: more than one row per (estimator, m); export with "
+            f"by=['estimator', 'dataset', '{M}']."
+        )
     return df.rename(columns={M: "m"}).sort_values(["estimator", "m"]).reset_index(drop=True)
 
 
@@ -72,8 +76,13 @@ def plot(df: pd.DataFrame) -> plt.Figure:
         if len(base) and est != BASELINE:
             common = [v for v in m if v in base.index]
             sel = curve.set_index("m").loc[common]
-            gain_ax.errorbar(common, sel[METRIC] - base.loc[common], yerr=ci95(
-                sel[f"{METRIC}_sem"], sel["n_seeds"]), capsize=2, **kw)
+            gain_ax.errorbar(
+                common,
+                sel[METRIC] - base.loc[common],
+                yerr=ci95(sel[f"{METRIC}_sem"], sel["n_seeds"]),
+                capsize=2,
+                **kw,
+            )
     for a in (ax, gain_ax):
         a.set_xscale("log", base=2)
         ticks = sorted(df["m"].unique())

@@ -35,7 +35,9 @@ def load(path: str | Path = DATA) -> pd.DataFrame:
     needed = {"estimator", "generator", "n", METRIC, f"{METRIC}_sem", "n_seeds"}
     missing = needed - set(df.columns)
     if missing:
-        raise ValueError(f"{path} lacks column(s) {sorted(missing)}; re-export the recovery results.")
+        raise ValueError(
+            f"{path} lacks column(s) {sorted(missing)}; re-export the recovery results."
+        )
     return df.sort_values(["generator", "estimator", "n"]).reset_index(drop=True)
 
 
@@ -68,9 +70,11 @@ def slopes(df: pd.DataFrame) -> pd.DataFrame:
 
 def plot(df: pd.DataFrame) -> plt.Figure:
     panels = [p for p in PANELS if p in set(df["generator"])] + sorted(
-        set(df["generator"]) - set(PANELS))
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.0), sharey=True,
-                             squeeze=False)
+        set(df["generator"]) - set(PANELS)
+    )
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(3.4 * len(panels), 3.0), sharey=True, squeeze=False
+    )
     for ax, gen in zip(axes[0], panels, strict=True):
         part = df[df["generator"] == gen]
         for est, curve in part.groupby("estimator", sort=True):
@@ -78,13 +82,22 @@ def plot(df: pd.DataFrame) -> plt.Figure:
             half = ci95(curve[f"{METRIC}_sem"], curve["n_seeds"])
             slope, _ = loglog_slope(n, mean)
             color = COLORS.get(est)
-            ax.plot(n, mean, "o-", ms=3, color=color,
-                    label=f"{LABELS.get(est, est)} (slope {slope:+.2f})")
-            ax.fill_between(n, np.maximum(mean - half, mean * 1e-3), mean + half, color=color,
-                            alpha=0.25, lw=0)
+            ax.plot(
+                n,
+                mean,
+                "o-",
+                ms=3,
+                color=color,
+                label=f"{LABELS.get(est, est)} (slope {slope:+.2f})",
+            )
+            ax.fill_between(
+                n, np.maximum(mean - half, mean * 1e-3), mean + half, color=color, alpha=0.25, lw=0
+            )
         n_ref = np.array([part["n"].min(), part["n"].max()], dtype=np.float64)
         anchor = part[part["n"] == n_ref[0]][METRIC].max()
-        ax.plot(n_ref, anchor * (n_ref / n_ref[0]) ** -0.5, "k--", lw=1, label="reference slope -1/2")
+        ax.plot(
+            n_ref, anchor * (n_ref / n_ref[0]) ** -0.5, "k--", lw=1, label="reference slope -1/2"
+        )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"{gen} LFs")

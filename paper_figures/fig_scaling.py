@@ -25,8 +25,13 @@ DATA = HERE / "data" / "scaling.csv"
 OUT = HERE / "out" / "fig_scaling.pdf"
 LABELS = {"dawid_skene": "Dawid-Skene", "matrix_completion": "MatrixCompletion"}
 COLORS = {"dawid_skene": "tab:orange", "matrix_completion": "tab:blue"}
-NEEDED = ("test/labelmodel_accuracy", "test/majority_vote_accuracy", "test/endmodel_accuracy",
-          "test/endmodel_mv_accuracy", "test/endmodel_gold_accuracy")
+NEEDED = (
+    "test/labelmodel_accuracy",
+    "test/majority_vote_accuracy",
+    "test/endmodel_accuracy",
+    "test/endmodel_mv_accuracy",
+    "test/endmodel_gold_accuracy",
+)
 
 
 def load(path: str | Path = DATA) -> pd.DataFrame:
@@ -35,13 +40,18 @@ def load(path: str | Path = DATA) -> pd.DataFrame:
     needed = {"estimator", "n_unlabeled", "n_seeds", *NEEDED, *(f"{c}_sem" for c in NEEDED)}
     missing = needed - set(df.columns)
     if missing:
-        raise ValueError(f"{path} lacks column(s) {sorted(missing)}; re-export the scaling results.")
+        raise ValueError(
+            f"{path} lacks column(s) {sorted(missing)}; re-export the scaling results."
+        )
     return df.sort_values(["estimator", "n_unlabeled"]).reset_index(drop=True)
 
 
 def _band(ax, n, df, col, **kw):
     mean = df[col].to_numpy()
-    half = stats.t.ppf(0.975, np.maximum(df["n_seeds"].to_numpy() - 1, 1)) * df[f"{col}_sem"].to_numpy()
+    half = (
+        stats.t.ppf(0.975, np.maximum(df["n_seeds"].to_numpy() - 1, 1))
+        * df[f"{col}_sem"].to_numpy()
+    )
     (line,) = ax.plot(n, mean, **kw)
     ax.fill_between(n, mean - half, mean + half, color=line.get_color(), alpha=0.2, lw=0)
 
@@ -54,17 +64,52 @@ def plot(df: pd.DataFrame) -> plt.Figure:
         n = part["n_unlabeled"].to_numpy()
         name, color = LABELS.get(est, est), COLORS.get(est)
         _band(left, n, part, "test/labelmodel_accuracy", marker="o", ms=3, color=color, label=name)
-        _band(right, n, part, "test/endmodel_accuracy", marker="o", ms=3, color=color,
-              label=f"end model on {name} labels")
+        _band(
+            right,
+            n,
+            part,
+            "test/endmodel_accuracy",
+            marker="o",
+            ms=3,
+            color=color,
+            label=f"end model on {name} labels",
+        )
     # baselines do not depend on the label model: draw them once (from the first estimator's job)
     base = df[df["estimator"] == estimators[0]]
     n = base["n_unlabeled"].to_numpy()
-    _band(left, n, base, "test/majority_vote_accuracy", marker="s", ms=3, color="tab:gray",
-          ls="--", label="majority vote")
-    _band(right, n, base, "test/endmodel_mv_accuracy", marker="s", ms=3, color="tab:gray", ls="--",
-          label="end model on majority-vote labels")
-    _band(right, n, base, "test/endmodel_gold_accuracy", marker="^", ms=3, color="black", ls=":",
-          label="end model on n gold labels")
+    _band(
+        left,
+        n,
+        base,
+        "test/majority_vote_accuracy",
+        marker="s",
+        ms=3,
+        color="tab:gray",
+        ls="--",
+        label="majority vote",
+    )
+    _band(
+        right,
+        n,
+        base,
+        "test/endmodel_mv_accuracy",
+        marker="s",
+        ms=3,
+        color="tab:gray",
+        ls="--",
+        label="end model on majority-vote labels",
+    )
+    _band(
+        right,
+        n,
+        base,
+        "test/endmodel_gold_accuracy",
+        marker="^",
+        ms=3,
+        color="black",
+        ls=":",
+        label="end model on n gold labels",
+    )
     left.set_title("label model (test LF votes)")
     right.set_title("end model (test features)")
     left.set_ylabel("test accuracy")

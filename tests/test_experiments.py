@@ -33,13 +33,24 @@ def _env():
 
 
 def _cmd(sweep_dir, jax_cache, *overrides):
-    return [sys.executable, str(ENTRY), *overrides, f"jax_cache={jax_cache}",
-            f"hydra.sweep.dir={sweep_dir}"]
+    return [
+        sys.executable,
+        str(ENTRY),
+        *overrides,
+        f"jax_cache={jax_cache}",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
 
 
 def _run(sweep_dir, jax_cache, *overrides, timeout=600):
-    proc = subprocess.run(_cmd(sweep_dir, jax_cache, *overrides), cwd=REPO_ROOT, env=_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        _cmd(sweep_dir, jax_cache, *overrides),
+        cwd=REPO_ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-4000:]
     return output
@@ -53,8 +64,13 @@ def _complete_jobs(sweep_dir: Path) -> dict[str, int]:
 def test_main_job_prints_table_and_writes_summary_png(tmp_path, jax_cache):
     """The README's main job (experiment=quickstart), cut to majority vote so it stays fast."""
     sweep = tmp_path / "sweep"
-    out = _run(sweep, jax_cache, "experiment=quickstart", "debug=smoke",
-               "hydra.sweeper.params.estimator=majority_vote")
+    out = _run(
+        sweep,
+        jax_cache,
+        "experiment=quickstart",
+        "debug=smoke",
+        "hydra.sweeper.params.estimator=majority_vote",
+    )
     assert "2 complete job(s)" in out
     assert "test/accuracy" in out and "±" in out  # the estimator x metric table
     assert "synthetic_independent" in out and "synthetic_ds" in out
@@ -66,8 +82,9 @@ def test_main_job_prints_table_and_writes_summary_png(tmp_path, jax_cache):
 @pytest.mark.slow
 def test_sweep_over_every_estimator(tmp_path, jax_cache):
     sweep = tmp_path / "sweep"
-    out = _run(sweep, jax_cache, "-m", "estimator=glob(*)", "seeds=3", "debug=smoke",
-               "launcher=basic")
+    out = _run(
+        sweep, jax_cache, "-m", "estimator=glob(*)", "seeds=3", "debug=smoke", "launcher=basic"
+    )
     estimators = sorted(group_configs("estimator"))
     jobs = _complete_jobs(sweep)
     assert len(jobs) == len(estimators), sorted(jobs)
@@ -85,8 +102,14 @@ def test_killed_sweep_resumes_missing_jobs_only(tmp_path, jax_cache):
     overrides = ("-m", "estimator=glob(*)", "seeds=3", "debug=smoke", "launcher=basic")
     n_jobs = len(group_configs("estimator"))
     log = open(tmp_path / "first.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(_cmd(sweep, jax_cache, *overrides), cwd=REPO_ROOT, env=_env(),
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        _cmd(sweep, jax_cache, *overrides),
+        cwd=REPO_ROOT,
+        env=_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 300
         while not _complete_jobs(sweep) and proc.poll() is None:
@@ -125,8 +148,15 @@ def test_killed_sweep_resumes_missing_jobs_only(tmp_path, jax_cache):
 @pytest.mark.slow
 def test_submitit_local_launcher_runs_a_job(tmp_path, jax_cache):
     sweep = tmp_path / "sweep"
-    out = _run(sweep, jax_cache, "-m", "estimator=majority_vote", "debug=smoke", "launcher=local",
-               "hydra.launcher.timeout_min=10")
+    out = _run(
+        sweep,
+        jax_cache,
+        "-m",
+        "estimator=majority_vote",
+        "debug=smoke",
+        "launcher=local",
+        "hydra.launcher.timeout_min=10",
+    )
     jobs = _complete_jobs(sweep)
     assert list(jobs) == ["debug=smoke,estimator=majority_vote"], out[-3000:]
     assert (sweep / ".submitit").is_dir()  # the job ran through submitit, not in-process

@@ -63,7 +63,8 @@ def test_every_figure_script_is_tested():
     issue3 = (REPO_ROOT / "tests" / "test_figures_issue3.py").read_text()
     for path in sorted(FIGURES.glob("fig*.py")):
         assert path.stem in TESTED_HERE or f'"{path.stem}"' in issue3, (
-            f"{path.name} is rendered by no test; add it to TESTED_HERE")
+            f"{path.name} is rendered by no test; add it to TESTED_HERE"
+        )
 
 
 def test_style_colours_are_fixed_and_figures_do_not_import_jax():
@@ -71,8 +72,16 @@ def test_style_colours_are_fixed_and_figures_do_not_import_jax():
     assert style.color("dawid_skene") == style.COLORS["dawid_skene"]
     assert style.color("some_new_model") == style.color("some_new_model")  # stable fallback
     assert len(set(style.COLORS.values())) == len(style.COLORS)
-    code = ("import runpy, sys; runpy.run_path('paper_figures/fig_lm_vary_m.py'); "
-            "print('jax' in sys.modules, 'wsbench' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
-                         text=True, check=True, timeout=120)
+    code = (
+        "import runpy, sys; runpy.run_path('paper_figures/fig_lm_vary_m.py'); "
+        "print('jax' in sys.modules, 'wsbench' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     assert out.stdout.split() == ["False", "False"]

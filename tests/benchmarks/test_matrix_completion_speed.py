@@ -33,7 +33,9 @@ CHUNK = 100_000
 def weak_labels(n: int, m: int, k: int) -> WeakLabels:
     parts = []
     for start in range(0, n, CHUNK):
-        sim = sample_independent(jr.fold_in(jr.key(0), start), n=min(CHUNK, n - start), m=m, n_classes=k)
+        sim = sample_independent(
+            jr.fold_in(jr.key(0), start), n=min(CHUNK, n - start), m=m, n_classes=k
+        )
         parts.append(sim.weak.L)
     return WeakLabels(L=jnp.concatenate(parts), n_classes=k)
 
@@ -55,8 +57,11 @@ def test_fit_predict_speed(benchmark, n, m, k, balance):
     data = weak_labels(n, m, k)
     jax.block_until_ready(fit_predict(est, data, jr.key(1)))
     benchmark.extra_info.update(n=n, m=m, k=k, balance=balance, backend=jax.default_backend())
-    benchmark.pedantic(lambda: jax.block_until_ready(fit_predict(est, data, jr.key(2))),
-                       rounds=1 if n >= 1_000_000 else 3, iterations=1)
+    benchmark.pedantic(
+        lambda: jax.block_until_ready(fit_predict(est, data, jr.key(2))),
+        rounds=1 if n >= 1_000_000 else 3,
+        iterations=1,
+    )
 
 
 LRS = [0.002, 0.005, 0.01, 0.02, 0.05]
@@ -77,8 +82,9 @@ def vmapped_sweep(est, stacked, data, keys):
     def one(e, key):
         return e.fit_from_stats(stats, key=key).conditionals()
 
-    return eqx.filter_vmap(eqx.filter_vmap(one, in_axes=(None, 0)), in_axes=(eqx.if_array(0), None))(
-        stacked, keys)
+    return eqx.filter_vmap(
+        eqx.filter_vmap(one, in_axes=(None, 0)), in_axes=(eqx.if_array(0), None)
+    )(stacked, keys)
 
 
 @eqx.filter_jit

@@ -12,8 +12,10 @@ from wsbench.labelmodels import MajorityVote
 from wsbench.metrics import accuracy
 from wsbench.synthetic import sample_independent, with_features
 
-FAST = {"logreg": LogisticRegression(n_steps=200, lr=0.1),
-        "mlp": MLP(n_steps=200, width=16, batch_size=64)}
+FAST = {
+    "logreg": LogisticRegression(n_steps=200, lr=0.1),
+    "mlp": MLP(n_steps=200, width=16, batch_size=64),
+}
 
 
 def _blobs(key, n=400, d=5, k=2, sep=4.0):
@@ -36,10 +38,15 @@ def test_soft_loss_is_expected_hard_loss(key):
     logits = jr.normal(k1, (30, 3))
     q = jax.nn.softmax(jr.normal(k2, (30, 3)))
     per_class = jnp.stack(
-        [optax.softmax_cross_entropy_with_integer_labels(logits, jnp.full((30,), c)) for c in range(3)],
+        [
+            optax.softmax_cross_entropy_with_integer_labels(logits, jnp.full((30,), c))
+            for c in range(3)
+        ],
         axis=1,
     )
-    np.testing.assert_allclose(soft_cross_entropy(logits, q), (q * per_class).sum(1).mean(), rtol=1e-5)
+    np.testing.assert_allclose(
+        soft_cross_entropy(logits, q), (q * per_class).sum(1).mean(), rtol=1e-5
+    )
     w = (jnp.arange(30) % 2).astype(jnp.float32)
     want = ((q * per_class).sum(1) * w).sum() / w.sum()
     np.testing.assert_allclose(soft_cross_entropy(logits, q, w), want, rtol=1e-5)

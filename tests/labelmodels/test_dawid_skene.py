@@ -248,7 +248,9 @@ def test_observed_abstain_matches_loop_reference(key):
 
 def test_observed_abstain_objective_is_monotone(key):
     weak, _ = _one_sided(key)
-    trace = np.asarray(DawidSkene(n_iter=40, abstain="observed").fit(weak, key=key).trace["objective"])
+    trace = np.asarray(
+        DawidSkene(n_iter=40, abstain="observed").fit(weak, key=key).trace["objective"]
+    )
     assert np.all(np.diff(trace) >= -1e-6 * np.abs(trace[1:])), np.diff(trace).min()
 
 

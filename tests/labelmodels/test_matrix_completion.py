@@ -46,7 +46,9 @@ def _tv(p, q) -> float:
 def test_recovery_independent_snorkel_bar(key):
     """n=10,000, m=10, k=2: mean |conditional table error| <= 0.01 and accuracy >= 0.90 (Snorkel's bar)."""
     k_data, k_fit = jr.split(key)
-    sim = sample_independent(k_data, n=10_000, m=10, n_classes=2, accuracy=(0.7, 0.9), propensity=0.5)
+    sim = sample_independent(
+        k_data, n=10_000, m=10, n_classes=2, accuracy=(0.7, 0.9), propensity=0.5
+    )
     fitted = _fit(MatrixCompletion(), sim.weak, k_fit)
     assert _error(fitted, sim) <= 0.01
     assert _accuracy(fitted.predict_proba(sim.weak.L), sim.y) >= 0.90
@@ -58,10 +60,19 @@ def test_recovery_independent_snorkel_bar(key):
 def test_true_parameters_give_bayes_posterior(key, n_classes):
     """predict_proba with the true parameters plugged in is the exact Bayes posterior."""
     cb = np.linspace(1.0, 2.0, n_classes)
-    sim = sample_independent(key, n=500, m=7, n_classes=n_classes, accuracy=(0.5, 0.9),
-                             propensity=(0.2, 0.9), class_balance=cb / cb.sum())
+    sim = sample_independent(
+        key,
+        n=500,
+        m=7,
+        n_classes=n_classes,
+        accuracy=(0.5, 0.9),
+        propensity=(0.2, 0.9),
+        class_balance=cb / cb.sum(),
+    )
     fitted = MatrixCompletionFitted.from_tables(sim.conditionals(), sim.class_balance)
-    np.testing.assert_allclose(fitted.predict_proba(sim.weak.L), bayes_posterior(sim, sim.weak.L), atol=2e-5)
+    np.testing.assert_allclose(
+        fitted.predict_proba(sim.weak.L), bayes_posterior(sim, sim.weak.L), atol=2e-5
+    )
     np.testing.assert_allclose(fitted.confusions(), sim.confusions, atol=1e-5)
 
 
@@ -81,8 +92,16 @@ def test_k20_runs_and_is_finite(key):
 
 
 def _dependent_sim(key, n=20_000):
-    return sample_dependent(key, n=n, m=12, n_classes=2, accuracy=(0.6, 0.85), propensity=0.5,
-                            block_size=3, correlation=0.8)
+    return sample_dependent(
+        key,
+        n=n,
+        m=12,
+        n_classes=2,
+        accuracy=(0.6, 0.85),
+        propensity=0.5,
+        block_size=3,
+        correlation=0.8,
+    )
 
 
 def test_true_clique_tables_give_dependent_posterior(key):
@@ -90,8 +109,9 @@ def test_true_clique_tables_give_dependent_posterior(key):
     fitted = MatrixCompletionFitted.from_tables(
         sim.conditionals(), sim.class_balance, edges=sim.edges, clique_tables=sim.clique_tables
     )
-    np.testing.assert_allclose(fitted.predict_proba(sim.weak.L), dependent_posterior(sim, sim.weak.L),
-                               atol=2e-5)
+    np.testing.assert_allclose(
+        fitted.predict_proba(sim.weak.L), dependent_posterior(sim, sim.weak.L), atol=2e-5
+    )
 
 
 def test_dependencies_given_recover_parameters_and_posterior(key):
@@ -99,7 +119,9 @@ def test_dependencies_given_recover_parameters_and_posterior(key):
     k_data, k_fit = jr.split(key)
     sim = _dependent_sim(k_data)
     truth = dependent_posterior(sim, sim.weak.L)
-    weak = WeakLabels(L=sim.weak.L, n_classes=2, class_balance=sim.class_balance)  # isolate dependencies
+    weak = WeakLabels(
+        L=sim.weak.L, n_classes=2, class_balance=sim.class_balance
+    )  # isolate dependencies
     with_edges = _fit(MatrixCompletion(edges=sim.edges), weak, k_fit)
     without = _fit(MatrixCompletion(), weak, k_fit)
     assert _error(with_edges, sim) < 0.025
@@ -119,9 +141,11 @@ def test_separators_divide(key):
     L = sim.weak.L
     logc = jnp.log(sim.clique_tables)
     logm = jnp.log(sim.conditionals())
-    buggy = jnp.log(sim.class_balance)[None, :] + sum(
-        logc[e, L[:, i] + 1, L[:, j] + 1] for e, (i, j) in enumerate(sim.edges)
-    ) + sum(logm[j, L[:, j] + 1] for j in {i for i, _ in sim.edges})
+    buggy = (
+        jnp.log(sim.class_balance)[None, :]
+        + sum(logc[e, L[:, i] + 1, L[:, j] + 1] for e, (i, j) in enumerate(sim.edges))
+        + sum(logm[j, L[:, j] + 1] for j in {i for i, _ in sim.edges})
+    )
     buggy = jax.nn.softmax(buggy, axis=-1)
     assert _tv(fitted.predict_proba(L), truth) < 1e-5 < 0.01 < _tv(buggy, truth)
 
@@ -132,17 +156,30 @@ def test_separators_divide(key):
 
 def test_class_balance_modes(key):
     k_data, k_fit = jr.split(key)
-    sim = sample_independent(k_data, n=10_000, m=10, n_classes=2, accuracy=(0.6, 0.9), propensity=0.5,
-                             class_balance=[0.8, 0.2])
+    sim = sample_independent(
+        k_data,
+        n=10_000,
+        m=10,
+        n_classes=2,
+        accuracy=(0.6, 0.9),
+        propensity=0.5,
+        class_balance=[0.8, 0.2],
+    )
     given = WeakLabels(L=sim.weak.L, n_classes=2, class_balance=np.array([0.7, 0.3]))
-    np.testing.assert_allclose(_fit(MatrixCompletion(), given, k_fit).class_prior(), [0.7, 0.3], atol=1e-6)
-    np.testing.assert_allclose(_fit(MatrixCompletion(balance="data"), given, k_fit).class_prior(),
-                               [0.7, 0.3], atol=1e-6)
-    np.testing.assert_allclose(_fit(MatrixCompletion(balance="uniform"), given, k_fit).class_prior(),
-                               [0.5, 0.5], atol=1e-6)
+    np.testing.assert_allclose(
+        _fit(MatrixCompletion(), given, k_fit).class_prior(), [0.7, 0.3], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        _fit(MatrixCompletion(balance="data"), given, k_fit).class_prior(), [0.7, 0.3], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        _fit(MatrixCompletion(balance="uniform"), given, k_fit).class_prior(), [0.5, 0.5], atol=1e-6
+    )
     unsup = _fit(MatrixCompletion(balance="unsupervised"), given, k_fit).class_prior()
     np.testing.assert_allclose(unsup, [0.8, 0.2], atol=0.03)
-    auto = _fit(MatrixCompletion(), sim.weak, k_fit).class_prior()  # no class_balance -> unsupervised
+    auto = _fit(
+        MatrixCompletion(), sim.weak, k_fit
+    ).class_prior()  # no class_balance -> unsupervised
     np.testing.assert_allclose(auto, unsup, atol=1e-6)
     with pytest.raises(ValueError, match="class_balance"):
         MatrixCompletion(balance="data").fit(sim.weak, key=k_fit)
@@ -152,8 +189,15 @@ def test_class_balance_modes(key):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_unsupervised_class_balance_n1e5(key, seed):
     """The three-way-overlap estimate recovers 0.8/0.2 within 0.03 at n=1e5 (independent generator)."""
-    sim = sample_independent(jr.fold_in(key, seed), n=100_000, m=10, n_classes=2, accuracy=(0.6, 0.9),
-                             propensity=0.5, class_balance=[0.8, 0.2])
+    sim = sample_independent(
+        jr.fold_in(key, seed),
+        n=100_000,
+        m=10,
+        n_classes=2,
+        accuracy=(0.6, 0.9),
+        propensity=0.5,
+        class_balance=[0.8, 0.2],
+    )
     prior = _fit(MatrixCompletion(balance="unsupervised"), sim.weak, key).class_prior()
     np.testing.assert_allclose(prior, [0.8, 0.2], atol=0.03)
 
@@ -182,7 +226,9 @@ def test_fit_from_stats_matches_fit_and_sweep_matches_loop(key):
     assert sweep.shape == (4, 2, 6, 4, 3)
     for h, point in enumerate(points):
         for s in range(2):
-            want = dataclasses.replace(est, **point).fit_from_stats(stats, key=keys[s]).conditionals()
+            want = (
+                dataclasses.replace(est, **point).fit_from_stats(stats, key=keys[s]).conditionals()
+            )
             np.testing.assert_allclose(sweep[h, s], want, atol=1e-5)
 
 
@@ -194,8 +240,9 @@ def test_vmapped_sweep_computes_overlaps_once(key):
 
     def sweep(stacked, weak, keys):
         one = lambda e, kk: e.fit(weak, key=kk).conditionals()  # noqa: E731
-        return eqx.filter_vmap(eqx.filter_vmap(one, in_axes=(None, 0)),
-                               in_axes=(eqx.if_array(0), None))(stacked, keys)
+        return eqx.filter_vmap(
+            eqx.filter_vmap(one, in_axes=(None, 0)), in_axes=(eqx.if_array(0), None)
+        )(stacked, keys)
 
     closed = eqx.filter_make_jaxpr(sweep)(stacked, sim.weak, keys)[0]
     big = []
@@ -219,7 +266,9 @@ def test_vmapped_sweep_computes_overlaps_once(key):
 
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_agrees_with_numpy_reference(key, n_classes):
-    sim = sample_independent(key, n=5000, m=8, n_classes=n_classes, accuracy=(0.7, 0.9), propensity=0.6)
+    sim = sample_independent(
+        key, n=5000, m=8, n_classes=n_classes, accuracy=(0.7, 0.9), propensity=0.6
+    )
     L = np.asarray(sim.weak.L)
     prior = np.full(n_classes, 1.0 / n_classes)
     want = ref.fit(L, n_classes, prior)
@@ -260,7 +309,13 @@ def test_bad_edges_are_clear_errors(key):
 def _finite_fit(L, n_classes, key, **kw):
     fitted = _fit(MatrixCompletion(n_iter=200, **kw), WeakLabels(L=L, n_classes=n_classes), key)
     probs = np.asarray(fitted.predict_proba(L))
-    for arr in (probs, fitted.conditionals(), fitted.confusions(), fitted.class_prior(), fitted.trace["loss"]):
+    for arr in (
+        probs,
+        fitted.conditionals(),
+        fitted.confusions(),
+        fitted.class_prior(),
+        fitted.trace["loss"],
+    ):
         assert np.all(np.isfinite(np.asarray(arr)))
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-4)
     return fitted, probs
@@ -306,11 +361,13 @@ def test_all_abstain_matrix(key):
 @pytest.mark.parametrize("n_classes", [2, 5])
 def test_within_one_point_of_bayes_at_n1e5(key, n_classes):
     k_data, k_fit = jr.split(key)
-    sim = sample_independent(k_data, n=100_000, m=10, n_classes=n_classes, accuracy=(0.55, 0.85),
-                             propensity=0.4)
+    sim = sample_independent(
+        k_data, n=100_000, m=10, n_classes=n_classes, accuracy=(0.55, 0.85), propensity=0.4
+    )
     fitted = _fit(MatrixCompletion(), sim.weak, k_fit)
     gap = _accuracy(bayes_posterior(sim, sim.weak.L), sim.y) - _accuracy(
-        fitted.predict_proba(sim.weak.L), sim.y)
+        fitted.predict_proba(sim.weak.L), sim.y
+    )
     assert gap <= 0.01, gap
 
 
@@ -323,7 +380,9 @@ def test_recovery_error_decays_as_one_over_sqrt_n(key):
         errs = []
         for seed in range(4):
             k_data, k_fit = jr.split(jr.fold_in(key, seed))
-            sim = sample_independent(k_data, n=n, m=10, n_classes=2, accuracy=(0.6, 0.9), propensity=0.5)
+            sim = sample_independent(
+                k_data, n=n, m=10, n_classes=2, accuracy=(0.6, 0.9), propensity=0.5
+            )
             errs.append(_error(_fit(MatrixCompletion(balance="uniform"), sim.weak, k_fit), sim))
         errors.append(np.mean(errs))
     slope = np.polyfit(np.log(sizes), np.log(errors), 1)[0]

@@ -55,8 +55,17 @@ def snorkel_worker(path: str, sweep_fits: int) -> None:
             L, n_epochs=100, lr=LRS[i % len(LRS)], l2=L2S[i % len(L2S)], seed=i, progress_bar=False
         )
         sweep.append(time.perf_counter() - t0)
-    print(json.dumps({"fit_s": t_fit, "fit_predict_s": t_total, "error": err,
-                      "probs_finite": bool(np.isfinite(probs).all()), "sweep_fit_s": sweep}))
+    print(
+        json.dumps(
+            {
+                "fit_s": t_fit,
+                "fit_predict_s": t_total,
+                "error": err,
+                "probs_finite": bool(np.isfinite(probs).all()),
+                "sweep_fit_s": sweep,
+            }
+        )
+    )
 
 
 def wsbench_side(args) -> dict:
@@ -69,8 +78,9 @@ def wsbench_side(args) -> dict:
     from wsbench.run.grid import expand_grid
     from wsbench.synthetic import sample_independent
 
-    sim = sample_independent(jr.key(0), n=args.n, m=args.m, n_classes=args.k, accuracy=(0.6, 0.9),
-                             propensity=0.5)
+    sim = sample_independent(
+        jr.key(0), n=args.n, m=args.m, n_classes=args.k, accuracy=(0.6, 0.9), propensity=0.5
+    )
     truth = sim.conditionals()
     est = MatrixCompletion(balance="uniform")
 
@@ -102,9 +112,16 @@ def wsbench_side(args) -> dict:
     errs = jax.block_until_ready(sweep(stacked, sim.weak, keys))
     t_sweep = time.perf_counter() - t0
     assert errs.shape == (len(points), SEEDS)
-    return {"L": np.asarray(sim.weak.L), "truth": np.asarray(truth), "fit_predict_s": t_ws,
-            "error": err_ws, "sweep_s": t_sweep, "sweep_fits": int(errs.size),
-            "sweep_best_error": float(errs.min()), "backend": jax.default_backend()}
+    return {
+        "L": np.asarray(sim.weak.L),
+        "truth": np.asarray(truth),
+        "fit_predict_s": t_ws,
+        "error": err_ws,
+        "sweep_s": t_sweep,
+        "sweep_fits": int(errs.size),
+        "sweep_best_error": float(errs.min()),
+        "backend": jax.default_backend(),
+    }
 
 
 def main() -> None:
@@ -120,26 +137,42 @@ def main() -> None:
         snorkel_worker(args.snorkel_worker, args.snorkel_sweep_fits)
         return
     if not args.ref_python:
-        parser.error("give --ref-python (a Python with snorkel==0.10.0 and torch) or $WSBENCH_REF_PYTHON")
+        parser.error(
+            "give --ref-python (a Python with snorkel==0.10.0 and torch) or $WSBENCH_REF_PYTHON"
+        )
     ws = wsbench_side(args)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "data.npz")
         np.savez(path, L=ws.pop("L"), truth=ws.pop("truth"), k=args.k)
         out = subprocess.run(
-            [args.ref_python, __file__, "--snorkel-worker", path,
-             "--snorkel-sweep-fits", str(args.snorkel_sweep_fits)],
-            check=True, capture_output=True, text=True,
+            [
+                args.ref_python,
+                __file__,
+                "--snorkel-worker",
+                path,
+                "--snorkel-sweep-fits",
+                str(args.snorkel_sweep_fits),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
     sn = json.loads(out.stdout.strip().splitlines()[-1])
     per_fit = float(np.mean(sn["sweep_fit_s"]))
     report = {
-        "n": args.n, "m": args.m, "k": args.k, "backend": ws["backend"],
-        "snorkel_fit_predict_s": sn["fit_predict_s"], "snorkel_error": sn["error"],
-        "wsbench_fit_predict_s": ws["fit_predict_s"], "wsbench_error": ws["error"],
+        "n": args.n,
+        "m": args.m,
+        "k": args.k,
+        "backend": ws["backend"],
+        "snorkel_fit_predict_s": sn["fit_predict_s"],
+        "snorkel_error": sn["error"],
+        "wsbench_fit_predict_s": ws["fit_predict_s"],
+        "wsbench_error": ws["error"],
         "speedup_fit_predict": sn["fit_predict_s"] / ws["fit_predict_s"],
         "snorkel_sweep_s_extrapolated": per_fit * ws["sweep_fits"],
         "snorkel_sweep_fits_timed": len(sn["sweep_fit_s"]),
-        "wsbench_sweep_s": ws["sweep_s"], "wsbench_sweep_best_error": ws["sweep_best_error"],
+        "wsbench_sweep_s": ws["sweep_s"],
+        "wsbench_sweep_best_error": ws["sweep_best_error"],
         "speedup_sweep": per_fit * ws["sweep_fits"] / ws["sweep_s"],
     }
     print(json.dumps(report, indent=2))

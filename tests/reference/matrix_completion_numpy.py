@@ -25,13 +25,15 @@ def overlap_matrix(L: np.ndarray, k: int) -> np.ndarray:
     return O
 
 
-def fit(L: np.ndarray, k: int, prior: np.ndarray, *, l2: float = 0.0, prec_init: float = 0.7) -> dict:
+def fit(
+    L: np.ndarray, k: int, prior: np.ndarray, *, l2: float = 0.0, prec_init: float = 0.7
+) -> dict:
     """Fit and return ``{"mu": (m, k, k) [j, a, y], "tables": (m, k+1, k), "loss": float}``."""
     n, m = L.shape
     O = overlap_matrix(L, k)
     mask = np.ones((m * k, m * k))
     for j in range(m):
-        mask[j * k:(j + 1) * k, j * k:(j + 1) * k] = 0.0
+        mask[j * k : (j + 1) * k, j * k : (j + 1) * k] = 0.0
     coverage = (L >= 0).mean(axis=0)
     mu0 = np.zeros((m, k, k))
     for j in range(m):
@@ -49,8 +51,14 @@ def fit(L: np.ndarray, k: int, prior: np.ndarray, *, l2: float = 0.0, prec_init:
         grad = -4.0 * R @ mu @ np.diag(prior) + 2.0 * np.outer(r, prior) + 2.0 * l2 * (mu - mu0)
         return value, grad.ravel()
 
-    res = minimize(objective, mu0.ravel(), jac=True, method="L-BFGS-B",
-                   bounds=[(0.0, 1.0)] * mu0.size, options={"maxiter": 10000, "ftol": 1e-15, "gtol": 1e-12})
+    res = minimize(
+        objective,
+        mu0.ravel(),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0.0, 1.0)] * mu0.size,
+        options={"maxiter": 10000, "ftol": 1e-15, "gtol": 1e-12},
+    )
     mu = res.x.reshape(m, k, k)
     # align latent classes among classes of equal prior: maximise the summed agreement
     cost = -mu.sum(axis=0) + 1e3 * (np.abs(prior[:, None] - prior[None, :]) > 1e-6)

@@ -8,8 +8,14 @@ from hydra import compose, initialize_config_dir
 from tests._utils import CONF
 from wsbench.run import endmodel
 
-FAST = ["debug=smoke", "logger=none", "jax_cache=null", "n_unlabeled=[100]",
-        "endmodel.n_steps=100", "estimator=majority_vote"]
+FAST = [
+    "debug=smoke",
+    "logger=none",
+    "jax_cache=null",
+    "n_unlabeled=[100]",
+    "endmodel.n_steps=100",
+    "estimator=majority_vote",
+]
 
 
 def _cfg(*overrides):

@@ -216,13 +216,16 @@ BAD = {
         r"could not build estimator .*unexpected keyword argument 'foo'",
     ),
     "bad estimator target": (
-        ["estimator._target_=wsbench.labelmodels.Nope"], r"estimator._target_ .* cannot be imported"
+        ["estimator._target_=wsbench.labelmodels.Nope"],
+        r"estimator._target_ .* cannot be imported",
     ),
     "estimator not a label model": (
-        ["estimator._target_=wsbench.run.logging.JsonlLogger"], r"not a wsbench.labelmodels"
+        ["estimator._target_=wsbench.run.logging.JsonlLogger"],
+        r"not a wsbench.labelmodels",
     ),
     "bad estimator value": (
-        ["estimator=dawid_skene", "estimator.n_iter=0"], r"could not build estimator|n_iter"
+        ["estimator=dawid_skene", "estimator.n_iter=0"],
+        r"could not build estimator|n_iter",
     ),
     "grid on unknown key": (["estimator=dawid_skene", "+grid.nope=[0.1]"], r"nope"),
     "grid on static field": (["estimator=dawid_skene", "+grid.n_iter=[5,10]"], r"n_iter"),
@@ -230,7 +233,8 @@ BAD = {
     "unknown dataset kwarg": (["+dataset.foo=1"], r"could not build dataset .*argument 'foo'"),
     "bad dataset value": (["dataset.n_classes=1"], r"n_classes|could not build dataset"),
     "dataset not a Dataset": (
-        ["dataset._target_=builtins.dict"], r"must return a wsbench.data.Dataset, got dict"
+        ["dataset._target_=builtins.dict"],
+        r"must return a wsbench.data.Dataset, got dict",
     ),
     "bad logger kwarg": (["logger=jsonl", "logger.filename=a/b.jsonl"], r"plain file name"),
     "logger not a Logger": (
@@ -282,8 +286,10 @@ def test_dataset_without_test_gold_is_rejected(tmp_path, monkeypatch):
 
 def test_load_aggregate_export(tmp_path):
     for est in ("majority_vote", "dawid_skene"):
-        labelmodel.run(_cfg(f"estimator={est}", "estimator.n_iter=5" if est != "majority_vote"
-                            else "seeds=2"), out_dir=tmp_path / "sweep" / est)
+        labelmodel.run(
+            _cfg(f"estimator={est}", "estimator.n_iter=5" if est != "majority_vote" else "seeds=2"),
+            out_dir=tmp_path / "sweep" / est,
+        )
     (tmp_path / "sweep" / "broken").mkdir()
     (tmp_path / "sweep" / "broken" / "results.parquet").write_bytes(b"not parquet")  # no marker
     df = results.load(tmp_path / "sweep")
@@ -352,8 +358,16 @@ def test_wandb_logger_offline_writes_only_under_the_job_folder(tmp_path, monkeyp
     """Offline mode: no network, no prompt, files only under the job folder (and tmp homes)."""
     pytest.importorskip("wandb")
     home = tmp_path / "home"
-    for var in ("HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "WANDB_DIR",
-                "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR"):
+    for var in (
+        "HOME",
+        "XDG_CACHE_HOME",
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "WANDB_DIR",
+        "WANDB_CACHE_DIR",
+        "WANDB_CONFIG_DIR",
+        "WANDB_DATA_DIR",
+    ):
         monkeypatch.setenv(var, str(home / var.lower()))
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")

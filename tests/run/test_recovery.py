@@ -33,8 +33,13 @@ def test_tiny_grid_runs_end_to_end(tmp_path):
 
 
 def test_dependent_generator_with_matrix_completion(tmp_path):
-    cfg = _cfg("estimator=matrix_completion", "estimator.n_iter=50", "generator=dependent",
-               "n_grid=[200]", "seeds=2")
+    cfg = _cfg(
+        "estimator=matrix_completion",
+        "estimator.n_iter=50",
+        "generator=dependent",
+        "n_grid=[200]",
+        "seeds=2",
+    )
     recovery.run(cfg, out_dir=tmp_path)
     df = pd.read_parquet(tmp_path / "results.parquet")
     assert (df["generator"] == "dependent").all() and np.isfinite(df["param/confusion_error"]).all()
@@ -80,7 +85,11 @@ def test_edges_go_only_to_estimators_with_an_edges_field():
 
 @pytest.mark.slow
 def test_matrix_completion_slope_is_minus_one_half(tmp_path):
-    cfg = _cfg("estimator=matrix_completion", "subsample=null", "seeds=10",
-               "n_grid=[1000,3162,10000,31623,100000]")
+    cfg = _cfg(
+        "estimator=matrix_completion",
+        "subsample=null",
+        "seeds=10",
+        "n_grid=[1000,3162,10000,31623,100000]",
+    )
     summary = recovery.run(cfg, out_dir=tmp_path)
     assert summary["slope"] == pytest.approx(-0.5, abs=0.1), summary

@@ -3,7 +3,6 @@
 import dataclasses
 
 import jax.numpy as jnp
-import jax.random as jr
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
@@ -13,8 +12,15 @@ from wsbench.synthetic import bayes_posterior, dependent_posterior, make_depende
 
 
 def _sim(key, **kw):
-    params = dict(n=40_000, m=9, n_classes=3, accuracy=(0.6, 0.85), propensity=(0.4, 0.8),
-                  block_size=3, correlation=0.7)
+    params = dict(
+        n=40_000,
+        m=9,
+        n_classes=3,
+        accuracy=(0.6, 0.85),
+        propensity=(0.4, 0.8),
+        block_size=3,
+        correlation=0.7,
+    )
     params.update(kw)
     return sample_dependent(key, **params)
 

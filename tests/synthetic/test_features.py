@@ -25,7 +25,9 @@ def test_classifier_on_features_reaches_bayes_accuracy(key):
     x = sample_features(k_x, y, n_classes=2, d=8, separation=sep)
     bayes = features_bayes_accuracy(sep)  # Phi(1) = 0.841
     train, test = slice(0, n // 2), slice(n // 2, n)
-    fitted = LogisticRegression(n_steps=300, lr=0.1).fit(x[train], jax.nn.one_hot(y[train], 2), key=k_fit)
+    fitted = LogisticRegression(n_steps=300, lr=0.1).fit(
+        x[train], jax.nn.one_hot(y[train], 2), key=k_fit
+    )
     acc = float(accuracy(fitted.predict_proba(x[test]), y[test]))
     assert abs(acc - bayes) < 0.015, (acc, bayes)
     # the Bayes posterior computed from the same key achieves it too
@@ -44,11 +46,18 @@ def test_class_means_pairwise_separation(key):
 def test_make_with_features_and_dataset_with_features(key):
     from functools import partial
 
-    ds = make_with_features(key=key, sampler=partial(sample_independent, m=4, n_classes=2),
-                            n_train=50, n_valid=20, n_test=30, d=3)
+    ds = make_with_features(
+        key=key,
+        sampler=partial(sample_independent, m=4, n_classes=2),
+        n_train=50,
+        n_valid=20,
+        n_test=30,
+        d=3,
+    )
     assert ds.train.x.shape == (50, 3) and ds.test.x.shape == (30, 3)
-    ds2 = dataset_with_features(make_independent(key=key, n_train=50, n_valid=20, n_test=30, m=4),
-                                key, d=5)
+    ds2 = dataset_with_features(
+        make_independent(key=key, n_train=50, n_valid=20, n_test=30, m=4), key, d=5
+    )
     assert ds2.valid.x.shape == (20, 5)
 
 

@@ -77,7 +77,9 @@ class Dataset(eqx.Module):
         splits = {"train": self.train, "valid": self.valid, "test": self.test}
         for split_name, split in splits.items():
             if not isinstance(split, Split):
-                raise ValueError(f"Dataset.{split_name} must be a Split, got {type(split).__name__}.")
+                raise ValueError(
+                    f"Dataset.{split_name} must be a Split, got {type(split).__name__}."
+                )
         k = {s: sp.weak.n_classes for s, sp in splits.items()}
         if len(set(k.values())) != 1:
             raise ValueError(f"Dataset {self.name!r}: splits disagree on n_classes: {k}.")

@@ -47,7 +47,9 @@ def from_long(
     if len(set(lengths.values())) != 1:
         raise ValueError(f"long-format columns must have equal lengths, got {lengths}.")
     if not cols[task]:
-        raise ValueError("long-format records are empty: there are no votes to build a label matrix from.")
+        raise ValueError(
+            "long-format records are empty: there are no votes to build a label matrix from."
+        )
     items = list(dict.fromkeys(cols[task]))
     lfs = list(dict.fromkeys(cols[worker]))
     item_idx = {t: i for i, t in enumerate(items)}
@@ -60,7 +62,9 @@ def from_long(
     for row, (t, w, v) in enumerate(zip(cols[task], cols[worker], cols[label], strict=True)):
         if code is not None:
             if v not in code:
-                raise ValueError(f"row {row}: label {v!r} is not one of label_names {list(label_names)}.")
+                raise ValueError(
+                    f"row {row}: label {v!r} is not one of label_names {list(label_names)}."
+                )
             v = code[v]
         elif isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
             raise ValueError(
@@ -69,7 +73,9 @@ def from_long(
             )
         i, j = item_idx[t], lf_idx[w]
         if L[i, j] != -1 and L[i, j] != v:
-            raise ValueError(f"row {row}: LF {w!r} labelled item {t!r} twice with different labels.")
+            raise ValueError(
+                f"row {row}: LF {w!r} labelled item {t!r} twice with different labels."
+            )
         L[i, j] = v
     if n_classes is None:
         n_classes = len(label_names) if label_names is not None else max(int(L.max()) + 1, 2)
@@ -81,7 +87,9 @@ def from_metal(L_metal, n_classes: int) -> WeakLabels:
     n_classes = check_n_classes(n_classes)
     L_metal = np.asarray(L_metal)
     if not np.issubdtype(L_metal.dtype, np.integer) or L_metal.dtype == bool:
-        raise ValueError(f"a MeTaL label matrix must be integer (0 = abstain, 1..k), got dtype {L_metal.dtype}.")
+        raise ValueError(
+            f"a MeTaL label matrix must be integer (0 = abstain, 1..k), got dtype {L_metal.dtype}."
+        )
     if L_metal.size and (L_metal.min() < 0 or L_metal.max() > n_classes):
         raise ValueError(
             f"a MeTaL label matrix has values in 0..{n_classes} (0 = abstain); found "

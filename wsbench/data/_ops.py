@@ -6,7 +6,9 @@ from jaxtyping import Array, Float, Int
 
 def one_hot_votes(L: Int[Array, "n m"], n_classes: int) -> Float[Array, "n m k"]:
     """One-hot votes; abstains (``-1``) become all-zero rows."""
-    classes = jnp.arange(n_classes).reshape((1,) * L.ndim + (n_classes,))  # explicit rank (no promotion)
+    classes = jnp.arange(n_classes).reshape(
+        (1,) * L.ndim + (n_classes,)
+    )  # explicit rank (no promotion)
     return (L[..., None] == classes).astype(jnp.float32)
 
 
@@ -22,9 +24,7 @@ def vote_counts(L: Int[Array, "n m"], n_classes: int) -> Float[Array, "n k"]:
         n_1 = L.sum(axis=1) + n_abstain
         n_0 = L.shape[1] - n_abstain - n_1
         return jnp.stack([n_0, n_1], axis=1).astype(jnp.float32)
-    return jnp.stack(
-        [(L == c).sum(axis=1, dtype=jnp.float32) for c in range(n_classes)], axis=1
-    )
+    return jnp.stack([(L == c).sum(axis=1, dtype=jnp.float32) for c in range(n_classes)], axis=1)
 
 
 def coverage(L: Int[Array, "n m"]) -> Float[Array, " m"]:

@@ -34,7 +34,7 @@ def as_label_matrix(L, n_classes: int, *, name: str = "L", n_lfs: int | None = N
     if not is_traced(L) and not isinstance(L, (jax.Array, np.ndarray)):
         L = np.asarray(L)
     dtype = L.dtype
-    if dtype == bool or not jnp.issubdtype(dtype, jnp.integer):
+    if jnp.issubdtype(dtype, jnp.bool_) or not jnp.issubdtype(dtype, jnp.integer):
         hint = ""
         if jnp.issubdtype(dtype, jnp.floating):
             hint = " (NaN cannot encode an abstain: use -1, then cast with L.astype(int))"
@@ -84,9 +84,7 @@ def as_class_balance(class_balance, n_classes: int):
             f"got shape {cb.shape}."
         )
     if not np.all(np.isfinite(cb)) or np.any(cb < 0):
-        raise ValueError(
-            f"class_balance must be finite and non-negative, got {cb.tolist()}."
-        )
+        raise ValueError(f"class_balance must be finite and non-negative, got {cb.tolist()}.")
     if abs(cb.sum() - 1.0) > 1e-4:
         raise ValueError(
             f"class_balance must sum to 1, got sum {cb.sum():.6g} for {cb.tolist()}; "
@@ -102,9 +100,13 @@ def as_gold(y, n: int, n_classes: int, *, name: str = "y"):
     if not is_traced(y) and not isinstance(y, (jax.Array, np.ndarray)):
         y = np.asarray(y)
     if y.dtype == bool or not jnp.issubdtype(y.dtype, jnp.integer):
-        raise ValueError(f"{name} must be an integer array of class ids (-1 = unknown), got dtype {y.dtype}.")
+        raise ValueError(
+            f"{name} must be an integer array of class ids (-1 = unknown), got dtype {y.dtype}."
+        )
     if y.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) to match the label matrix, got {tuple(y.shape)}.")
+        raise ValueError(
+            f"{name} must have shape ({n},) to match the label matrix, got {tuple(y.shape)}."
+        )
     if not is_traced(y):
         y_np = np.asarray(y)
         if y_np.size and (y_np.min() < -1 or y_np.max() > n_classes - 1):
@@ -132,6 +134,12 @@ def as_features(x, n: int, *, name: str = "x"):
             f"{name} must have shape (n, ...) with n={n} rows matching the label matrix, "
             f"got {tuple(x.shape)}."
         )
-    if not is_traced(x) and jnp.issubdtype(x.dtype, jnp.floating) and not np.all(np.isfinite(np.asarray(x))):
-        raise ValueError(f"{name} contains NaN or infinite values; impute or drop those rows first.")
+    if (
+        not is_traced(x)
+        and jnp.issubdtype(x.dtype, jnp.floating)
+        and not np.all(np.isfinite(np.asarray(x)))
+    ):
+        raise ValueError(
+            f"{name} contains NaN or infinite values; impute or drop those rows first."
+        )
     return jnp.asarray(x)

@@ -68,20 +68,26 @@ def check_features(x, *, name: str = "x", n_features: int | None = None):
     if not is_traced(x) and not isinstance(x, (jax.Array, np.ndarray)):
         x = np.asarray(x)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D (n, d) array, got shape {tuple(x.shape)}.")
+        raise ValueError(
+            f"{name} must be a non-empty 2-D (n, d) array, got shape {tuple(x.shape)}."
+        )
     if n_features is not None and x.shape[1] != n_features:
         raise ValueError(
             f"{name} has {x.shape[1]} features but the model was fitted on {n_features}."
         )
     if not is_traced(x) and not np.all(np.isfinite(np.asarray(x, dtype=np.float64))):
-        raise ValueError(f"{name} contains NaN or infinite values; impute or drop those rows first.")
+        raise ValueError(
+            f"{name} contains NaN or infinite values; impute or drop those rows first."
+        )
     return jnp.asarray(x, dtype=jnp.float32)
 
 
 def check_targets(targets, n: int, *, atol: float = 1e-3):
     """``targets`` as a float32 ``(n, k)`` array of distributions; raises ``ValueError`` otherwise."""
     if targets is None:
-        raise ValueError("targets is None; pass (n, k) probabilistic labels (one-hot for gold labels).")
+        raise ValueError(
+            "targets is None; pass (n, k) probabilistic labels (one-hot for gold labels)."
+        )
     if not is_traced(targets) and not isinstance(targets, (jax.Array, np.ndarray)):
         targets = np.asarray(targets)
     if targets.ndim != 2 or targets.shape[1] < 2:

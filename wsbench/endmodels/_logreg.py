@@ -47,11 +47,14 @@ class LogisticRegression(AbstractEndModel):
     def __check_init__(self):
         if isinstance(self.n_steps, bool) or not isinstance(self.n_steps, int) or self.n_steps < 1:
             raise ValueError(f"n_steps must be a positive int, got {self.n_steps!r}.")
-        if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size < 1):
+        if self.batch_size is not None and (
+            not isinstance(self.batch_size, int) or self.batch_size < 1
+        ):
             raise ValueError(f"batch_size must be a positive int or None, got {self.batch_size!r}.")
 
-    def fit(self, x, targets, *, weights=None, augment: AugmentFn | None = None,
-            key: PRNGKeyArray) -> FittedClassifier:
+    def fit(
+        self, x, targets, *, weights=None, augment: AugmentFn | None = None, key: PRNGKeyArray
+    ) -> FittedClassifier:
         x = check_features(x)
         n, d = x.shape
         targets = check_targets(targets, n)
@@ -60,8 +63,14 @@ class LogisticRegression(AbstractEndModel):
         linear = eqx.nn.Linear(d, k, key=jr.key(0))  # structure only; zero-initialised below
         linear = jax.tree.map(jnp.zeros_like, linear)
         trained, losses = train_classifier(
-            linear, x, targets, weights,
+            linear,
+            x,
+            targets,
+            weights,
             optimizer=adamw(self.lr, self.weight_decay),
-            n_steps=self.n_steps, batch_size=self.batch_size, augment=augment, key=key,
+            n_steps=self.n_steps,
+            batch_size=self.batch_size,
+            augment=augment,
+            key=key,
         )
         return FittedClassifier(network=trained, n_features=d, trace={"loss": losses})

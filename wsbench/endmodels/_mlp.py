@@ -51,21 +51,31 @@ class MLP(AbstractEndModel):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}.")
-        if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size < 1):
+        if self.batch_size is not None and (
+            not isinstance(self.batch_size, int) or self.batch_size < 1
+        ):
             raise ValueError(f"batch_size must be a positive int or None, got {self.batch_size!r}.")
 
-    def fit(self, x, targets, *, weights=None, augment: AugmentFn | None = None,
-            key: PRNGKeyArray) -> FittedClassifier:
+    def fit(
+        self, x, targets, *, weights=None, augment: AugmentFn | None = None, key: PRNGKeyArray
+    ) -> FittedClassifier:
         x = check_features(x)
         n, d = x.shape
         targets = check_targets(targets, n)
         weights = check_weights(weights, n)
         k_init, k_train = jr.split(key)
-        net = eqx.nn.MLP(d, targets.shape[1], self.width, self.depth, activation=jax.nn.relu,
-                         key=k_init)
+        net = eqx.nn.MLP(
+            d, targets.shape[1], self.width, self.depth, activation=jax.nn.relu, key=k_init
+        )
         trained, losses = train_classifier(
-            net, x, targets, weights,
+            net,
+            x,
+            targets,
+            weights,
             optimizer=adamw(self.lr, self.weight_decay),
-            n_steps=self.n_steps, batch_size=self.batch_size, augment=augment, key=k_train,
+            n_steps=self.n_steps,
+            batch_size=self.batch_size,
+            augment=augment,
+            key=k_train,
         )
         return FittedClassifier(network=trained, n_features=d, trace={"loss": losses})

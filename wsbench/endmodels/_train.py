@@ -63,5 +63,7 @@ def train_classifier(
 
 def adamw(lr, weight_decay) -> optax.GradientTransformation:
     """AdamW with array-valued (vmappable) learning rate and weight decay."""
-    return optax.adamw(learning_rate=jnp.asarray(lr, jnp.float32),
-                       weight_decay=jnp.asarray(weight_decay, jnp.float32))
+    return optax.adamw(
+        learning_rate=jnp.asarray(lr, jnp.float32),
+        weight_decay=jnp.asarray(weight_decay, jnp.float32),
+    )

@@ -11,7 +11,12 @@ from ._base import (
 )
 from ._dawid_skene import DawidSkene, DawidSkeneFitted
 from ._majority_vote import MajorityVote, MajorityVoteFitted
-from ._matrix_completion import MatrixCompletion, MatrixCompletionFitted, OverlapStats, overlap_stats
+from ._matrix_completion import (
+    MatrixCompletion,
+    MatrixCompletionFitted,
+    OverlapStats,
+    overlap_stats,
+)
 
 __all__ = [
     "AbstractFitted",

@@ -42,7 +42,9 @@ def choose_triples(comp: np.ndarray, k: int) -> np.ndarray:
     """
     m = len(comp)
     triples = [
-        t for t in itertools.combinations(range(m), 3) if len({comp[t[0]], comp[t[1]], comp[t[2]]}) == 3
+        t
+        for t in itertools.combinations(range(m), 3)
+        if len({comp[t[0]], comp[t[1]], comp[t[2]]}) == 3
     ]
     max_t = int(np.clip(MAX_TRIPLE_ENTRIES // k**3, 1, MAX_TRIPLES))
     if len(triples) > max_t:
@@ -108,8 +110,12 @@ def fit_class_balance(
 
     # the class balance lies along a flat valley of the objective: give its logits a larger step
     opt = optax.multi_transform(
-        {"logits": optax.adam(optax.cosine_decay_schedule(lr * logit_lr_scale, n_iter, alpha=0.01)),
-         "mu": optax.adam(optax.cosine_decay_schedule(lr, n_iter, alpha=0.01))},
+        {
+            "logits": optax.adam(
+                optax.cosine_decay_schedule(lr * logit_lr_scale, n_iter, alpha=0.01)
+            ),
+            "mu": optax.adam(optax.cosine_decay_schedule(lr, n_iter, alpha=0.01)),
+        },
         ("logits", "mu"),
     )
     params0 = (jnp.zeros((k,), jnp.float32), mu0)

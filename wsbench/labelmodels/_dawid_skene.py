@@ -51,8 +51,9 @@ def _vote_loglik(L: Int[Array, "n m"], log_conf: Float[Array, "m k k"]) -> Float
     return acc
 
 
-def _vote_counts_by_class(L: Int[Array, "n m"], q: Float[Array, "n k"], n_out: int
-                          ) -> Float[Array, "m k o"]:
+def _vote_counts_by_class(
+    L: Int[Array, "n m"], q: Float[Array, "n k"], n_out: int
+) -> Float[Array, "m k o"]:
     """Counts ``c[j, t, o] = sum_i q[i, t] 1[L_ij = o]``: one ``(m, n) @ (n, k)`` per output ``o``."""
     L = _votes_dtype(L, n_out)
 

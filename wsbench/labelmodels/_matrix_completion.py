@@ -78,7 +78,9 @@ class _Structure:
     def __init__(self, m: int, k: int, edges: tuple[tuple[int, int], ...]):
         for i, j in edges:
             if j >= m:
-                raise ValueError(f"dependency edge {(i, j)} names LF {j}, but there are only {m} LFs.")
+                raise ValueError(
+                    f"dependency edge {(i, j)} names LF {j}, but there are only {m} LFs."
+                )
         # union-find, rejecting cycles (only forests, i.e. edge cliques, are supported)
         root = list(range(m))
 
@@ -140,7 +142,9 @@ def _as_edges(edges) -> tuple[tuple[int, int], ...]:
     for e in edges:
         i, j = (int(v) for v in e)
         if i == j or i < 0 or j < 0:
-            raise ValueError(f"dependency edges must join two different LFs (indices >= 0), got {e!r}.")
+            raise ValueError(
+                f"dependency edges must join two different LFs (indices >= 0), got {e!r}."
+            )
         out.add((min(i, j), max(i, j)))
     return tuple(sorted(out))
 
@@ -182,8 +186,9 @@ def _indicators(L: Int[Array, "c m"], k: int, edges) -> Float[Array, "c d"]:
     return jnp.concatenate(parts, axis=1).astype(jnp.float32)
 
 
-def overlap_stats(L: Int[Array, "n m"], k: int, edges=(), *, class_balance=None, triples: bool = True
-                  ) -> OverlapStats:
+def overlap_stats(
+    L: Int[Array, "n m"], k: int, edges=(), *, class_balance=None, triples: bool = True
+) -> OverlapStats:
     """One pass over ``L`` (in row chunks): the overlap matrix and, optionally, the triple moments.
 
     Args:
@@ -216,8 +221,14 @@ def _overlap_stats(L, class_balance, k, edges, triples) -> OverlapStats:
     init = (jnp.zeros((s.d, s.d), jnp.float32), jnp.zeros((tri.shape[0], k**3), jnp.float32))
     (O, O3), _ = jax.lax.scan(body, init, Lc)
     coverage = (L >= 0).mean(axis=0).astype(jnp.float32)
-    return OverlapStats(O=O / n, O3=O3 / n, coverage=coverage, class_balance=class_balance,
-                        n_classes=k, edges=tuple(edges))
+    return OverlapStats(
+        O=O / n,
+        O3=O3 / n,
+        coverage=coverage,
+        class_balance=class_balance,
+        n_classes=k,
+        edges=tuple(edges),
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -326,8 +337,13 @@ def _finalize(tables, clique_tables, prior, edges, trace) -> MatrixCompletionFit
     # probabilities keep their dependence on y (which is what makes one-sided LFs informative).
     log_cond = log_cond.at[:, :, 0, :].set(0.0)
     return MatrixCompletionFitted(
-        tables=tables, clique_tables=clique_tables, log_cond=log_cond, prior=prior, trace=trace,
-        parent=tuple(int(p) for p in s.parent), edges=edges,
+        tables=tables,
+        clique_tables=clique_tables,
+        log_cond=log_cond,
+        prior=prior,
+        trace=trace,
+        parent=tuple(int(p) for p in s.parent),
+        edges=edges,
     )
 
 
@@ -373,7 +389,9 @@ class MatrixCompletion(AbstractLabelModel):
     """Relative Gaussian jitter of the starting point, drawn from ``key`` (0: deterministic); vmappable."""
     optimizer: Literal["adam", "sgd"] = eqx.field(static=True, default="adam")
     """optax optimizer."""
-    balance: Literal["auto", "data", "unsupervised", "uniform"] = eqx.field(static=True, default="auto")
+    balance: Literal["auto", "data", "unsupervised", "uniform"] = eqx.field(
+        static=True, default="auto"
+    )
     """Where the class balance comes from (see the class docstring)."""
     edges: tuple[tuple[int, int], ...] = eqx.field(static=True, default=(), converter=_as_edges)
     """Known dependency edges ``(i, j)`` between LFs (a forest)."""
@@ -398,8 +416,13 @@ class MatrixCompletion(AbstractLabelModel):
                 "MatrixCompletion(balance='data') needs WeakLabels.class_balance (run with "
                 "dev_labels=class_balance), or use balance='auto'/'unsupervised'/'uniform'."
             )
-        return overlap_stats(data.L, data.n_classes, self.edges, class_balance=data.class_balance,
-                             triples=self._needs_triples(data.class_balance))
+        return overlap_stats(
+            data.L,
+            data.n_classes,
+            self.edges,
+            class_balance=data.class_balance,
+            triples=self._needs_triples(data.class_balance),
+        )
 
     def _check_structure(self, m: int, k: int) -> _Structure:
         s = _structure(m, k, self.edges)
@@ -418,14 +441,18 @@ class MatrixCompletion(AbstractLabelModel):
         """Fit from precomputed ``OverlapStats`` (pure; vmap over estimators/keys reuses ``stats``)."""
         k, m = stats.n_classes, stats.coverage.shape[0]
         if stats.edges != self.edges:
-            raise ValueError(f"stats were computed for edges {stats.edges}, the model has {self.edges}.")
+            raise ValueError(
+                f"stats were computed for edges {stats.edges}, the model has {self.edges}."
+            )
         self._check_structure(m, k)
         if self._needs_triples(stats.class_balance) and stats.O3.shape[0] == 0:
             raise ValueError(
                 "these stats have no triple overlaps, which the unsupervised class balance needs; "
                 "compute them with MatrixCompletion.statistics(data) (or overlap_stats(..., triples=True))."
             )
-        est = jax.tree.map(lambda v: jnp.asarray(v, jnp.float32) if isinstance(v, float) else v, self)
+        est = jax.tree.map(
+            lambda v: jnp.asarray(v, jnp.float32) if isinstance(v, float) else v, self
+        )
         return _fit_from_stats(est, stats, key)
 
     def _fit_impl(self, stats: OverlapStats, key: PRNGKeyArray) -> MatrixCompletionFitted:
@@ -451,8 +478,9 @@ class MatrixCompletion(AbstractLabelModel):
         if self.balance in ("auto", "data") and stats.class_balance is not None:
             return jnp.asarray(stats.class_balance, jnp.float32)
         mk = s.m * k
-        p, _ = fit_class_balance(stats.O[:mk, :mk], stats.O3, s.mask[:mk, :mk], s.triples,
-                                 stats.coverage, k=k)
+        p, _ = fit_class_balance(
+            stats.O[:mk, :mk], stats.O3, s.mask[:mk, :mk], s.triples, stats.coverage, k=k
+        )
         return jax.lax.stop_gradient(p)
 
     def _optimise(self, O, prior, mu_init, mu0, mask):
@@ -465,7 +493,9 @@ class MatrixCompletion(AbstractLabelModel):
             return jnp.sum(resid**2) + jnp.sum(marg**2) + l2 * jnp.sum((mu - mu_init) ** 2)
 
         schedule = optax.cosine_decay_schedule(self.lr, self.n_iter, alpha=0.01)
-        opt = optax.adam(schedule) if self.optimizer == "adam" else optax.sgd(schedule, momentum=0.9)
+        opt = (
+            optax.adam(schedule) if self.optimizer == "adam" else optax.sgd(schedule, momentum=0.9)
+        )
 
         def step(carry, _):
             mu, state = carry
@@ -478,7 +508,9 @@ class MatrixCompletion(AbstractLabelModel):
 
 
 @eqx.filter_jit
-def _fit_from_stats(est: MatrixCompletion, stats: OverlapStats, key: PRNGKeyArray) -> MatrixCompletionFitted:
+def _fit_from_stats(
+    est: MatrixCompletion, stats: OverlapStats, key: PRNGKeyArray
+) -> MatrixCompletionFitted:
     return est._fit_impl(stats, key)
 
 
@@ -509,7 +541,7 @@ def _tables_from_mu(mu, s: _Structure):
         return tables, jnp.zeros((0, k + 1, k + 1, k), jnp.float32)
     ei = np.array([p[0] for p in s.edges])
     ej = np.array([p[1] for p in s.edges])
-    pair = mu[m * k:].reshape(e, k, k, k)  # [e, a, b, y]
+    pair = mu[m * k :].reshape(e, k, k, k)  # [e, a, b, y]
     vi, vj = single[ei], single[ej]  # [e, a, y]
     pair = jnp.minimum(pair, jnp.minimum(vi[:, :, None, :], vj[:, None, :, :]))
     i_only = jnp.maximum(vi - pair.sum(axis=2), 0.0)  # lambda_i = a, lambda_j abstains

@@ -298,9 +298,16 @@ def check_uncovered_rows_get_prior(est: AbstractLabelModel, *, key: PRNGKeyArray
         if isinstance(fitted, AbstractGenerativeFitted):
             prior = np.asarray(fitted.uncovered_prior())
             source = "fitted.uncovered_prior()"
-            _assert_distribution(prior[None], 1, n_classes, est=est, what="fitted.uncovered_prior()")
-            _assert_distribution(np.asarray(fitted.class_prior())[None], 1, n_classes, est=est,
-                                 what="fitted.class_prior()")
+            _assert_distribution(
+                prior[None], 1, n_classes, est=est, what="fitted.uncovered_prior()"
+            )
+            _assert_distribution(
+                np.asarray(fitted.class_prior())[None],
+                1,
+                n_classes,
+                est=est,
+                what="fitted.class_prior()",
+            )
         elif class_balance is not None:
             prior, source = class_balance, "data.class_balance"
         else:

@@ -50,7 +50,9 @@ def f1(probs: Float[Array, "n k"], y: Int[Array, " n"]) -> Float[Array, ""]:
     return per_class[1] if k == 2 else per_class.mean()
 
 
-def log_loss(probs: Float[Array, "n k"], y: Int[Array, " n"], eps: float = 1e-7) -> Float[Array, ""]:
+def log_loss(
+    probs: Float[Array, "n k"], y: Int[Array, " n"], eps: float = 1e-7
+) -> Float[Array, ""]:
     """Mean negative log-likelihood of the gold class (probabilities clipped at ``eps``)."""
     p = jnp.take_along_axis(probs, jnp.maximum(y, 0)[:, None], axis=-1)[:, 0]
     return _mean(-jnp.log(jnp.clip(p, eps, 1.0)), _mask(y))
@@ -74,7 +76,9 @@ def ece(probs: Float[Array, "n k"], y: Int[Array, " n"], n_bins: int = 10) -> Fl
     return gap.sum() / jnp.maximum(count.sum(), 1.0)
 
 
-def _binary_auc(s: Float[Array, " n"], pos: Float[Array, " n"], neg: Float[Array, " n"]) -> Float[Array, ""]:
+def _binary_auc(
+    s: Float[Array, " n"], pos: Float[Array, " n"], neg: Float[Array, " n"]
+) -> Float[Array, ""]:
     """Mann-Whitney AUC with midranks for ties, O(n log n); ``pos``/``neg`` are 0/1 masks."""
     order = jnp.argsort(s)
     s_sorted = s[order]
@@ -122,8 +126,9 @@ def coverage(L: Int[Array, "n m"]) -> Float[Array, ""]:
     return (L != -1).any(axis=1).mean()
 
 
-def score(probs: Float[Array, "n k"], y: Int[Array, " n"], L: Int[Array, "n m"] | None = None
-          ) -> dict[str, Float[Array, ""]]:
+def score(
+    probs: Float[Array, "n k"], y: Int[Array, " n"], L: Int[Array, "n m"] | None = None
+) -> dict[str, Float[Array, ""]]:
     """Every metric in ``METRICS`` (plus ``coverage`` of ``L`` when given) as a dict of scalars."""
     out = {name: fn(probs, y) for name, fn in METRICS.items()}
     if L is not None:

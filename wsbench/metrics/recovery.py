@@ -22,8 +22,9 @@ def align_classes(est: Float[Array, "m k k"], true: Float[Array, "m k k"]) -> In
 
 
 @functools.partial(jax.jit, static_argnames="align")
-def confusion_error(est: Float[Array, "m k k"], true: Float[Array, "m k k"], *, align: bool = True
-                    ) -> Float[Array, ""]:
+def confusion_error(
+    est: Float[Array, "m k k"], true: Float[Array, "m k k"], *, align: bool = True
+) -> Float[Array, ""]:
     """Mean absolute error between confusion tables, after aligning classes (optional)."""
     if align:
         perm = align_classes(est, true)

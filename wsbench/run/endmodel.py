@@ -104,8 +104,10 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     estimator = _build_estimator(cfg.estimator, est_name)
     endmodel = _build(cfg.endmodel, "endmodel", em_name)
     if not isinstance(endmodel, AbstractEndModel):
-        raise ValueError(f"endmodel {em_name!r} built a {type(endmodel).__name__}, not an "
-                         "wsbench.endmodels.AbstractEndModel.")
+        raise ValueError(
+            f"endmodel {em_name!r} built a {type(endmodel).__name__}, not an "
+            "wsbench.endmodels.AbstractEndModel."
+        )
     sizes = _sizes(cfg.get("n_unlabeled"), data.train.n)
     with_gold = _has_gold(data.train)
     keys = jr.split(named_key(root_key(cfg.seed), "fit"), cfg.seeds)
@@ -114,15 +116,33 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     rows: list[dict[str, Any]] = []
     per_n: dict[int, dict[str, np.ndarray]] = {}
     for n in sizes:
-        values = _scale_point(estimator, endmodel, data.train, data.test, keys, n=n,
-                              with_gold=with_gold, drop_uncovered=bool(cfg.drop_uncovered))
+        values = _scale_point(
+            estimator,
+            endmodel,
+            data.train,
+            data.test,
+            keys,
+            n=n,
+            with_gold=with_gold,
+            drop_uncovered=bool(cfg.drop_uncovered),
+        )
         values = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
         per_n[n] = values
-        log.info("%s + %s, n=%d: %s", est_name, em_name, n,
-                 {k: round(float(v.mean()), 4) for k, v in values.items()})
+        log.info(
+            "%s + %s, n=%d: %s",
+            est_name,
+            em_name,
+            n,
+            {k: round(float(v.mean()), 4) for k, v in values.items()},
+        )
         for s in range(int(cfg.seeds)):
-            row = {"estimator": est_name, "endmodel": em_name, "dataset": data.name,
-                   "n_unlabeled": int(n), "seed_index": s}
+            row = {
+                "estimator": est_name,
+                "endmodel": em_name,
+                "dataset": data.name,
+                "n_unlabeled": int(n),
+                "seed_index": s,
+            }
             row.update(swept)
             row.update({k: float(v[s]) for k, v in values.items()})
             row.update(flat)
@@ -143,8 +163,17 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
 
 
 @eqx.filter_jit
-def _scale_point(estimator, endmodel, pool: Split, test: Split, keys, *, n: int, with_gold: bool,
-                 drop_uncovered: bool):
+def _scale_point(
+    estimator,
+    endmodel,
+    pool: Split,
+    test: Split,
+    keys,
+    *,
+    n: int,
+    with_gold: bool,
+    drop_uncovered: bool,
+):
     """Every metric as an ``(s,)`` array for one training size ``n`` (seeds vmapped).
 
     Seed ``s`` trains on the first ``n`` rows of its own permutation of the train split (the same
@@ -169,17 +198,21 @@ def _scale_point(estimator, endmodel, pool: Split, test: Split, keys, *, n: int,
         out = {
             "train/coverage": covered.mean(),
             "test/labelmodel_accuracy": metrics.accuracy(fitted.predict_proba(test.weak.L), test.y),
-            "test/majority_vote_accuracy": metrics.accuracy(mv_fitted.predict_proba(test.weak.L),
-                                                            test.y),
+            "test/majority_vote_accuracy": metrics.accuracy(
+                mv_fitted.predict_proba(test.weak.L), test.y
+            ),
             "test/endmodel_accuracy": end_accuracy(x, q, weights, k_soft),
-            "test/endmodel_mv_accuracy": end_accuracy(x, mv_fitted.predict_proba(L), weights, k_em_mv),
+            "test/endmodel_mv_accuracy": end_accuracy(
+                x, mv_fitted.predict_proba(L), weights, k_em_mv
+            ),
         }
         if with_gold:
             y = pool.y[idx]
             out["train/labelmodel_accuracy"] = metrics.accuracy(q, y)
             gold = jax.nn.one_hot(jnp.maximum(y, 0), k)
-            out["test/endmodel_gold_accuracy"] = end_accuracy(x, gold, (y >= 0).astype(jnp.float32),
-                                                              k_gold)
+            out["test/endmodel_gold_accuracy"] = end_accuracy(
+                x, gold, (y >= 0).astype(jnp.float32), k_gold
+            )
         return out
 
     return jax.vmap(one)(keys)
@@ -189,7 +222,9 @@ def _sizes(n_unlabeled, n_train: int) -> list[int]:
     if n_unlabeled is None:
         return [n_train]
     if isinstance(n_unlabeled, (str, int)) or len(n_unlabeled) == 0:
-        raise ValueError(f"config key 'n_unlabeled' must be null or a non-empty list, got {n_unlabeled!r}.")
+        raise ValueError(
+            f"config key 'n_unlabeled' must be null or a non-empty list, got {n_unlabeled!r}."
+        )
     sizes = []
     for v in n_unlabeled:
         n = int(float(v))

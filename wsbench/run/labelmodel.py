@@ -65,8 +65,12 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     _enable_compile_cache(cfg.get("jax_cache"))
     est_name = _choice("estimator") or _snake(_target_name(cfg.estimator))
     # disable=None: tqdm draws only on a terminal (no carriage-return noise in logs and CI)
-    phases = tqdm(total=4, desc=f"{est_name}", disable=None if cfg.get("progress", True) else True,
-                  leave=False)
+    phases = tqdm(
+        total=4,
+        desc=f"{est_name}",
+        disable=None if cfg.get("progress", True) else True,
+        leave=False,
+    )
 
     phases.set_postfix_str("data")
     logger = _build_logger(cfg)  # before any work: a bad logger config must not cost a fit
@@ -105,7 +109,9 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
 def _check_top_level(cfg: DictConfig) -> None:
     for key in ("seed", "data_seed"):
         if not _is_int(cfg.get(key)) or cfg[key] < 0:
-            raise ValueError(f"config key {key!r} must be a non-negative int, got {cfg.get(key)!r}.")
+            raise ValueError(
+                f"config key {key!r} must be a non-negative int, got {cfg.get(key)!r}."
+            )
     if not _is_int(cfg.get("seeds")) or cfg.seeds < 1:
         raise ValueError(f"config key 'seeds' must be a positive int, got {cfg.get('seeds')!r}.")
     if cfg.get("subsample") is not None and (not _is_int(cfg.subsample) or cfg.subsample < 1):
@@ -114,10 +120,13 @@ def _check_top_level(cfg: DictConfig) -> None:
             f"got {cfg.subsample!r}; a split cannot be empty."
         )
     if cfg.get("dev_labels") not in DEV_LABELS:
-        raise ValueError(f"config key 'dev_labels' must be one of {DEV_LABELS}, got "
-                         f"{cfg.get('dev_labels')!r}.")
+        raise ValueError(
+            f"config key 'dev_labels' must be one of {DEV_LABELS}, got {cfg.get('dev_labels')!r}."
+        )
     if cfg.get("grid") is not None and not isinstance(cfg.grid, Mapping):
-        raise ValueError(f"config key 'grid' must be a mapping {{name: [values]}}, got {cfg.grid!r}.")
+        raise ValueError(
+            f"config key 'grid' must be a mapping {{name: [values]}}, got {cfg.grid!r}."
+        )
     objective = str(cfg.get("objective", ""))
     split, _, metric = objective.partition("/")
     if split not in ("test", "valid") or not metric:
@@ -128,8 +137,10 @@ def _check_top_level(cfg: DictConfig) -> None:
     for group in ("estimator", "dataset", "logger"):
         node = cfg.get(group)
         if not isinstance(node, Mapping) or "_target_" not in node:
-            raise ValueError(f"config group {group!r} must select an option with a _target_ "
-                             f"(e.g. {group}=<name> from conf/{group}/), got {node!r}.")
+            raise ValueError(
+                f"config group {group!r} must select an option with a _target_ "
+                f"(e.g. {group}=<name> from conf/{group}/), got {node!r}."
+            )
 
 
 def _is_int(value: Any) -> bool:
@@ -197,7 +208,9 @@ def _build_estimator(node: DictConfig, name: str) -> AbstractLabelModel:
 def _build_logger(cfg: DictConfig) -> Logger:
     logger = _build(cfg.logger, "logger", _choice("logger") or _target_name(cfg.logger))
     if not isinstance(logger, Logger):
-        raise ValueError(f"logger ({_where('logger')}) does not implement wsbench.run.logging.Logger.")
+        raise ValueError(
+            f"logger ({_where('logger')}) does not implement wsbench.run.logging.Logger."
+        )
     return logger
 
 
@@ -248,10 +261,14 @@ def _subsample(split: Split, n: int, key) -> Split:
     if split.n <= n:
         return split
     idx = jnp.sort(jr.permutation(key, split.n)[:n])
-    weak = WeakLabels(L=split.weak.L[idx], n_classes=split.weak.n_classes,
-                      class_balance=split.weak.class_balance)
-    return Split(weak=weak, y=None if split.y is None else split.y[idx],
-                 x=None if split.x is None else split.x[idx])
+    weak = WeakLabels(
+        L=split.weak.L[idx], n_classes=split.weak.n_classes, class_balance=split.weak.class_balance
+    )
+    return Split(
+        weak=weak,
+        y=None if split.y is None else split.y[idx],
+        x=None if split.x is None else split.x[idx],
+    )
 
 
 def _with_class_balance(train: Split, valid: Split) -> Split:
@@ -329,8 +346,9 @@ def _flatten(config: Mapping[str, Any], prefix: str = "cfg.") -> dict[str, Any]:
     return out
 
 
-def _summary(split_scores: Mapping[str, Mapping[str, np.ndarray]], objective: str
-             ) -> dict[str, float]:
+def _summary(
+    split_scores: Mapping[str, Mapping[str, np.ndarray]], objective: str
+) -> dict[str, float]:
     """Mean and sem over seeds at one grid point, chosen on valid (test if no valid labels)."""
     split, _, metric = objective.partition("/")
     if split not in split_scores or metric not in split_scores[split]:
@@ -346,7 +364,9 @@ def _summary(split_scores: Mapping[str, Mapping[str, np.ndarray]], objective: st
         for name, values in scores.items():
             v = values[best]
             summary[f"{sp}/{name}"] = float(np.mean(v))
-            summary[f"{sp}/{name}_sem"] = float(np.std(v, ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0
+            summary[f"{sp}/{name}_sem"] = (
+                float(np.std(v, ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0
+            )
     summary["objective"] = summary[objective]
     return summary
 

@@ -18,8 +18,9 @@ import numpy as np
 class Logger(Protocol):
     """What the runner calls, in this order: ``start``, ``log_*`` (any number), ``finish``."""
 
-    def start(self, *, out_dir: str | os.PathLike, config: Mapping[str, Any], group: str,
-              job_type: str) -> None: ...
+    def start(
+        self, *, out_dir: str | os.PathLike, config: Mapping[str, Any], group: str, job_type: str
+    ) -> None: ...
 
     def log_rows(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
 
@@ -94,8 +95,13 @@ class WandbLogger:
         tags: extra run tags.
     """
 
-    def __init__(self, project: str = "wsbench", entity: str | None = None,
-                 mode: str = "offline", tags: Sequence[str] = ()):
+    def __init__(
+        self,
+        project: str = "wsbench",
+        entity: str | None = None,
+        mode: str = "offline",
+        tags: Sequence[str] = (),
+    ):
         if mode not in ("offline", "online", "disabled"):
             raise ValueError(f"WandbLogger.mode must be offline, online or disabled, got {mode!r}.")
         self.project, self.entity, self.mode, self.tags = project, entity, mode, tuple(tags)

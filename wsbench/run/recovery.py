@@ -91,24 +91,39 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     rows: list[dict[str, Any]] = []
     errors = np.zeros((len(n_grid), cfg.seeds))
     for i, n in enumerate(n_grid):
-        batch = seed_batch_size(n, int(cfg.seeds), _n_lfs(sampler, data_keys[0]),
-                                cfg.get("max_batch_elements"))
+        batch = seed_batch_size(
+            n, int(cfg.seeds), _n_lfs(sampler, data_keys[0]), cfg.get("max_batch_elements")
+        )
         values = recovery_at(estimator, sampler, n, data_keys, fit_keys, batch_size=batch)
         values = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
         errors[i] = values["param/confusion_error"]
-        log.info("%s / %s  n=%d  error=%.4g (seed batch %s)", est_name, generator, n,
-                 errors[i].mean(), batch)
+        log.info(
+            "%s / %s  n=%d  error=%.4g (seed batch %s)",
+            est_name,
+            generator,
+            n,
+            errors[i].mean(),
+            batch,
+        )
         for s in range(int(cfg.seeds)):
-            row = {"estimator": est_name, "generator": generator, "n": int(n), "seed_index": s,
-                   "seed_batch": batch}
+            row = {
+                "estimator": est_name,
+                "generator": generator,
+                "n": int(n),
+                "seed_index": s,
+                "seed_batch": batch,
+            }
             row.update(swept)
             row.update({k: float(v[s]) for k, v in values.items()})
             row.update(flat)
             rows.append(row)
 
     keep = np.asarray(n_grid) >= int(cfg.slope_min_n)
-    slope, intercept = (loglog_slope(np.asarray(n_grid)[keep], errors[keep].mean(1))
-                        if keep.sum() >= 2 else (float("nan"), float("nan")))
+    slope, intercept = (
+        loglog_slope(np.asarray(n_grid)[keep], errors[keep].mean(1))
+        if keep.sum() >= 2
+        else (float("nan"), float("nan"))
+    )
     summary = {"slope": slope, "intercept": intercept, "objective": slope}
     summary.update({f"error@{n}": float(errors[i].mean()) for i, n in enumerate(n_grid)})
     results.write(rows, out_dir, config, summary=summary)
@@ -135,8 +150,9 @@ def recovery_at(
     Seeds are vmapped; with ``batch_size`` they run through ``lax.map`` in vmapped chunks of that
     size (same numbers, bounded memory). One compilation per ``(n, batch_size)``.
     """
-    return _recovery_at(estimator, data_keys, fit_keys, sampler=sampler, n=int(n),
-                        batch_size=batch_size)
+    return _recovery_at(
+        estimator, data_keys, fit_keys, sampler=sampler, n=int(n), batch_size=batch_size
+    )
 
 
 @eqx.filter_jit
@@ -195,7 +211,9 @@ def loglog_slope(n, error) -> tuple[float, float]:
     """
     n, error = np.asarray(n, dtype=np.float64), np.asarray(error, dtype=np.float64)
     if n.shape != error.shape or n.ndim != 1 or n.size < 2:
-        raise ValueError(f"loglog_slope needs two 1-D arrays of >= 2 points, got {n.shape}, {error.shape}.")
+        raise ValueError(
+            f"loglog_slope needs two 1-D arrays of >= 2 points, got {n.shape}, {error.shape}."
+        )
     if np.any(n <= 0) or np.any(error <= 0) or not np.all(np.isfinite(error)):
         raise ValueError("loglog_slope needs positive, finite n and errors.")
     slope, intercept = np.polyfit(np.log(n), np.log(error), 1)
@@ -205,7 +223,9 @@ def loglog_slope(n, error) -> tuple[float, float]:
 def _check_config(cfg: DictConfig) -> list[int]:
     for key in ("seed", "data_seed"):
         if not _is_int(cfg.get(key)) or cfg[key] < 0:
-            raise ValueError(f"config key {key!r} must be a non-negative int, got {cfg.get(key)!r}.")
+            raise ValueError(
+                f"config key {key!r} must be a non-negative int, got {cfg.get(key)!r}."
+            )
     if not _is_int(cfg.get("seeds")) or cfg.seeds < 1:
         raise ValueError(f"config key 'seeds' must be a positive int, got {cfg.get('seeds')!r}.")
     grid = cfg.get("n_grid")
@@ -229,5 +249,7 @@ def _check_config(cfg: DictConfig) -> list[int]:
     for group in ("estimator", "logger"):
         node = cfg.get(group)
         if not isinstance(node, Mapping) or "_target_" not in node:
-            raise ValueError(f"config group {group!r} must select an option with a _target_, got {node!r}.")
+            raise ValueError(
+                f"config group {group!r} must select an option with a _target_, got {node!r}."
+            )
     return sorted(set(n_grid))

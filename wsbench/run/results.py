@@ -123,9 +123,7 @@ def _resolve(name_or_dir: str | os.PathLike) -> Path:
 def load(name_or_dir: str | os.PathLike) -> pd.DataFrame:
     """Every complete job under a folder (or ``results/<name>``) as one DataFrame."""
     root = _resolve(name_or_dir)
-    frames = [
-        pd.read_parquet(p) for p in sorted(root.rglob(ROWS)) if (p.parent / MARKER).is_file()
-    ]
+    frames = [pd.read_parquet(p) for p in sorted(root.rglob(ROWS)) if (p.parent / MARKER).is_file()]
     if not frames:
         raise ValueError(f"no complete job results under {root}/.")
     return pd.concat(frames, ignore_index=True)
@@ -136,8 +134,9 @@ def metric_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c.startswith(("test/", "valid/"))]
 
 
-def aggregate(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] | None = None
-              ) -> pd.DataFrame:
+def aggregate(
+    df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Mean, standard error and count over seeds, per group ``by``.
 
     Columns of the result: ``by``, then ``<metric>`` (mean), ``<metric>_sem``, and ``n_seeds``.
@@ -185,17 +184,20 @@ def default_groups(df: pd.DataFrame) -> list[str]:
     return ["estimator", "dataset", *hps, *swept]
 
 
-def summary_table(df: pd.DataFrame, metrics: Sequence[str] | None = None,
-                  by: Sequence[str] | None = None) -> str:
+def summary_table(
+    df: pd.DataFrame, metrics: Sequence[str] | None = None, by: Sequence[str] | None = None
+) -> str:
     """A plain-text table: one line per group, ``mean ± sem`` over seeds per metric."""
-    metrics = list(metrics) if metrics is not None else [
-        c for c in TABLE_METRICS if c in df.columns
-    ]
+    metrics = (
+        list(metrics) if metrics is not None else [c for c in TABLE_METRICS if c in df.columns]
+    )
     by = list(by) if by is not None else default_groups(df)
     table = aggregate(df, by, metrics)
-    cells = [[str(table[c].iloc[i]) for c in by] + [
-        f"{table[mt].iloc[i]:.3f} ± {table[mt + '_sem'].iloc[i]:.3f}" for mt in metrics
-    ] for i in range(len(table))]
+    cells = [
+        [str(table[c].iloc[i]) for c in by]
+        + [f"{table[mt].iloc[i]:.3f} ± {table[mt + '_sem'].iloc[i]:.3f}" for mt in metrics]
+        for i in range(len(table))
+    ]
     header = [c.removeprefix("override.") for c in by] + metrics
     widths = [max(len(h), *(len(r[j]) for r in cells)) for j, h in enumerate(header)]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))

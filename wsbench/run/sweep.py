@@ -40,16 +40,23 @@ class SweepSummary(Callback):
             self._bar = tqdm(desc="sweep", unit="job", disable=None, position=1)
         self._bar.update()
         self._done += 1
-        log.info("sweep: %d job(s) finished in this run, %.0f s", self._done,
-                 time.monotonic() - self._start)
+        log.info(
+            "sweep: %d job(s) finished in this run, %.0f s",
+            self._done,
+            time.monotonic() - self._start,
+        )
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._start, self._done = time.monotonic(), 0
         sweep_dir = Path(config.hydra.sweep.dir)
         done = len(list(sweep_dir.rglob(results.MARKER))) if sweep_dir.is_dir() else 0
         if done:
-            log.info("sweep folder %s already holds %d complete job(s); they will be skipped "
-                     "if their config is unchanged", sweep_dir, done)
+            log.info(
+                "sweep folder %s already holds %d complete job(s); they will be skipped "
+                "if their config is unchanged",
+                sweep_dir,
+                done,
+            )
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if self._bar is not None:
@@ -83,8 +90,11 @@ def write_summary(df: pd.DataFrame, out_dir: Path, objective: str) -> tuple[Path
     if objective not in table.columns:
         objective = "test/accuracy"
     settings = [c for c in by if c != "estimator"]
-    labels = table[settings].astype(str).agg(", ".join, axis=1) if settings else pd.Series(
-        ["all"] * len(table))
+    labels = (
+        table[settings].astype(str).agg(", ".join, axis=1)
+        if settings
+        else pd.Series(["all"] * len(table))
+    )
     groups = list(dict.fromkeys(labels))
     estimators = sorted(table["estimator"].unique())
     width = 0.8 / max(len(estimators), 1)
@@ -92,8 +102,14 @@ def write_summary(df: pd.DataFrame, out_dir: Path, objective: str) -> tuple[Path
     for i, est in enumerate(estimators):
         sel = table["estimator"] == est
         xs = [groups.index(g) + (i - (len(estimators) - 1) / 2) * width for g in labels[sel]]
-        ax.bar(xs, table.loc[sel, objective], width, yerr=table.loc[sel, objective + "_sem"],
-               label=est, capsize=2)
+        ax.bar(
+            xs,
+            table.loc[sel, objective],
+            width,
+            yerr=table.loc[sel, objective + "_sem"],
+            label=est,
+            capsize=2,
+        )
     ax.set_xticks(range(len(groups)), groups, rotation=20, ha="right", fontsize=7)
     ax.set_ylabel(objective)
     ax.legend(fontsize=7, frameon=False)

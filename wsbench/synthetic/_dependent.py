@@ -136,7 +136,6 @@ def dependent_posterior(sim: Simulation, L) -> Float[Array, "n k"]:
     - sum_j (deg(j) - 1) log P(lambda_j | y)`` (separators divide; isolated LFs count once).
     """
     L = jnp.asarray(L)
-    k = sim.weak.n_classes
     m = L.shape[1]
     idx = L + 1  # 0 = abstain
     marg = jnp.log(jnp.clip(sim.conditionals(), 1e-30, 1.0))  # [j, a, y]

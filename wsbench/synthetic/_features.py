@@ -17,8 +17,9 @@ from ..data import Dataset, Split
 from ._simulation import Simulation, check_sizes, to_dataset
 
 
-def class_means(key: PRNGKeyArray, *, n_classes: int, d: int, separation: float
-                ) -> Float[Array, "k d"]:
+def class_means(
+    key: PRNGKeyArray, *, n_classes: int, d: int, separation: float
+) -> Float[Array, "k d"]:
     """``k`` class means, pairwise at distance ``separation``, in a random orientation of R^d.
 
     The means are ``separation / sqrt(2)`` times k random orthonormal vectors, so every pair of
@@ -26,7 +27,9 @@ def class_means(key: PRNGKeyArray, *, n_classes: int, d: int, separation: float
     """
     check_sizes(n_classes=n_classes, d=d)
     if d < n_classes:
-        raise ValueError(f"d must be >= n_classes (orthogonal class means), got d={d}, k={n_classes}.")
+        raise ValueError(
+            f"d must be >= n_classes (orthogonal class means), got d={d}, k={n_classes}."
+        )
     if not separation >= 0:
         raise ValueError(f"separation must be non-negative, got {separation!r}.")
     q, _ = jnp.linalg.qr(jr.normal(key, (d, n_classes)))
@@ -56,8 +59,15 @@ def sample_features(
         noise: standard deviation of the isotropic noise.
     """
     k_means, k_noise = jr.split(key)
-    return _sample_with_means(k_means, k_noise, jnp.asarray(y), n_classes=n_classes, d=d,
-                              separation=separation, noise=noise)
+    return _sample_with_means(
+        k_means,
+        k_noise,
+        jnp.asarray(y),
+        n_classes=n_classes,
+        d=d,
+        separation=separation,
+        noise=noise,
+    )
 
 
 def features_posterior(
@@ -81,16 +91,19 @@ def features_bayes_accuracy(separation: float, noise: float = 1.0) -> float:
     return float(norm.cdf(separation / (2.0 * noise)))
 
 
-def with_features(sim: Simulation, key: PRNGKeyArray, *, d: int = 10, separation: float = 2.0,
-                  noise: float = 1.0) -> Simulation:
+def with_features(
+    sim: Simulation, key: PRNGKeyArray, *, d: int = 10, separation: float = 2.0, noise: float = 1.0
+) -> Simulation:
     """``sim`` with class-conditional features ``x`` drawn from its true labels."""
-    x = sample_features(key, sim.y, n_classes=sim.weak.n_classes, d=d, separation=separation,
-                        noise=noise)
+    x = sample_features(
+        key, sim.y, n_classes=sim.weak.n_classes, d=d, separation=separation, noise=noise
+    )
     return eqx.tree_at(lambda s: s.x, sim, x, is_leaf=lambda v: v is None)
 
 
-def dataset_with_features(ds: Dataset, key: PRNGKeyArray, *, d: int = 10, separation: float = 2.0,
-                          noise: float = 1.0) -> Dataset:
+def dataset_with_features(
+    ds: Dataset, key: PRNGKeyArray, *, d: int = 10, separation: float = 2.0, noise: float = 1.0
+) -> Dataset:
     """``ds`` with class-conditional features on every split, drawn from the gold labels.
 
     The same class means are used for every split (one key orients them); each split draws its own
@@ -98,15 +111,24 @@ def dataset_with_features(ds: Dataset, key: PRNGKeyArray, *, d: int = 10, separa
     """
     splits = {}
     k_means, k_noise = jr.split(key)
-    for i, (name, split) in enumerate((("train", ds.train), ("valid", ds.valid), ("test", ds.test))):
+    for i, (name, split) in enumerate(
+        (("train", ds.train), ("valid", ds.valid), ("test", ds.test))
+    ):
         if split.y is None or bool((split.y < 0).any()):
             raise ValueError(
                 f"dataset_with_features draws features from gold labels, but the {name} split of "
                 f"{ds.name!r} lacks some; use a dataset that ships features instead."
             )
         # same means for every split: reuse k_means as the means half of a two-part key
-        x = _sample_with_means(k_means, jr.fold_in(k_noise, i), split.y, n_classes=ds.n_classes,
-                               d=d, separation=separation, noise=noise)
+        x = _sample_with_means(
+            k_means,
+            jr.fold_in(k_noise, i),
+            split.y,
+            n_classes=ds.n_classes,
+            d=d,
+            separation=separation,
+            noise=noise,
+        )
         splits[name] = Split(weak=split.weak, y=split.y, x=x)
     return Dataset(name=ds.name, **splits)
 

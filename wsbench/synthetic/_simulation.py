@@ -60,7 +60,9 @@ def bayes_posterior(sim: Simulation, L) -> Float[Array, "n k"]:
         )
     L = jnp.asarray(L)
     log_conf = jnp.log(jnp.clip(sim.confusions, 1e-30, 1.0))  # [j, t, o]
-    onehot = (L[..., None] == jnp.arange(sim.weak.n_classes)[None, None, :]).astype(jnp.float32)  # [n, j, o]
+    onehot = (L[..., None] == jnp.arange(sim.weak.n_classes)[None, None, :]).astype(
+        jnp.float32
+    )  # [n, j, o]
     loglik = jnp.einsum("njo,jto->nt", onehot, log_conf)
     return jax.nn.softmax(jnp.log(sim.class_balance)[None, :] + loglik, axis=-1)
 
@@ -106,7 +108,9 @@ def class_balance_or_uniform(class_balance, k: int) -> np.ndarray:
         return np.full(k, 1.0 / k)
     cb = np.asarray(class_balance, dtype=np.float64)
     if cb.shape != (k,) or np.any(cb < 0) or abs(cb.sum() - 1.0) > 1e-6:
-        raise ValueError(f"class_balance must be a distribution of length {k}, got {class_balance!r}.")
+        raise ValueError(
+            f"class_balance must be a distribution of length {k}, got {class_balance!r}."
+        )
     return cb
 
 
@@ -114,7 +118,9 @@ def subset(sim: Simulation, idx) -> Simulation:
     """The simulation restricted to rows ``idx`` (parameters unchanged)."""
     weak = WeakLabels(L=sim.weak.L[idx], n_classes=sim.weak.n_classes)
     x = None if sim.x is None else sim.x[idx]
-    return eqx.tree_at(lambda s: (s.weak, s.y, s.x), sim, (weak, sim.y[idx], x), is_leaf=lambda v: v is None)
+    return eqx.tree_at(
+        lambda s: (s.weak, s.y, s.x), sim, (weak, sim.y[idx], x), is_leaf=lambda v: v is None
+    )
 
 
 def to_dataset(sim: Simulation, n_train: int, n_valid: int, n_test: int, *, name: str) -> Dataset:
@@ -135,4 +141,6 @@ def check_sizes(**sizes: int) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}.")
     if sizes.get("n_classes", 2) < 2:
-        raise ValueError(f"n_classes must be >= 2, got {sizes['n_classes']}: there is nothing to label.")
+        raise ValueError(
+            f"n_classes must be >= 2, got {sizes['n_classes']}: there is nothing to label."
+        )
