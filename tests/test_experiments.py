@@ -71,12 +71,13 @@ def test_main_job_prints_table_and_writes_summary_png(tmp_path, jax_cache):
         "debug=smoke",
         "hydra.sweeper.params.estimator=majority_vote",
     )
-    assert "2 complete job(s)" in out
+    assert "6 complete job(s)" in out  # 2 datasets x 3 data draws
     assert "test/accuracy" in out and "±" in out  # the estimator x metric table
     assert "synthetic_independent" in out and "synthetic_ds" in out
     assert (sweep / "summary.png").stat().st_size > 1000
     summary = pd.read_csv(sweep / "summary.csv")
-    assert len(summary) == 2 and (summary["n_seeds"] == 2).all()
+    # one row per dataset: data draws are replicates (aggregated over), 3 draws x 2 smoke seeds
+    assert len(summary) == 2 and (summary["n_seeds"] == 6).all()
 
 
 @pytest.mark.slow

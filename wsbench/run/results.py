@@ -177,10 +177,20 @@ def export(
     return table
 
 
+# Swept keys that are replicates, not settings: aggregated over, never grouped by.
+REPLICATE_KEYS = ("override.seed", "override.data_seed")
+
+
 def default_groups(df: pd.DataFrame) -> list[str]:
-    """estimator, dataset, grid hyperparameters (``hp.*``) and swept overrides (``override.*``)."""
+    """estimator, dataset, grid hyperparameters (``hp.*``) and swept overrides (``override.*``).
+
+    Swept ``seed`` / ``data_seed`` are replicates: aggregates run over them (with the vmapped
+    ``seeds`` axis), so a sweep over ``data_seed`` gives error bars over data draws.
+    """
     hps = sorted(c for c in df.columns if c.startswith("hp."))
-    swept = sorted(c for c in df.columns if c.startswith("override."))
+    swept = sorted(
+        c for c in df.columns if c.startswith("override.") and c not in REPLICATE_KEYS
+    )
     return ["estimator", "dataset", *hps, *swept]
 
 
