@@ -188,9 +188,7 @@ def default_groups(df: pd.DataFrame) -> list[str]:
     ``seeds`` axis), so a sweep over ``data_seed`` gives error bars over data draws.
     """
     hps = sorted(c for c in df.columns if c.startswith("hp."))
-    swept = sorted(
-        c for c in df.columns if c.startswith("override.") and c not in REPLICATE_KEYS
-    )
+    swept = sorted(c for c in df.columns if c.startswith("override.") and c not in REPLICATE_KEYS)
     return ["estimator", "dataset", *hps, *swept]
 
 
