@@ -112,6 +112,17 @@ def check_targets(targets, n: int, *, atol: float = 1e-3):
     return jnp.asarray(targets, dtype=jnp.float32)
 
 
+def check_sizes(est, *names: str, optional: tuple[str, ...] = ()) -> None:
+    """Raise ``ValueError`` unless each field in ``names`` is a positive int (``optional``: or None)."""
+    for name in (*names, *optional):
+        v = getattr(est, name)
+        if v is None and name in optional:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            kind = "a positive int or None" if name in optional else "a positive int"
+            raise ValueError(f"{name} must be {kind}, got {v!r}.")
+
+
 def check_weights(weights, n: int):
     """Per-row weights as float32 ``(n,)`` (ones when ``None``); raises ``ValueError`` otherwise."""
     if weights is None:

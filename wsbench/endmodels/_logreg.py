@@ -12,10 +12,11 @@ from ._base import (
     AugmentFn,
     FittedClassifier,
     check_features,
+    check_sizes,
     check_targets,
     check_weights,
 )
-from ._train import adamw, train_classifier
+from ._train import fit_network
 
 
 class LogisticRegression(AbstractEndModel):
@@ -45,12 +46,7 @@ class LogisticRegression(AbstractEndModel):
     """Minibatch size; ``None`` = full batch."""
 
     def __check_init__(self):
-        if isinstance(self.n_steps, bool) or not isinstance(self.n_steps, int) or self.n_steps < 1:
-            raise ValueError(f"n_steps must be a positive int, got {self.n_steps!r}.")
-        if self.batch_size is not None and (
-            not isinstance(self.batch_size, int) or self.batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be a positive int or None, got {self.batch_size!r}.")
+        check_sizes(self, "n_steps", optional=("batch_size",))
 
     def fit(
         self, x, targets, *, weights=None, augment: AugmentFn | None = None, key: PRNGKeyArray
@@ -62,15 +58,15 @@ class LogisticRegression(AbstractEndModel):
         k = targets.shape[1]
         linear = eqx.nn.Linear(d, k, key=jr.key(0))  # structure only; zero-initialised below
         linear = jax.tree.map(jnp.zeros_like, linear)
-        trained, losses = train_classifier(
+        return fit_network(
             linear,
             x,
             targets,
             weights,
-            optimizer=adamw(self.lr, self.weight_decay),
+            lr=self.lr,
+            weight_decay=self.weight_decay,
             n_steps=self.n_steps,
             batch_size=self.batch_size,
             augment=augment,
             key=key,
         )
-        return FittedClassifier(network=trained, n_features=d, trace={"loss": losses})

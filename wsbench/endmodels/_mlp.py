@@ -11,10 +11,11 @@ from ._base import (
     AugmentFn,
     FittedClassifier,
     check_features,
+    check_sizes,
     check_targets,
     check_weights,
 )
-from ._train import adamw, train_classifier
+from ._train import fit_network
 
 
 class MLP(AbstractEndModel):
@@ -47,14 +48,7 @@ class MLP(AbstractEndModel):
     """Minibatch size; ``None`` = full batch."""
 
     def __check_init__(self):
-        for name in ("width", "depth", "n_steps"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}.")
-        if self.batch_size is not None and (
-            not isinstance(self.batch_size, int) or self.batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be a positive int or None, got {self.batch_size!r}.")
+        check_sizes(self, "width", "depth", "n_steps", optional=("batch_size",))
 
     def fit(
         self, x, targets, *, weights=None, augment: AugmentFn | None = None, key: PRNGKeyArray
@@ -67,15 +61,15 @@ class MLP(AbstractEndModel):
         net = eqx.nn.MLP(
             d, targets.shape[1], self.width, self.depth, activation=jax.nn.relu, key=k_init
         )
-        trained, losses = train_classifier(
+        return fit_network(
             net,
             x,
             targets,
             weights,
-            optimizer=adamw(self.lr, self.weight_decay),
+            lr=self.lr,
+            weight_decay=self.weight_decay,
             n_steps=self.n_steps,
             batch_size=self.batch_size,
             augment=augment,
             key=k_train,
         )
-        return FittedClassifier(network=trained, n_features=d, trace={"loss": losses})

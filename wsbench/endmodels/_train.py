@@ -67,3 +67,33 @@ def adamw(lr, weight_decay) -> optax.GradientTransformation:
         learning_rate=jnp.asarray(lr, jnp.float32),
         weight_decay=jnp.asarray(weight_decay, jnp.float32),
     )
+
+
+def fit_network(
+    network: eqx.Module,
+    x: Float[Array, "n d"],
+    targets: Float[Array, "n k"],
+    weights: Float[Array, " n"],
+    *,
+    lr,
+    weight_decay,
+    n_steps: int,
+    batch_size: int | None,
+    augment: Callable | None,
+    key: PRNGKeyArray,
+):
+    """Train ``network`` with AdamW (``train_classifier``) and wrap it as a ``FittedClassifier``."""
+    from ._base import FittedClassifier
+
+    trained, losses = train_classifier(
+        network,
+        x,
+        targets,
+        weights,
+        optimizer=adamw(lr, weight_decay),
+        n_steps=n_steps,
+        batch_size=batch_size,
+        augment=augment,
+        key=key,
+    )
+    return FittedClassifier(network=trained, n_features=x.shape[1], trace={"loss": losses})
