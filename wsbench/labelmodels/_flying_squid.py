@@ -41,7 +41,8 @@ Triplets. The package includes a triplet whose denominator $M_{ij}$ is 0 as the 
 drags every estimate towards 0 as soon as some LFs never overlap (and makes an LF that never
 votes change every other LF's accuracy). Here a triplet is used only when each of its three LF pairs
 votes together on at least one row and $M_{ij} \neq 0$; an LF with no usable triplet gets
-$e_j = 0$. On dense label matrices (every pair overlaps) this is exactly the package's estimate.
+$e_j = 0$. When every pair votes together and no $M_{ij}$ is exactly 0 this is the package's
+estimate; ``FlyingSquid(triplets="all")`` applies the package's rule everywhere.
 
 References:
     D. Y. Fu, M. F. Chen, F. Sala, S. M. Hooper, K. Fatahalian, C. Ré. Fast and Three-rious:
@@ -62,6 +63,7 @@ from ..data._validate import is_traced
 from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
 
 _AGGREGATES = ("mean", "median")
+_TRIPLETS = ("overlapping", "all")
 _TINY = 1e-30  # floor on mu / P(y) before the log: an LF value never seen in training is neutral
 _HIGHEST = jax.lax.Precision.HIGHEST  # 0/±1 products stay exact on GPUs (no TF32)
 
@@ -75,14 +77,16 @@ def _signed_votes(L: Int[Array, "n m"], positive: Int[Array, ""]) -> Float[Array
 
 
 def _triplet_moments(
-    M: Float[Array, "m m"], overlap: Float[Array, "m m"], aggregate: str
+    M: Float[Array, "m m"], overlap: Float[Array, "m m"], aggregate: str, triplets: str
 ) -> tuple[Float[Array, " m"], Int[Array, " m"]]:
-    """``|E[lambda_a Y]|`` per LF from the mean/median over its usable triplets, and their count.
+    """``|E[lambda_a Y]|`` per LF from the mean/median over its triplets, and their count.
 
     Args:
         M: second moments ``E[lambda_i lambda_j]`` (abstain = 0).
         overlap: number of rows on which LFs i and j both vote.
         aggregate: ``"mean"`` or ``"median"``.
+        triplets: ``"overlapping"`` (only triplets whose three pairs co-vote and ``M_ij != 0``) or
+            ``"all"`` (every pair ``i > j`` of other LFs, value 0 when ``M_ij == 0``: the package).
     """
     m = M.shape[0]
     idx = jnp.arange(m)
@@ -91,9 +95,10 @@ def _triplet_moments(
 
     def one(a):
         others = (idx != a)[:, None] & (idx != a)[None, :]
-        ok = pair_ok & others & (overlap[a][:, None] > 0) & (overlap[a][None, :] > 0)
-        ratio = M[a][:, None] * M[a][None, :] / jnp.where(ok, M, 1.0)
-        vals = jnp.sqrt(jnp.abs(ratio))
+        usable = pair_ok & (overlap[a][:, None] > 0) & (overlap[a][None, :] > 0)
+        ok = others & (usable if triplets == "overlapping" else lower)
+        ratio = M[a][:, None] * M[a][None, :] / jnp.where(M != 0, M, 1.0)
+        vals = jnp.where(M != 0, jnp.sqrt(jnp.abs(ratio)), 0.0)
         count = ok.sum()
         if aggregate == "mean":
             est = jnp.where(ok, vals, 0.0).sum() / jnp.maximum(count, 1)
@@ -127,8 +132,8 @@ def _clique_tables(
     return table / jnp.where(total > 0, total, 1.0)
 
 
-@functools.partial(jax.jit, static_argnames=("n_classes", "aggregate"))
-def _fit(L: Int[Array, "n m"], balance: Float[Array, " k"], *, n_classes: int, aggregate: str):
+@functools.partial(jax.jit, static_argnames=("n_classes", "aggregate", "triplets"))
+def _fit(L, balance, *, n_classes: int, aggregate: str, triplets: str):
     """Clique tables, task priors, moments and triplet counts of every (one-vs-rest) task."""
     n = L.shape[0]
     k = n_classes
@@ -142,7 +147,7 @@ def _fit(L: Int[Array, "n m"], balance: Float[Array, " k"], *, n_classes: int, a
         positive, pi = args
         S = _signed_votes(L, positive)
         M = jnp.dot(S.T, S, precision=_HIGHEST) / n
-        e, count = _triplet_moments(M, overlap, aggregate)
+        e, count = _triplet_moments(M, overlap, aggregate, triplets)
         p_one = (S > 0).mean(axis=0)
         return _clique_tables(e, p_one, p_zero, pi), e, count
 
@@ -185,6 +190,11 @@ def _predict(tables, pis, L, *, k: int) -> Float[Array, "n k"]:
     return jax.nn.softmax(log_pos.T, axis=-1)
 
 
+@functools.partial(jax.jit, static_argnames=("k",))
+def _task_proba(tables, pis, L, *, k: int) -> Float[Array, "n t"]:
+    return jax.nn.softmax(_task_log_posterior(tables, pis, L, k), axis=-1)[:, :, 1].T
+
+
 class FlyingSquidFitted(AbstractGenerativeFitted):
     """Fitted FlyingSquid parameters (one binary task, or one task per class for k > 2).
 
@@ -216,6 +226,12 @@ class FlyingSquidFitted(AbstractGenerativeFitted):
         m = self.tables.shape[1]
         L = checked_L(L, n_classes=self._k, n_lfs=m)
         return _predict(self.tables, self.task_prior, L, k=self._k)
+
+    def task_proba(self, L) -> Float[Array, "n t"]:
+        """``P(Y^(c) = +1 | lambda^(c))`` of every binary task (for k = 2: ``P(Y = 1 | lambda)``)."""
+        m = self.tables.shape[1]
+        L = checked_L(L, n_classes=self._k, n_lfs=m)
+        return _task_proba(self.tables, self.task_prior, L, k=self._k)
 
     def accuracies(self) -> Float[Array, "t m"]:
         """``E[lambda_j Y^(c) | lambda_j votes]`` in [0, 1] (0 for an LF that never votes);
@@ -276,6 +292,11 @@ class FlyingSquid(AbstractLabelModel):
     Attributes:
         aggregate: ``"mean"`` (the paper's and package's default ``triplet_mean``) or
             ``"median"`` (``triplet_median``) over each LF's triplets.
+        triplets: ``"overlapping"`` (default) uses a triplet only when its three LF pairs vote
+            together on some row and ``M_ij != 0``; ``"all"`` is the package's rule (every pair of
+            other LFs, a triplet with ``M_ij = 0`` counted as 0), kept to reproduce the package and
+            WRENCH's FlyingSquid numbers. With ``"all"`` an LF that never votes shrinks every other
+            LF's moment, so that setting does not pass the contract's all-abstain-LF check.
 
     Example:
         >>> import jax.random as jr
@@ -287,11 +308,16 @@ class FlyingSquid(AbstractLabelModel):
     """
 
     aggregate: Literal["mean", "median"] = eqx.field(static=True, default="mean")
+    triplets: Literal["overlapping", "all"] = eqx.field(static=True, default="overlapping")
 
     def __check_init__(self):
         if self.aggregate not in _AGGREGATES:
             raise ValueError(
                 f"FlyingSquid.aggregate must be one of {_AGGREGATES}, got {self.aggregate!r}."
+            )
+        if self.triplets not in _TRIPLETS:
+            raise ValueError(
+                f"FlyingSquid.triplets must be one of {_TRIPLETS}, got {self.triplets!r}."
             )
 
     def fit(self, data: WeakLabels, *, key: PRNGKeyArray) -> FlyingSquidFitted:
@@ -311,7 +337,7 @@ class FlyingSquid(AbstractLabelModel):
             else jnp.asarray(data.class_balance, jnp.float32)
         )
         tables, pis, e, counts, coverage = _fit(
-            data.L, balance, n_classes=k, aggregate=self.aggregate
+            data.L, balance, n_classes=k, aggregate=self.aggregate, triplets=self.triplets
         )
         return FlyingSquidFitted(
             tables=tables,
