@@ -115,7 +115,9 @@ def flying_squid(
     b = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, float)
     positives = [1] if k == 2 else list(range(k))
     fits = [fit_task(L, c, b[c], aggregate, triplets) for c in positives]
-    post = np.stack([task_posterior(L, c, f[0], b[c]) for c, f in zip(positives, fits)], axis=1)
+    post = np.stack(
+        [task_posterior(L, c, f[0], b[c]) for c, f in zip(positives, fits, strict=True)], axis=1
+    )
     probs = (
         np.concatenate([1.0 - post, post], axis=1) if k == 2 else post / post.sum(1, keepdims=True)
     )

@@ -65,7 +65,7 @@ def package_task(L: np.ndarray, positive: int, pi: float):
 def clique_tables(lm, m: int) -> np.ndarray:
     """``(m, 3, 2)`` clique marginals, lambda in (-1, 0, +1), Y in (-1, +1)."""
     out = np.zeros((m, 3, 2))
-    for clique, marginal in lm.clique_marginals:
+    for _clique, marginal in lm.clique_marginals:
         lf = [v for v in marginal.variables if v.startswith("lambda_")]
         if len(lf) != 1:
             continue
