@@ -186,6 +186,7 @@ def test_recovers_binary_parameters(key):
     np.testing.assert_allclose(fitted.coverage, sim.propensity, atol=0.01)
 
 
+@pytest.mark.slow
 def test_recovery_error_decays_as_one_over_sqrt_n(key):
     """Confusion error vs n on a log-log scale has slope -0.5 +- 0.15 (8 draws per size)."""
     sizes = [1000, 4000, 16_000, 64_000]

@@ -195,6 +195,28 @@ def _task_proba(tables, pis, L, *, k: int) -> Float[Array, "n t"]:
     return jax.nn.softmax(_task_log_posterior(tables, pis, L, k), axis=-1)[:, :, 1].T
 
 
+def _task_confusions(tables: Float[Array, "t m 3 2"]) -> Float[Array, "t m 2 2"]:
+    """``P(lambda^(c)_j = o | Y^(c) = y, votes)``, ``[c, j, y, o]`` with index 0 = -1, 1 = +1."""
+    votes = jnp.swapaxes(tables[:, :, jnp.array([0, 2]), :], 2, 3)  # [c, j, y, o]
+    total = votes.sum(axis=-1, keepdims=True)
+    return jnp.where(total > 0, votes / jnp.where(total > 0, total, 1.0), 0.5)
+
+
+@functools.partial(jax.jit, static_argnames=("k",))
+def _confusions(tables: Float[Array, "t m 3 2"], *, k: int) -> Float[Array, "m k k"]:
+    tc = _task_confusions(tables)
+    if k == 2:
+        return tc[0]
+    diag = tc[:, :, 1, 1].T  # [j, t]
+    false_pos = tc[:, :, 0, 1].T  # [j, o]: P(lambda_j = o | Y != o)
+    eye = jnp.eye(k, dtype=bool)
+    w = jnp.where(eye[None], 0.0, false_pos[:, None, :])  # [j, t, o]
+    w_sum = w.sum(axis=-1, keepdims=True)
+    uniform = (~eye[None]) / (k - 1)
+    spread = jnp.where(w_sum > 0, w / jnp.where(w_sum > 0, w_sum, 1.0), uniform)
+    return jnp.where(eye[None], diag[:, :, None], (1.0 - diag)[:, :, None] * spread)
+
+
 class FlyingSquidFitted(AbstractGenerativeFitted):
     """Fitted FlyingSquid parameters (one binary task, or one task per class for k > 2).
 
@@ -234,16 +256,14 @@ class FlyingSquidFitted(AbstractGenerativeFitted):
         return _task_proba(self.tables, self.task_prior, L, k=self._k)
 
     def accuracies(self) -> Float[Array, "t m"]:
-        """``E[lambda_j Y^(c) | lambda_j votes]`` in [0, 1] (0 for an LF that never votes);
-        ``P(lambda_j = Y^(c) | votes) = (1 + a) / 2`` under the model's symmetric accuracies."""
+        """``(t, m)`` ``E[lambda_j Y^(c) | lambda_j votes]`` (0 for an LF that never votes).
+
+        ``P(lambda_j = Y^(c) | votes) = (1 + a) / 2`` under the model's symmetric accuracies. Not
+        clipped: with few or noisy triplets the estimate can exceed 1 (the clique tables are then
+        repaired by the sign flip, see the module docstring).
+        """
         cov = self.coverage[None, :]
         return jnp.where(cov > 0, self.moments / jnp.where(cov > 0, cov, 1.0), 0.0)
-
-    def _task_confusions(self) -> Float[Array, "t m 2 2"]:
-        """``P(lambda^(c)_j = o | Y^(c) = y, votes)``, ``[c, j, y, o]`` with index 0 = -1, 1 = +1."""
-        votes = jnp.swapaxes(self.tables[:, :, jnp.array([0, 2]), :], 2, 3)  # [c, j, y, o]
-        total = votes.sum(axis=-1, keepdims=True)
-        return jnp.where(total > 0, votes / jnp.where(total > 0, total, 1.0), 0.5)
 
     def confusions(self) -> Float[Array, "m k k"]:
         """``P(lambda_j = o | Y = t, votes)``, ``[j, t, o]``.
@@ -252,17 +272,7 @@ class FlyingSquidFitted(AbstractGenerativeFitted):
         ``P(lambda_j = t | Y = t)`` from task ``t``, the errors ``1 - diag`` spread over the other
         classes ``o`` in proportion to ``P(lambda_j = o | Y != o)`` from task ``o``.
         """
-        tc = self._task_confusions()
-        if self._k == 2:
-            return tc[0]
-        k = self._k
-        diag = tc[:, :, 1, 1].T  # [j, t]
-        false_pos = tc[:, :, 0, 1].T  # [j, o]: P(lambda_j = o | Y != o)
-        eye = jnp.eye(k, dtype=bool)
-        w = jnp.where(eye[None], 0.0, false_pos[:, None, :])  # [j, t, o]
-        w_sum = w.sum(axis=-1, keepdims=True)
-        spread = jnp.where(w_sum > 0, w / jnp.where(w_sum > 0, w_sum, 1.0), (~eye[None]) / (k - 1))
-        return jnp.where(eye[None], diag[:, :, None], (1.0 - diag)[:, :, None] * spread)
+        return _confusions(self.tables, k=self._k)
 
     def class_prior(self) -> Float[Array, " k"]:
         return self.prior
