@@ -10,6 +10,7 @@ from ._base import (
     set_params,
 )
 from ._dawid_skene import DawidSkene, DawidSkeneFitted
+from ._flying_squid import FlyingSquid, FlyingSquidFitted
 from ._majority_vote import MajorityVote, MajorityVoteFitted
 from ._matrix_completion import (
     MatrixCompletion,
@@ -24,6 +25,8 @@ __all__ = [
     "AbstractLabelModel",
     "DawidSkene",
     "DawidSkeneFitted",
+    "FlyingSquid",
+    "FlyingSquidFitted",
     "MajorityVote",
     "MajorityVoteFitted",
     "MatrixCompletion",
