@@ -70,8 +70,59 @@ def init_mu(graph, lf_task, coverage, prec_init):
     return mu0
 
 
-def fit(L, graph, lf_task, prior, *, l2=0.0, prec_init=0.7, edges=()):
-    """Fit; returns ``{"mu": (d, K), "tables": list of (k_s+1, K), "loss": float}``."""
+def triples_of(comp):
+    """Every LF triple ``a < b < c`` in three different dependency components."""
+    m = len(comp)
+    return [
+        (a, b, c)
+        for a in range(m)
+        for b in range(a + 1, m)
+        for c in range(b + 1, m)
+        if len({comp[a], comp[b], comp[c]}) == 3
+    ]
+
+
+def triple_overlaps(L, graph, lf_task, triples):
+    """``O3[t][x, u, v] = mean(L_a == x and L_b == u and L_c == v)`` for each triple, by loops."""
+    ks, _, _ = layout(graph, lf_task)
+    out = []
+    for a, b, c in triples:
+        T = np.zeros((ks[a], ks[b], ks[c]))
+        for x in range(ks[a]):
+            for u in range(ks[b]):
+                for v in range(ks[c]):
+                    T[x, u, v] = np.mean((L[:, a] == x) & (L[:, b] == u) & (L[:, c] == v))
+        out.append(T)
+    return out
+
+
+def objective(x, O, mask, prior, mu0, l2, off, triples=(), O3=()):
+    """The (value, gradient) of the fitting objective at the flattened ``mu``."""
+    d, K = mu0.shape
+    mu = x.reshape(d, K)
+    R = mask * (O - mu @ np.diag(prior) @ mu.T)
+    r = mu @ prior - np.diag(O)
+    value = np.sum(R**2) + np.sum(r**2) + l2 * np.sum((mu - mu0) ** 2)
+    grad = -4.0 * R @ mu @ np.diag(prior) + 2.0 * np.outer(r, prior) + 2.0 * l2 * (mu - mu0)
+    for (a, b, c), T in zip(triples, O3, strict=True):
+        ma, mb, mc = (mu[off[i] : off[i + 1]] for i in (a, b, c))
+        R3 = T - np.einsum("y,xy,uy,vy->xuv", prior, ma, mb, mc)
+        value += np.sum(R3**2)
+        grad[off[a] : off[a + 1]] += -2.0 * np.einsum("xuv,y,uy,vy->xy", R3, prior, mb, mc)
+        grad[off[b] : off[b + 1]] += -2.0 * np.einsum("xuv,y,xy,vy->uy", R3, prior, ma, mc)
+        grad[off[c] : off[c + 1]] += -2.0 * np.einsum("xuv,y,xy,uy->vy", R3, prior, ma, mb)
+    return value, grad.ravel()
+
+
+def fit(L, graph, lf_task, prior, *, l2=0.0, prec_init=0.7, edges=(), third_order=False):
+    """Fit; returns ``{"mu": (d, K), "tables": list of (k_s+1, K), "loss": float}`` (+ O, mask, mu0, off).
+
+    ``third_order=True`` adds ``sum_t ||O3_t - sum_y p_y mu_a[:, y] x mu_b[:, y] x mu_c[:, y]||^2`` over
+    LF triples in three different components. The pairwise objective is invariant under
+    ``mu -> mu P^(1/2) R P^(-1/2)`` for every rotation R fixing ``p^(1/2)`` (a continuous family when
+    K >= 3); the three-way moments are a CP decomposition, unique up to permutation (Kruskal), so they
+    remove that ambiguity. Not part of the single-task MatrixCompletion objective.
+    """
     L = np.asarray(L)
     n, m = L.shape
     ks, off, d = layout(graph, lf_task)
@@ -86,18 +137,14 @@ def fit(L, graph, lf_task, prior, *, l2=0.0, prec_init=0.7, edges=()):
                 mask[off[j] : off[j + 1], off[i] : off[i + 1]] = 0.0
     coverage = (L >= 0).mean(axis=0)
     mu0 = init_mu(graph, lf_task, coverage, prec_init)
-    diag = np.diag(O)
+    triples = triples_of(comp) if third_order else []
+    O3 = triple_overlaps(L, graph, lf_task, triples)
 
-    def objective(x):
-        mu = x.reshape(d, K)
-        R = mask * (O - mu @ np.diag(prior) @ mu.T)
-        r = mu @ prior - diag
-        value = np.sum(R**2) + np.sum(r**2) + l2 * np.sum((mu - mu0) ** 2)
-        grad = -4.0 * R @ mu @ np.diag(prior) + 2.0 * np.outer(r, prior) + 2.0 * l2 * (mu - mu0)
-        return value, grad.ravel()
+    def fun(x):
+        return objective(x, O, mask, prior, mu0, l2, off, triples, O3)
 
     res = minimize(
-        objective,
+        fun,
         mu0.ravel(),
         jac=True,
         method="L-BFGS-B",
@@ -124,7 +171,15 @@ def fit(L, graph, lf_task, prior, *, l2=0.0, prec_init=0.7, edges=()):
         T[0] = 1.0 - votes.sum(axis=0)
         T = np.maximum(T, EPS)
         tables.append(T / T.sum(axis=0, keepdims=True))
-    return {"mu": mu, "tables": tables, "loss": float(res.fun)}
+    return {
+        "mu": mu,
+        "tables": tables,
+        "loss": float(res.fun),
+        "O": O,
+        "mask": mask,
+        "mu0": mu0,
+        "off": off,
+    }
 
 
 def posterior(L, tables, prior):
