@@ -117,16 +117,16 @@ class MultitaskMLP(eqx.Module):
         ks = tuple(int(t.shape[1]) for t in targets)
         k_init, k_train = jr.split(key)
         net = _build(d, ks, self.width, self.depth, k_init)
-        net, losses = _train(net, x, targets, weights, self._opt(), self.n_steps, self.batch_size,
+        lr, wd = (jnp.asarray(v, jnp.float32) for v in (self.lr, self.weight_decay))
+        net, losses = _train(net, x, targets, weights, lr, wd, self.n_steps, self.batch_size,
                              k_train)
         return MultitaskMLPFitted(network=net, trace={"loss": losses}, n_features=d)
 
-    def _opt(self):
-        return adamw(self.lr, self.weight_decay)
 
-
-def _train(net, x, targets, weights, optimizer, n_steps, batch_size, key):
+@eqx.filter_jit
+def _train(net, x, targets, weights, lr, wd, n_steps, batch_size, key):
     """``lax.scan`` over ``n_steps`` AdamW steps; the key schedule of ``endmodels.train_classifier``."""
+    optimizer = adamw(lr, wd)
     n = x.shape[0]
     full = batch_size is None or batch_size >= n
     params, static = eqx.partition(net, eqx.is_inexact_array)
