@@ -48,8 +48,9 @@ def test_masked_rows_contribute_nothing(key):
     for pa, pb in zip(a.predict_proba(x), b.predict_proba(x), strict=True):
         np.testing.assert_array_equal(pa, pb)
     # ... while scrambling applicable rows does change the fit
-    c = est.fit(x, (targets[0], jnp.where(masked, junk, targets[1])), weights=weights,
-                key=jr.key(1))
+    c = est.fit(
+        x, (targets[0], jnp.where(masked, junk, targets[1])), weights=weights, key=jr.key(1)
+    )
     assert not np.allclose(c.trace["loss"], a.trace["loss"])
 
 

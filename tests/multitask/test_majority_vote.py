@@ -5,7 +5,12 @@ import pytest
 
 from wsbench.data import WeakLabels
 from wsbench.labelmodels import MajorityVote
-from wsbench.multitask import MultitaskMajorityVote, MultitaskWeakLabels, TaskGraph, sample_multitask
+from wsbench.multitask import (
+    MultitaskMajorityVote,
+    MultitaskWeakLabels,
+    TaskGraph,
+    sample_multitask,
+)
 
 G = TaskGraph.hierarchy(2, 3, 1)
 
@@ -21,13 +26,15 @@ def test_one_task_equals_majority_vote(key):
 
 def test_feasible_set_aware_votes(key):
     # LFs: two coarse (task 0), two fine (task 1); joint labels (0,NA), (1,0), (1,1), (1,2)
-    L = np.array([
-        [1, 1, 2, 2],     # abnormal + fine 2: (1, 2) has 4 agreeing votes
-        [0, 0, 1, -1],    # normal x2 vs one fine vote: (0, NA) wins 2:1
-        [0, -1, 1, -1],   # tie 1:1 between (0, NA) and (1, 1)
-        [-1, -1, -1, -1],  # no votes: prior
-        [1, -1, -1, -1],  # abnormal only: tie over the three abnormal joint labels
-    ])
+    L = np.array(
+        [
+            [1, 1, 2, 2],  # abnormal + fine 2: (1, 2) has 4 agreeing votes
+            [0, 0, 1, -1],  # normal x2 vs one fine vote: (0, NA) wins 2:1
+            [0, -1, 1, -1],  # tie 1:1 between (0, NA) and (1, 1)
+            [-1, -1, -1, -1],  # no votes: prior
+            [1, -1, -1, -1],  # abnormal only: tie over the three abnormal joint labels
+        ]
+    )
     fitted = MultitaskMajorityVote().fit(MultitaskWeakLabels(L, G, (0, 0, 1, 1)), key=key)
     q = np.asarray(fitted.predict_proba_joint(L))
     np.testing.assert_allclose(q[0], [0, 0, 0, 1])

@@ -46,14 +46,17 @@ def _accuracies(sim, tables, key, rows=slice(0, 4000)):
     q = ref.posterior(L[rows], tables, PRIOR)
     qb = np.asarray(multitask_bayes_posterior(sim, L[rows]))
     mv = np.asarray(MultitaskMajorityVote().fit(sim.weak, key=key).predict_proba_joint(L[rows]))
-    acc = {name: float((p.argmax(1) == y).mean()) for name, p in
-           (("ref", q), ("bayes", qb), ("mv", mv))}
+    acc = {
+        name: float((p.argmax(1) == y).mean())
+        for name, p in (("ref", q), ("bayes", qb), ("mv", mv))
+    }
     return acc, q
 
 
 def test_recovers_hierarchical_truth(key):
-    sim = sample_multitask(key, n=30000, graph=G, lfs_per_task=5, accuracy=(0.6, 0.85),
-                           propensity=0.7, prior=PRIOR)
+    sim = sample_multitask(
+        key, n=30000, graph=G, lfs_per_task=5, accuracy=(0.6, 0.85), propensity=0.7, prior=PRIOR
+    )
     fit = ref.fit(np.asarray(sim.weak.L), G, sim.weak.lf_task, PRIOR)
     err = np.abs(fit["mu"] - _true_mu(sim))
     assert err.mean() < 0.015 and err.max() < 0.08, (err.mean(), err.max())
@@ -106,8 +109,16 @@ def test_gradient_matches_finite_differences(key):
 def test_cross_task_lfs_need_third_order_moments(key):
     """With cross-task informative LFs the pairwise fit lands elsewhere on its flat valley; the
     three-way moments pin the truth down (parameters and posterior)."""
-    sim = sample_multitask(key, n=30000, graph=G, lfs_per_task=4, accuracy=(0.6, 0.85),
-                           propensity=0.7, cross_task=0.15, prior=PRIOR)
+    sim = sample_multitask(
+        key,
+        n=30000,
+        graph=G,
+        lfs_per_task=4,
+        accuracy=(0.6, 0.85),
+        propensity=0.7,
+        cross_task=0.15,
+        prior=PRIOR,
+    )
     L = np.asarray(sim.weak.L)
     pair = ref.fit(L, G, sim.weak.lf_task, PRIOR)
     third = ref.fit(L, G, sim.weak.lf_task, PRIOR, third_order=True)
@@ -123,8 +134,16 @@ def test_cross_task_lfs_need_third_order_moments(key):
 def test_recovers_flat_graph_with_cross_task_lfs(key):
     g = TaskGraph.flat((2, 2))
     prior = np.array([0.35, 0.15, 0.2, 0.3])  # correlated tasks
-    sim = sample_multitask(key, n=30000, graph=g, lfs_per_task=4, accuracy=(0.65, 0.85),
-                           propensity=0.7, cross_task=0.1, prior=prior)
+    sim = sample_multitask(
+        key,
+        n=30000,
+        graph=g,
+        lfs_per_task=4,
+        accuracy=(0.65, 0.85),
+        propensity=0.7,
+        cross_task=0.1,
+        prior=prior,
+    )
     # binary LFs on K = 4 joint labels: three-way moments help but identify less sharply
     L = np.asarray(sim.weak.L)
     third = ref.fit(L, g, sim.weak.lf_task, prior, third_order=True)
@@ -137,8 +156,17 @@ def test_recovers_flat_graph_with_cross_task_lfs(key):
 @pytest.mark.slow
 def test_dependency_mask_keeps_recovery(key):
     # LF 6 copies LF 5 (fine task): masking their block keeps the fit consistent
-    sim = sample_multitask(key, n=30000, graph=G, lfs_per_task=5, accuracy=(0.6, 0.85),
-                           propensity=0.7, prior=PRIOR, edges=((5, 6),), correlation=0.9)
+    sim = sample_multitask(
+        key,
+        n=30000,
+        graph=G,
+        lfs_per_task=5,
+        accuracy=(0.6, 0.85),
+        propensity=0.7,
+        prior=PRIOR,
+        edges=((5, 6),),
+        correlation=0.9,
+    )
     L = np.asarray(sim.weak.L)
     masked = ref.fit(L, G, sim.weak.lf_task, PRIOR, edges=sim.edges)
     naive = ref.fit(L, G, sim.weak.lf_task, PRIOR)
@@ -153,8 +181,15 @@ def test_error_falls_as_inverse_sqrt_n():
     for n in ns:
         e = []
         for seed in range(3):
-            sim = sample_multitask(jr.key(seed), n=n, graph=G, lfs_per_task=5,
-                                   accuracy=(0.6, 0.85), propensity=0.7, prior=PRIOR)
+            sim = sample_multitask(
+                jr.key(seed),
+                n=n,
+                graph=G,
+                lfs_per_task=5,
+                accuracy=(0.6, 0.85),
+                propensity=0.7,
+                prior=PRIOR,
+            )
             fit = ref.fit(np.asarray(sim.weak.L), G, sim.weak.lf_task, PRIOR)
             e.append(np.abs(fit["mu"] - _true_mu(sim)).mean())
         errs.append(np.mean(e))

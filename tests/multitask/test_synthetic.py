@@ -31,8 +31,16 @@ def test_tables_are_distributions_and_cross_task_dependence():
 
 
 def test_samples_follow_the_tables_and_the_hierarchy(key):
-    sim = sample_multitask(key, n=40000, graph=G, lfs_per_task=2, accuracy=(0.6, 0.9),
-                           propensity=0.6, cross_task=0.15, prior=[0.4, 0.3, 0.2, 0.1])
+    sim = sample_multitask(
+        key,
+        n=40000,
+        graph=G,
+        lfs_per_task=2,
+        accuracy=(0.6, 0.9),
+        propensity=0.6,
+        cross_task=0.15,
+        prior=[0.4, 0.3, 0.2, 0.1],
+    )
     Y = sim.Y
     assert np.all((Y[:, 1] == 3) == (Y[:, 0] != 1))
     y = np.asarray(sim.y_joint)
@@ -47,8 +55,16 @@ def test_samples_follow_the_tables_and_the_hierarchy(key):
 
 
 def test_dependent_pairs_follow_clique_tables(key):
-    sim = sample_multitask(key, n=40000, graph=G, lfs_per_task=3, accuracy=0.75, propensity=0.6,
-                           edges=((3, 4),), correlation=0.7)
+    sim = sample_multitask(
+        key,
+        n=40000,
+        graph=G,
+        lfs_per_task=3,
+        accuracy=0.75,
+        propensity=0.6,
+        edges=((3, 4),),
+        correlation=0.7,
+    )
     assert sim.edges == ((3, 4),)
     L, y = np.asarray(sim.weak.L), np.asarray(sim.y_joint)
     C = np.asarray(sim.clique_tables[0])  # [a, b, y] over {abstain, 0, 1, 2}
@@ -57,15 +73,25 @@ def test_dependent_pairs_follow_clique_tables(key):
     np.testing.assert_allclose(C.sum(axis=0)[:4], sim.conditionals(4), atol=1e-6)
     for c in (0, 2):
         r = y == c
-        emp = np.array([[np.mean((L[r, 3] == a - 1) & (L[r, 4] == b - 1)) for b in range(4)]
-                        for a in range(4)])
+        emp = np.array(
+            [[np.mean((L[r, 3] == a - 1) & (L[r, 4] == b - 1)) for b in range(4)] for a in range(4)]
+        )
         np.testing.assert_allclose(emp, C[:4, :4, c], atol=0.02)
 
 
 @pytest.mark.parametrize("edges", [(), ((3, 4),)])
 def test_bayes_posterior_is_calibrated(key, edges):
-    sim = sample_multitask(key, n=60000, graph=G, lfs_per_task=3, accuracy=(0.55, 0.8),
-                           propensity=0.5, cross_task=0.1, edges=edges, correlation=0.8)
+    sim = sample_multitask(
+        key,
+        n=60000,
+        graph=G,
+        lfs_per_task=3,
+        accuracy=(0.55, 0.8),
+        propensity=0.5,
+        cross_task=0.1,
+        edges=edges,
+        correlation=0.8,
+    )
     q = np.asarray(multitask_bayes_posterior(sim, sim.weak.L))
     np.testing.assert_allclose(q.sum(axis=1), 1.0, atol=1e-5)
     y = np.asarray(sim.y_joint)
@@ -82,8 +108,9 @@ def test_one_task_bayes_matches_single_task_simulation(key):
     sim1 = sample_independent(key, n=500, m=4, n_classes=3, accuracy=(0.5, 0.8), propensity=0.7)
     g = TaskGraph.single(3)
     conf = np.asarray(sim1.conditionals())  # (m, k+1, k), the same layout
-    simm = sample_multitask_from_tables(key, n=10, graph=g, lf_task=(0,) * 4, tables=conf,
-                                        prior=np.asarray(sim1.class_balance))
+    simm = sample_multitask_from_tables(
+        key, n=10, graph=g, lf_task=(0,) * 4, tables=conf, prior=np.asarray(sim1.class_balance)
+    )
     np.testing.assert_allclose(
         multitask_bayes_posterior(simm, sim1.weak.L), bayes_posterior(sim1, sim1.weak.L), atol=1e-5
     )

@@ -83,7 +83,10 @@ def test_hashable_static_and_jit_cache_key():
         (dict(cardinalities=(2, 2), parents=((1, 0), (0, 0))), "cycle"),
         (dict(cardinalities=(2, 2), exclusive=(((0, 0), (0, 1)),)), "itself"),
         (dict(cardinalities=(2, 2), exclusive=(((0, 0), (1, 3)),)), "does not exist"),
-        (dict(cardinalities=(2, 2), exclusive=(((0, 0), (1, 0)), ((0, 0), (1, 1)))), r"class\(es\) \[0\]"),
+        (
+            dict(cardinalities=(2, 2), exclusive=(((0, 0), (1, 0)), ((0, 0), (1, 1)))),
+            r"class\(es\) \[0\]",
+        ),
         (dict(cardinalities=(2, 2), names=("a", "a")), "distinct"),
         (dict(cardinalities=(2.0, 2)), "must be an int"),
     ],

@@ -8,6 +8,7 @@
 - :class:`MultitaskMLP`: shared-trunk end model with one head per task, masked soft-label losses.
 """
 
+from ._analysis import task_lf_summaries
 from ._base import AbstractMultitaskFitted, AbstractMultitaskLabelModel, task_marginals
 from ._containers import MultitaskDataset, MultitaskSplit, MultitaskWeakLabels
 from ._endmodel import (
@@ -44,6 +45,7 @@ __all__ = [
     "sample_multitask_from_tables",
     "targets_from_gold",
     "targets_from_marginals",
+    "task_lf_summaries",
     "task_marginals",
     "task_tables",
 ]

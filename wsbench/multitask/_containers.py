@@ -134,7 +134,9 @@ def as_task_gold(Y, n: int, graph: TaskGraph, *, name: str = "Y"):
         return None
     Y_np = np.asarray(Y)
     if Y_np.dtype == bool or not np.issubdtype(Y_np.dtype, np.integer):
-        raise ValueError(f"{name} must be an integer (n, t) array of task labels, got {Y_np.dtype}.")
+        raise ValueError(
+            f"{name} must be an integer (n, t) array of task labels, got {Y_np.dtype}."
+        )
     if Y_np.shape != (n, graph.n_tasks):
         raise ValueError(
             f"{name} must have shape ({n}, {graph.n_tasks}) (one label per task), got {Y_np.shape}."
@@ -166,7 +168,9 @@ class MultitaskSplit(eqx.Module):
 
     def __init__(self, weak: MultitaskWeakLabels, Y=None, x=None):
         if not isinstance(weak, MultitaskWeakLabels):
-            raise ValueError(f"MultitaskSplit.weak must be MultitaskWeakLabels, got {type(weak).__name__}.")
+            raise ValueError(
+                f"MultitaskSplit.weak must be MultitaskWeakLabels, got {type(weak).__name__}."
+            )
         self.weak = weak
         self.Y = as_task_gold(Y, weak.n, weak.graph)
         self.x = as_features(x, weak.n)
@@ -196,14 +200,18 @@ class MultitaskDataset(eqx.Module):
         splits = {"train": self.train, "valid": self.valid, "test": self.test}
         for s, sp in splits.items():
             if not isinstance(sp, MultitaskSplit):
-                raise ValueError(f"MultitaskDataset.{s} must be a MultitaskSplit, got {type(sp).__name__}.")
+                raise ValueError(
+                    f"MultitaskDataset.{s} must be a MultitaskSplit, got {type(sp).__name__}."
+                )
         layouts = {s: (sp.weak.graph, sp.weak.lf_task) for s, sp in splits.items()}
         if len(set(layouts.values())) != 1:
             raise ValueError(
                 f"MultitaskDataset {self.name!r}: splits disagree on the task graph or lf_task."
             )
         if self.lf_names and len(self.lf_names) != self.train.weak.m:
-            raise ValueError(f"lf_names has {len(self.lf_names)} names for {self.train.weak.m} LFs.")
+            raise ValueError(
+                f"lf_names has {len(self.lf_names)} names for {self.train.weak.m} LFs."
+            )
 
     @property
     def graph(self) -> TaskGraph:

@@ -118,8 +118,9 @@ class MultitaskMLP(eqx.Module):
         k_init, k_train = jr.split(key)
         net = _build(d, ks, self.width, self.depth, k_init)
         lr, wd = (jnp.asarray(v, jnp.float32) for v in (self.lr, self.weight_decay))
-        net, losses = _train(net, x, targets, weights, lr, wd, self.n_steps, self.batch_size,
-                             k_train)
+        net, losses = _train(
+            net, x, targets, weights, lr, wd, self.n_steps, self.batch_size, k_train
+        )
         return MultitaskMLPFitted(network=net, trace={"loss": losses}, n_features=d)
 
 

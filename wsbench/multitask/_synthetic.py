@@ -217,11 +217,19 @@ def sample_multitask(
     """
     per = (lfs_per_task,) * graph.n_tasks if np.ndim(lfs_per_task) == 0 else tuple(lfs_per_task)
     if len(per) != graph.n_tasks or any(int(c) < 1 for c in per):
-        raise ValueError(f"lfs_per_task must be a positive int or one per task, got {lfs_per_task!r}.")
+        raise ValueError(
+            f"lfs_per_task must be a positive int or one per task, got {lfs_per_task!r}."
+        )
     lf_task = tuple(s for s, c in enumerate(per) for _ in range(int(c)))
     T = task_tables(graph, lf_task, accuracy=accuracy, propensity=propensity, cross_task=cross_task)
     return sample_multitask_from_tables(
-        key, n=n, graph=graph, lf_task=lf_task, tables=T, prior=prior, edges=edges,
+        key,
+        n=n,
+        graph=graph,
+        lf_task=lf_task,
+        tables=T,
+        prior=prior,
+        edges=edges,
         correlation=correlation,
     )
 
@@ -233,7 +241,9 @@ def _per_lf(value, m, name):
     elif arr.size == 2 and m != 2:
         arr = np.linspace(arr[0], arr[1], m)
     if arr.shape != (m,) or np.any(arr < 0) or np.any(arr > 1):
-        raise ValueError(f"{name} must be in [0, 1]: a scalar, [low, high] or {m} values; got {value!r}.")
+        raise ValueError(
+            f"{name} must be in [0, 1]: a scalar, [low, high] or {m} values; got {value!r}."
+        )
     return arr
 
 

@@ -66,7 +66,9 @@ class TaskGraph:
     names: tuple[str, ...] = ()
 
     def __post_init__(self):
-        card = tuple(_as_int(k, "each cardinality") for k in _as_tuple(self.cardinalities, "cardinalities"))
+        card = tuple(
+            _as_int(k, "each cardinality") for k in _as_tuple(self.cardinalities, "cardinalities")
+        )
         if not card:
             raise ValueError("a TaskGraph needs at least one task (cardinalities is empty).")
         for s, k in enumerate(card):
@@ -104,7 +106,9 @@ class TaskGraph:
             return None
         p = _as_tuple(p, f"parents[{s}]")
         if len(p) != 2:
-            raise ValueError(f"parents[{s}] must be None or (parent_task, parent_class), got {p!r}.")
+            raise ValueError(
+                f"parents[{s}] must be None or (parent_task, parent_class), got {p!r}."
+            )
         pt, pc = _as_int(p[0], f"parents[{s}][0]"), _as_int(p[1], f"parents[{s}][1]")
         if not 0 <= pt < len(card) or pt == s:
             raise ValueError(
@@ -166,7 +170,9 @@ class TaskGraph:
     @property
     def n_labels(self) -> tuple[int, ...]:
         """Values each task's label takes in a joint label: ``k_s``, plus one (not applicable) for children."""
-        return tuple(k + (p is not None) for k, p in zip(self.cardinalities, self.parents, strict=True))
+        return tuple(
+            k + (p is not None) for k, p in zip(self.cardinalities, self.parents, strict=True)
+        )
 
     def not_applicable(self, s: int) -> int | None:
         """The label value meaning "task s does not apply" (``k_s``), or None for a root task."""
@@ -244,9 +250,7 @@ def _feasible(card, parents, exclusive) -> np.ndarray:
     rows = []
     for y in itertools.product(*(range(v) for v in n_labels)):
         ok = all(
-            (y[s] == card[s]) == (y[p[0]] != p[1])
-            for s, p in enumerate(parents)
-            if p is not None
+            (y[s] == card[s]) == (y[p[0]] != p[1]) for s, p in enumerate(parents) if p is not None
         )
         ok = ok and not any(y[a[0]] == a[1] and y[b[0]] == b[1] for a, b in exclusive)
         if ok:
