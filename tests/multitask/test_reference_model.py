@@ -177,6 +177,9 @@ def test_dependency_mask_keeps_recovery(key):
 
 @pytest.mark.slow
 def test_error_falls_as_inverse_sqrt_n():
+    """With three-way moments the error falls as n^-1/2. (Pairwise only, the same runs measured
+    0.0188, 0.0069, 0.0039 at n = 3e3, 3e4, 3e5, slope -0.34: the fit lands on the flat valley of
+    the pairwise objective near, not at, the truth.)"""
     errs, ns = [], [3000, 30000, 300000]
     for n in ns:
         e = []
@@ -190,8 +193,9 @@ def test_error_falls_as_inverse_sqrt_n():
                 propensity=0.7,
                 prior=PRIOR,
             )
-            fit = ref.fit(np.asarray(sim.weak.L), G, sim.weak.lf_task, PRIOR)
+            fit = ref.fit(np.asarray(sim.weak.L), G, sim.weak.lf_task, PRIOR, third_order=True)
             e.append(np.abs(fit["mu"] - _true_mu(sim)).mean())
         errs.append(np.mean(e))
     slope = np.polyfit(np.log(ns), np.log(errs), 1)[0]
-    assert -0.65 < slope < -0.35, (errs, slope)
+    print("errors", errs, "slope", slope)
+    assert -0.6 < slope < -0.4, (errs, slope)
