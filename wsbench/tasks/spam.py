@@ -342,13 +342,27 @@ SMS_LFS = (
 # --------------------------------------------------------------------------------- builders
 
 
+def _text(record) -> str:
+    """The message text (what the featuriser reads)."""
+    return record.text
+
+
 def make_youtube(
-    *, key=None, name: str = "youtube", mirror: str | None = None, data_dir: str | None = None
+    *,
+    key=None,
+    features="default",
+    name: str = "youtube",
+    mirror: str | None = None,
+    data_dir: str | None = None,
 ) -> Dataset:
     """The YouTube spam task (train 1586 / valid 120 / test 250; 11 LFs; spam = 1).
 
     Args:
         key: ignored (fixed data and split); accepted for API uniformity.
+        features: the featuriser for ``Split.x``, fitted on the train split's text only:
+            ``"default"`` (word 1-2-gram TF-IDF, ``wsbench.features.DEFAULT_TEXT_FEATURES``), a
+            name (``"tfidf"``, ``"hashed"``), a mapping ``{"name": ..., **params}``, a
+            ``wsbench.features.TextFeaturizer``, or ``None`` (``x`` stays ``None``).
         name: the dataset name recorded with results.
         mirror, data_dir: passed to :func:`wsbench.data.fetch.fetch` (defaults:
             ``$WSBENCH_DATA_MIRROR``, ``$WSBENCH_DATA``).
@@ -357,16 +371,25 @@ def make_youtube(
     records, y = youtube_records(
         dataset_dir("youtube_spam_collection_raw", mirror=mirror, data_dir=data_dir)
     )
-    return build_dataset(name, YOUTUBE_LFS, records, y)
+    return build_dataset(name, YOUTUBE_LFS, records, y, features=features, text=_text)
 
 
 def make_sms(
-    *, key=None, name: str = "sms", mirror: str | None = None, data_dir: str | None = None
+    *,
+    key=None,
+    features="default",
+    name: str = "sms",
+    mirror: str | None = None,
+    data_dir: str | None = None,
 ) -> Dataset:
     """The SMS spam task (train 4574 / valid 500 / test 500; 12 LFs; spam = 1).
 
     Args:
         key: ignored (fixed data and split); accepted for API uniformity.
+        features: the featuriser for ``Split.x``, fitted on the train split's text only:
+            ``"default"`` (word 1-2-gram TF-IDF, ``wsbench.features.DEFAULT_TEXT_FEATURES``), a
+            name (``"tfidf"``, ``"hashed"``), a mapping ``{"name": ..., **params}``, a
+            ``wsbench.features.TextFeaturizer``, or ``None`` (``x`` stays ``None``).
         name: the dataset name recorded with results.
         mirror, data_dir: passed to :func:`wsbench.data.fetch.fetch` (defaults:
             ``$WSBENCH_DATA_MIRROR``, ``$WSBENCH_DATA``).
@@ -375,4 +398,4 @@ def make_sms(
     records, y = sms_records(
         dataset_dir("sms_spam_collection_raw", mirror=mirror, data_dir=data_dir)
     )
-    return build_dataset(name, SMS_LFS, records, y)
+    return build_dataset(name, SMS_LFS, records, y, features=features, text=_text)
