@@ -1,5 +1,5 @@
 """Labeling functions as code: author (``@labeling_function``), apply (``apply_lfs``), analyse
-(``lf_summary``).
+(``lf_summary``); slices as code (``@slicing_function``, ``apply_slices``).
 
 Example:
     >>> from wsbench.lf import ABSTAIN, apply_lfs, labeling_function, lf_summary
@@ -14,14 +14,18 @@ Example:
 from ._analysis import lf_summary
 from ._apply import Record, apply_lfs, apply_lfs_dask
 from ._lf import ABSTAIN, LabelingFunction, LFApplicationError, labeling_function
+from ._slicing import SlicingFunction, apply_slices, slicing_function
 
 __all__ = [
     "ABSTAIN",
     "LFApplicationError",
     "LabelingFunction",
     "Record",
+    "SlicingFunction",
     "apply_lfs",
     "apply_lfs_dask",
+    "apply_slices",
     "labeling_function",
     "lf_summary",
+    "slicing_function",
 ]

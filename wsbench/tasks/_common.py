@@ -10,9 +10,9 @@ import numpy as np
 from ..data import Dataset, Split, WeakLabels
 from ..data.fetch import fetch as _fetch
 from ..features import featurize_splits
-from ..lf import ABSTAIN, apply_lfs, labeling_function, lf_summary
+from ..lf import ABSTAIN, apply_lfs, apply_slices, labeling_function, lf_summary, slicing_function
 
-__all__ = ["ABSTAIN", "apply_lfs", "labeling_function", "lf_summary"]
+__all__ = ["ABSTAIN", "apply_lfs", "labeling_function", "lf_summary", "slicing_function"]
 
 SPLITS = ("train", "valid", "test")
 
@@ -99,6 +99,14 @@ def build_dataset(
             x=None if xs is None else xs[split],
         )
     return Dataset(name=name, **splits)
+
+
+def build_slices(sfs: Sequence, records: dict[str, list]) -> dict:
+    """``{"names": [slice names], split: (n_split, s) bool slice matrix}`` for each split."""
+    out: dict = {"names": [sf.name for sf in sfs]}
+    for split in SPLITS:
+        out[split] = apply_slices(sfs, records[split])
+    return out
 
 
 def lf_names(lfs: Sequence) -> list[str]:

@@ -32,10 +32,12 @@ from ..data import Dataset
 from ._common import (
     ABSTAIN,
     build_dataset,
+    build_slices,
     dataset_dir,
     hash_order,
     labeling_function,
     require_file,
+    slicing_function,
     stratified_hash_split,
 )
 
@@ -338,6 +340,61 @@ SMS_LFS = (
     sms_short,
     sms_no_digits,
 )
+
+# ---------------------------------------------------------------------------------- slices
+# Slices (Snorkel's slicing functions) name subsets whose scores a runner reports separately; they
+# read the same records as the LFs and apply to YouTube comments and SMS messages alike.
+
+_LINK = re.compile(r"https?://|www\.|\.com\b|\.co\.uk\b|bit\.ly", re.I)
+
+
+@slicing_function()
+def short_text(x):
+    """Fewer than 5 words (the tutorial's ``short_comment`` heuristic, as a slice)."""
+    return len(x.text.split()) < 5
+
+
+@slicing_function()
+def has_link(x):
+    """Contains a URL or a web domain."""
+    return _LINK.search(x.text) is not None
+
+
+@slicing_function()
+def long_text(x):
+    """30 words or more."""
+    return len(x.text.split()) >= 30
+
+
+@slicing_function()
+def shouting(x):
+    """At least half of the letters are upper case (and there are at least 10 letters)."""
+    letters = [c for c in x.text if c.isalpha()]
+    return len(letters) >= 10 and sum(c.isupper() for c in letters) >= len(letters) / 2
+
+
+SPAM_SLICES = (short_text, has_link, long_text, shouting)
+
+
+def youtube_slices(*, mirror: str | None = None, data_dir: str | None = None) -> dict:
+    """The slice matrices of the YouTube task: ``{"names": [...], "train"|"valid"|"test": S}``.
+
+    ``S`` is ``(n_split, 4)`` bool in the row order of :func:`make_youtube`'s splits (columns
+    :data:`SPAM_SLICES`); score with ``wsbench.metrics.slice_scores`` / ``slice_table``.
+    """
+    records, _ = youtube_records(
+        dataset_dir("youtube_spam_collection_raw", mirror=mirror, data_dir=data_dir)
+    )
+    return build_slices(SPAM_SLICES, records)
+
+
+def sms_slices(*, mirror: str | None = None, data_dir: str | None = None) -> dict:
+    """The slice matrices of the SMS task (as :func:`youtube_slices`)."""
+    records, _ = sms_records(
+        dataset_dir("sms_spam_collection_raw", mirror=mirror, data_dir=data_dir)
+    )
+    return build_slices(SPAM_SLICES, records)
+
 
 # --------------------------------------------------------------------------------- builders
 
