@@ -11,6 +11,13 @@ Example:
     [[1], [-1]]
 """
 
+from ._advantage import (
+    agreement_rate,
+    expected_advantage,
+    label_density,
+    mean_accuracy_from_agreement,
+    modeling_advantage,
+)
 from ._analysis import lf_summary
 from ._apply import Record, apply_lfs, apply_lfs_dask
 from ._lf import ABSTAIN, LabelingFunction, LFApplicationError, labeling_function
@@ -24,8 +31,13 @@ __all__ = [
     "SlicingFunction",
     "apply_lfs",
     "apply_lfs_dask",
+    "agreement_rate",
     "apply_slices",
+    "expected_advantage",
+    "label_density",
     "labeling_function",
     "lf_summary",
+    "mean_accuracy_from_agreement",
+    "modeling_advantage",
     "slicing_function",
 ]
