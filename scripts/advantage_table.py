@@ -1,0 +1,59 @@
+"""Estimated vs measured advantage of a label model over majority vote (issue 9, part 3).
+
+For each dataset: MatrixCompletion and MajorityVote are fitted on the train split's L (valid for
+sets without train); on test we measure the accuracy difference LM - MV (tie-split accuracy) and
+the paper's A_w (LM right and MV not, minus the reverse; ties never right); the estimate
+``expected_advantage`` is computed from the train L alone (and from the test L).
+
+Usage:
+    WSBENCH_DATA_MIRROR=<mirror> python scripts/advantage_table.py
+"""
+
+import importlib
+import sys
+
+import jax.random as jr
+
+from wsbench import metrics
+from wsbench.data import load_wrench_dataset
+from wsbench.labelmodels import MajorityVote, MatrixCompletion
+from wsbench.lf import agreement_rate, expected_advantage, label_density, modeling_advantage
+
+WRENCH = ("wrench_youtube", "wrench_sms", "wrench_chemprot", "spouse_snorkel")
+TASKS = ("youtube", "sms", "spouse", "cdr", "chest_xray")
+
+
+def load(name):
+    if name in WRENCH:
+        return load_wrench_dataset(name)
+    mod = importlib.import_module(f"wsbench.tasks.{'spam' if name in ('youtube', 'sms') else name}")
+    return getattr(mod, f"make_{name}")(features=None)
+
+
+def main(names):
+    header = (
+        f"{'dataset':16s} {'k':>2s} {'m':>3s} {'density':>7s} {'agree':>6s} {'est(train)':>10s} "
+        f"{'est(test)':>9s} {'MC acc':>7s} {'MV acc':>7s} {'MC-MV':>7s} {'A_w':>7s} sign"
+    )
+    print(header, flush=True)
+    for name in names:
+        ds = load(name)
+        k, Ltr, te = ds.n_classes, ds.train.weak.L, ds.test
+        mc = MatrixCompletion().fit(ds.train.weak, key=jr.key(0))
+        mv = MajorityVote().fit(ds.train.weak, key=jr.key(0))
+        p_mc, p_mv = mc.predict_proba(te.weak.L), mv.predict_proba(te.weak.L)
+        acc_mc, acc_mv = float(metrics.accuracy(p_mc, te.y)), float(metrics.accuracy(p_mv, te.y))
+        est_tr = float(expected_advantage(Ltr, k))
+        est_te = float(expected_advantage(te.weak.L, k))
+        A = float(modeling_advantage(p_mc, te.weak.L, te.y))
+        agree = "yes" if (acc_mc - acc_mv > 0) == (est_tr > 0.01) else "no"
+        print(
+            f"{name:16s} {k:2d} {Ltr.shape[1]:3d} {float(label_density(Ltr)):7.2f} "
+            f"{float(agreement_rate(Ltr, k)):6.3f} {est_tr:10.4f} {est_te:9.4f} {acc_mc:7.4f} "
+            f"{acc_mv:7.4f} {acc_mc - acc_mv:+7.4f} {A:+7.4f} {agree}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or WRENCH + TASKS)
