@@ -1,6 +1,6 @@
 """Measure a logistic-regression end model on a real task's text features (issue 9, part 1).
 
-Trained on (a) gold train labels, (b) MatrixCompletion soft labels, (c) majority-vote soft labels
+Trained on (a) gold train labels, (b) MatrixCompletion, (c) majority-vote and (d) DawidSkene(abstain="observed") soft labels
 (both label models fitted on the train split's L only, rows with no vote dropped), each selected on
 valid (``select_on_valid`` over lr x weight_decay x n_steps); test accuracy mean and standard error
 over seeds (minibatch order). Also prints each label model's own test accuracy.
@@ -20,7 +20,7 @@ import numpy as np
 
 from wsbench import metrics
 from wsbench.endmodels import LogisticRegression, select_on_valid
-from wsbench.labelmodels import MajorityVote, MatrixCompletion
+from wsbench.labelmodels import DawidSkene, MajorityVote, MatrixCompletion
 
 
 def load(task: str, features):
@@ -53,10 +53,12 @@ def main():
     key = jr.key(0)
     mc = MatrixCompletion().fit(tr.weak, key=jr.fold_in(key, 1))
     mv = MajorityVote().fit(tr.weak, key=jr.fold_in(key, 2))
+    ds_ = DawidSkene(abstain="observed").fit(tr.weak, key=jr.fold_in(key, 4))
     targets = {
         "gold": (jax.nn.one_hot(tr.y, k), None),
         "matrix_completion": (mc.predict_proba(tr.weak.L), covered),
         "majority_vote": (mv.predict_proba(tr.weak.L), covered),
+        "dawid_skene_abstain": (ds_.predict_proba(tr.weak.L), covered),
     }
     grid = [
         LogisticRegression(lr=lr, weight_decay=wd, n_steps=n, batch_size=args.batch_size)
@@ -67,6 +69,9 @@ def main():
             float(metrics.accuracy(mc.predict_proba(te.weak.L), te.y))
         ],
         "labelmodel/majority_vote": [float(metrics.accuracy(mv.predict_proba(te.weak.L), te.y))],
+        "labelmodel/dawid_skene_abstain": [
+            float(metrics.accuracy(ds_.predict_proba(te.weak.L), te.y))
+        ],
     }
     for name, (t, w) in targets.items():
         accs = []
