@@ -21,6 +21,7 @@ import numpy as np
 from wsbench import metrics
 from wsbench.endmodels import LogisticRegression, select_on_valid
 from wsbench.labelmodels import DawidSkene, MajorityVote, MatrixCompletion
+from wsbench.metrics import slice_table
 
 
 def load(task: str, features):
@@ -73,6 +74,12 @@ def main():
             float(metrics.accuracy(ds_.predict_proba(te.weak.L), te.y))
         ],
     }
+    slices = None
+    if args.task in ("youtube", "sms"):
+        from wsbench.tasks import spam
+
+        slices = getattr(spam, f"{args.task}_slices")()
+    slice_rows = {}
     for name, (t, w) in targets.items():
         accs = []
         for seed in range(args.seeds):
@@ -82,12 +89,25 @@ def main():
             accs.append(float(metrics.accuracy(fitted.predict_proba(te.x), te.y)))
             print(f"{name} seed {seed}: best candidate {grid[best]!r:.80} test acc {accs[-1]:.4f}")
         rows[f"endmodel/{name}"] = accs
+        if slices is not None:  # per-slice test accuracy of the last seed's model
+            table = slice_table(
+                fitted.predict_proba(te.x), te.y, slices["test"], slices["names"], ("accuracy",)
+            )
+            slice_rows[name] = table
     print(f"\n{args.task}: d={tr.x.shape[1]}, n_train={tr.n}, n_test={te.n}")
     print(f"{'model':32s} {'test accuracy':>14s} {'sem':>7s}  n")
     for name, accs in rows.items():
         a = np.asarray(accs)
         sem = a.std(ddof=1) / np.sqrt(len(a)) if len(a) > 1 else float("nan")
         print(f"{name:32s} {a.mean():14.4f} {sem:7.4f}  {len(a)}")
+    if slice_rows:
+        names = list(next(iter(slice_rows.values())))
+        print("\nper-slice test accuracy (last seed; n = scored rows):")
+        print(f"{'end model on':22s} " + " ".join(f"{n:>16s}" for n in names))
+        counts = next(iter(slice_rows.values()))
+        print(f"{'n':22s} " + " ".join(f"{counts[n]['n']:16d}" for n in names))
+        for name, table in slice_rows.items():
+            print(f"{name:22s} " + " ".join(f"{table[n]['accuracy']:16.4f}" for n in names))
 
 
 if __name__ == "__main__":

@@ -85,3 +85,21 @@ def test_chest_xray_hashed_features(tmp_path):
     assert ds.train.x.shape == (ds.train.n, 256) and ds.test.x.shape == (ds.test.n, 256)
     empty = (np.asarray(ds.train.x).sum(axis=1) == 0).mean()
     assert empty < 0.01  # a report without FINDINGS and IMPRESSION text has a zero row
+
+
+@needs_mirror
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "module,maker",
+    [("spam", "make_sms"), ("spouse", "make_spouse"), ("cdr", "make_cdr")],
+)
+def test_every_task_has_default_features(module, maker, tmp_path):
+    import importlib
+
+    make = getattr(importlib.import_module(f"wsbench.tasks.{module}"), maker)
+    ds = make(mirror=str(MIRROR), data_dir=str(tmp_path))
+    d = ds.train.x.shape[1]
+    assert 100 < d <= 5000
+    for s in (ds.train, ds.valid, ds.test):
+        assert s.x.shape == (s.n, d) and s.x.dtype == np.float32
+        assert (np.asarray(s.x).sum(axis=1) > 0).mean() > 0.9  # most rows have known n-grams
