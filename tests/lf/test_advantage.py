@@ -38,6 +38,9 @@ def test_hand_computed():
     w = 0.5 * np.log(a / (1 - a))
     expected = (1.0 + 1 / (1 + np.exp(2 * w))) / 4
     assert float(expected_advantage(L, 2, mean_accuracy=a)) == pytest.approx(expected, rel=1e-5)
+    # LFs that never overlap: no conflict, so no advantage (not NaN)
+    disjoint = np.array([[0, -1], [-1, 1], [-1, -1]])
+    assert float(expected_advantage(disjoint, 2)) == 0.0
 
 
 @pytest.mark.parametrize("propensity,conflicts_only", [(0.05, True), (0.3, True), (0.3, False)])

@@ -89,7 +89,8 @@ def expected_advantage(
     Args:
         L: ``(n, m)`` votes, ``-1`` = abstain.
         n_classes: k (static).
-        mean_accuracy: :math:`\\bar\\alpha`; estimated from the LFs' agreement when ``None``.
+        mean_accuracy: :math:`\\bar\\alpha`; estimated from the LFs' agreement when ``None``
+            (LFs that never vote on the same row count as agreeing: no conflict, estimate 0).
         conflicts_only: count only rows where LFs disagree (see the module docstring).
 
     Returns:
@@ -100,7 +101,11 @@ def expected_advantage(
     L = jnp.asarray(L)
     counts = vote_counts(L, n_classes)
     if mean_accuracy is None:
-        mean_accuracy = mean_accuracy_from_agreement(agreement_rate(L, n_classes), n_classes)
+        a = agreement_rate(L, n_classes)
+        # no two LFs ever vote together: nothing to estimate accuracy from, and no row can have a
+        # conflict; treat the LFs as agreeing (the estimate is then 0 with conflicts_only)
+        a = jnp.where(jnp.isnan(a), 1.0, a)
+        mean_accuracy = mean_accuracy_from_agreement(a, n_classes)
     alpha = jnp.asarray(mean_accuracy, jnp.float32)
     w = jnp.log(alpha * (n_classes - 1) / (1.0 - alpha))
     posterior = jax.nn.softmax(w * counts, axis=1)
