@@ -164,6 +164,19 @@ def read_wrench_split(
     return ids, np.asarray(rows, dtype=np.int32), np.asarray(labels, dtype=np.int32), data
 
 
+def _texts(root: Path, split: str, data: list) -> list[str]:
+    """``data[i]["text"]`` for each row (the text WRENCH ships), for ``features=``."""
+    out = []
+    for i, d in enumerate(data):
+        if not isinstance(d, dict) or not isinstance(d.get("text"), str):
+            raise ValueError(
+                f"{root}: row {i} of the {split} split has no data['text'] string; features= "
+                "needs the text of every row (pass features=None to load L and y only)."
+            )
+        out.append(d["text"])
+    return out
+
+
 def load_wrench(
     root: str | os.PathLike,
     *,
@@ -172,6 +185,7 @@ def load_wrench(
     missing_train: Literal["error", "valid"] = "error",
     name: str | None = None,
     return_records: bool = False,
+    features=None,
     key=None,
 ):
     """Load a WRENCH-format folder (``label.json`` + ``{train,valid,test}.json``) as a ``Dataset``.
@@ -187,10 +201,14 @@ def load_wrench(
         name: the dataset name (default: the folder name).
         return_records: also return ``{split: {"ids": [...], "data": [...]}}`` with the raw ``data``
             records (e.g. ``{"text": ...}``) in row order, for featurisation and end models.
+        features: a text featuriser spec (``wsbench.features.make_featurizer``: ``"default"``,
+            ``"tfidf"``, ``{"name": ..., **params}``, ...) fitted on the train split's
+            ``data["text"]`` and applied to every split's ``x``; ``None`` (default) leaves ``x``
+            ``None``.
         key: accepted for the config convention; loading is deterministic.
 
     Returns:
-        The ``Dataset`` (``x`` is left ``None``: featurising text is task-specific), or ``(Dataset,
+        The ``Dataset`` (``x`` is ``None`` unless ``features`` is given), or ``(Dataset,
         records)`` when ``return_records`` (``records`` also has ``"label_names"``, the class names
         in class-id order).
 
@@ -247,9 +265,15 @@ def load_wrench(
             f"{root}: splits have different numbers of LFs {ms}; they must share the same LFs."
         )
 
+    xs = None
+    if features is not None:
+        from ..features import featurize_splits
+
+        xs = featurize_splits(features, {s: _texts(root, s, loaded[s][3]) for s in SPLITS})
+
     def make(split):
         _, L, y, _ = loaded[split]
-        return Split(WeakLabels(L, k), y=y)
+        return Split(WeakLabels(L, k), y=y, x=None if xs is None else xs[split])
 
     ds = Dataset(
         train=make("train"), valid=make("valid"), test=make("test"), name=name or root.name
@@ -268,6 +292,7 @@ def load_wrench_dataset(
     mirror: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
     missing_train: Literal["error", "valid"] = "valid",
+    features=None,
 ) -> Dataset:
     """``fetch(name)`` then :func:`load_wrench`: the target of ``conf/dataset/wrench_*.yaml``.
 
@@ -278,4 +303,4 @@ def load_wrench_dataset(
     from .fetch import fetch
 
     root = fetch(name, mirror=mirror, data_dir=data_dir)
-    return load_wrench(root, missing_train=missing_train, name=name)
+    return load_wrench(root, missing_train=missing_train, name=name, features=features)

@@ -3,6 +3,7 @@
 from ._base import AbstractEndModel, AbstractFittedEndModel, FittedClassifier
 from ._logreg import LogisticRegression
 from ._mlp import MLP
+from ._select import select_on_valid
 from ._train import train_classifier
 from .losses import soft_cross_entropy, votes_weight
 
@@ -12,6 +13,7 @@ __all__ = [
     "AbstractFittedEndModel",
     "FittedClassifier",
     "LogisticRegression",
+    "select_on_valid",
     "soft_cross_entropy",
     "train_classifier",
     "votes_weight",

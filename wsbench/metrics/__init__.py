@@ -13,6 +13,7 @@ from .classification import (
     tie_split,
 )
 from .recovery import align_classes, confusion_error
+from .slices import slice_scores, slice_table
 from .summary import mean_sem
 
 __all__ = [
@@ -28,5 +29,7 @@ __all__ = [
     "mean_sem",
     "roc_auc",
     "score",
+    "slice_scores",
+    "slice_table",
     "tie_split",
 ]

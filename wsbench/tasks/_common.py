@@ -1,16 +1,18 @@
 """Shared pieces of the raw-text tasks: locating files, fixed hash splits, building a Dataset."""
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..data import Dataset, Split, WeakLabels
 from ..data.fetch import fetch as _fetch
-from ..lf import ABSTAIN, apply_lfs, labeling_function, lf_summary
+from ..features import featurize_splits
+from ..lf import ABSTAIN, apply_lfs, apply_slices, labeling_function, lf_summary, slicing_function
 
-__all__ = ["ABSTAIN", "apply_lfs", "labeling_function", "lf_summary"]
+__all__ = ["ABSTAIN", "apply_lfs", "labeling_function", "lf_summary", "slicing_function"]
 
 SPLITS = ("train", "valid", "test")
 
@@ -73,16 +75,38 @@ def build_dataset(
     *,
     n_classes: int = 2,
     progress: bool = False,
+    features=None,
+    text: Callable[[Any], str] | None = None,
 ) -> Dataset:
-    """Apply ``lfs`` to each split's records and wrap the label matrices and gold labels."""
+    """Apply ``lfs`` to each split's records and wrap the label matrices and gold labels.
+
+    Args:
+        features: a featuriser spec for :func:`wsbench.features.make_featurizer` (``None``: no
+            ``x``); fitted on the train split's texts only, then applied to every split.
+        text: ``record -> str``, the text the featuriser reads (required with ``features``).
+    """
+    xs = None
+    if features is not None:
+        if text is None:
+            raise ValueError(f"task {name!r}: features need a text(record) -> str function.")
+        xs = featurize_splits(features, {s: [text(r) for r in records[s]] for s in SPLITS})
     splits = {}
     for split in SPLITS:
         L = apply_lfs(lfs, records[split], n_classes=n_classes, progress=progress)
         splits[split] = Split(
             WeakLabels(L=np.asarray(L, dtype=np.int32), n_classes=n_classes),
             y=np.asarray(y[split], dtype=np.int32),
+            x=None if xs is None else xs[split],
         )
     return Dataset(name=name, **splits)
+
+
+def build_slices(sfs: Sequence, records: dict[str, list]) -> dict:
+    """``{"names": [slice names], split: (n_split, s) bool slice matrix}`` for each split."""
+    out: dict = {"names": [sf.name for sf in sfs]}
+    for split in SPLITS:
+        out[split] = apply_slices(sfs, records[split])
+    return out
 
 
 def lf_names(lfs: Sequence) -> list[str]:

@@ -405,16 +405,30 @@ def load(folder: Path) -> tuple[dict[str, list], dict[str, np.ndarray]]:
     return records, y
 
 
+def _sentence(record) -> str:
+    """The candidate's sentence (what the featuriser reads)."""
+    return record.sentence
+
+
 def make_cdr(
-    *, key=None, name: str = "cdr", mirror: str | None = None, data_dir: str | None = None
+    *,
+    key=None,
+    features="default",
+    name: str = "cdr",
+    mirror: str | None = None,
+    data_dir: str | None = None,
 ) -> Dataset:
     """The CDR chemical-induced-disease task (corpus train/dev/test; 12 LFs; CID = 1).
 
     Args:
         key: ignored (fixed data and split); accepted for API uniformity.
+        features: the featuriser for ``Split.x``, fitted on the train split's text only:
+            ``"default"`` (word 1-2-gram TF-IDF, ``wsbench.features.DEFAULT_TEXT_FEATURES``), a
+            name (``"tfidf"``, ``"hashed"``), a mapping ``{"name": ..., **params}``, a
+            ``wsbench.features.TextFeaturizer``, or ``None`` (``x`` stays ``None``).
         name: the dataset name recorded with results.
         mirror, data_dir: passed to :func:`wsbench.data.fetch.fetch`.
     """
     del key
     records, y = load(dataset_dir("bc5cdr_pubtator", mirror=mirror, data_dir=data_dir))
-    return build_dataset(name, CDR_LFS, records, y)
+    return build_dataset(name, CDR_LFS, records, y, features=features, text=_sentence)

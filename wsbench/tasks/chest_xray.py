@@ -243,16 +243,30 @@ CHEST_XRAY_LFS = (
 )
 
 
+def report_text(record) -> str:
+    """FINDINGS and IMPRESSION of a report joined by a space (what the featuriser reads)."""
+    return " ".join(t for t in (record.findings, record.impression) if t)
+
+
 def make_chest_xray(
-    *, key=None, name: str = "chest_xray", mirror: str | None = None, data_dir: str | None = None
+    *,
+    key=None,
+    features="default",
+    name: str = "chest_xray",
+    mirror: str | None = None,
+    data_dir: str | None = None,
 ) -> Dataset:
     """The IU chest X-ray report triage task (hash split ~60/20/20; 15 LFs; abnormal = 1).
 
     Args:
         key: ignored (fixed data and split); accepted for API uniformity.
+        features: the featuriser for ``Split.x``, fitted on the train split's text only:
+            ``"default"`` (word 1-2-gram TF-IDF, ``wsbench.features.DEFAULT_TEXT_FEATURES``), a
+            name (``"tfidf"``, ``"hashed"``), a mapping ``{"name": ..., **params}``, a
+            ``wsbench.features.TextFeaturizer``, or ``None`` (``x`` stays ``None``).
         name: the dataset name recorded with results.
         mirror, data_dir: passed to :func:`wsbench.data.fetch.fetch`.
     """
     del key
     records, y = load(dataset_dir("iu_chest_xray_reports", mirror=mirror, data_dir=data_dir))
-    return build_dataset(name, CHEST_XRAY_LFS, records, y)
+    return build_dataset(name, CHEST_XRAY_LFS, records, y, features=features, text=report_text)

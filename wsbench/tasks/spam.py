@@ -32,10 +32,12 @@ from ..data import Dataset
 from ._common import (
     ABSTAIN,
     build_dataset,
+    build_slices,
     dataset_dir,
     hash_order,
     labeling_function,
     require_file,
+    slicing_function,
     stratified_hash_split,
 )
 
@@ -339,16 +341,85 @@ SMS_LFS = (
     sms_no_digits,
 )
 
+# ---------------------------------------------------------------------------------- slices
+# Slices (Snorkel's slicing functions) name subsets whose scores a runner reports separately; they
+# read the same records as the LFs and apply to YouTube comments and SMS messages alike.
+
+_LINK = re.compile(r"https?://|www\.|\.com\b|\.co\.uk\b|bit\.ly", re.I)
+
+
+@slicing_function()
+def short_text(x):
+    """Fewer than 5 words (the tutorial's ``short_comment`` heuristic, as a slice)."""
+    return len(x.text.split()) < 5
+
+
+@slicing_function()
+def has_link(x):
+    """Contains a URL or a web domain."""
+    return _LINK.search(x.text) is not None
+
+
+@slicing_function()
+def long_text(x):
+    """30 words or more."""
+    return len(x.text.split()) >= 30
+
+
+@slicing_function()
+def shouting(x):
+    """At least half of the letters are upper case (and there are at least 10 letters)."""
+    letters = [c for c in x.text if c.isalpha()]
+    return len(letters) >= 10 and sum(c.isupper() for c in letters) >= len(letters) / 2
+
+
+SPAM_SLICES = (short_text, has_link, long_text, shouting)
+
+
+def youtube_slices(*, mirror: str | None = None, data_dir: str | None = None) -> dict:
+    """The slice matrices of the YouTube task: ``{"names": [...], "train"|"valid"|"test": S}``.
+
+    ``S`` is ``(n_split, 4)`` bool in the row order of :func:`make_youtube`'s splits (columns
+    :data:`SPAM_SLICES`); score with ``wsbench.metrics.slice_scores`` / ``slice_table``.
+    """
+    records, _ = youtube_records(
+        dataset_dir("youtube_spam_collection_raw", mirror=mirror, data_dir=data_dir)
+    )
+    return build_slices(SPAM_SLICES, records)
+
+
+def sms_slices(*, mirror: str | None = None, data_dir: str | None = None) -> dict:
+    """The slice matrices of the SMS task (as :func:`youtube_slices`)."""
+    records, _ = sms_records(
+        dataset_dir("sms_spam_collection_raw", mirror=mirror, data_dir=data_dir)
+    )
+    return build_slices(SPAM_SLICES, records)
+
+
 # --------------------------------------------------------------------------------- builders
 
 
+def _text(record) -> str:
+    """The message text (what the featuriser reads)."""
+    return record.text
+
+
 def make_youtube(
-    *, key=None, name: str = "youtube", mirror: str | None = None, data_dir: str | None = None
+    *,
+    key=None,
+    features="default",
+    name: str = "youtube",
+    mirror: str | None = None,
+    data_dir: str | None = None,
 ) -> Dataset:
     """The YouTube spam task (train 1586 / valid 120 / test 250; 11 LFs; spam = 1).
 
     Args:
         key: ignored (fixed data and split); accepted for API uniformity.
+        features: the featuriser for ``Split.x``, fitted on the train split's text only:
+            ``"default"`` (word 1-2-gram TF-IDF, ``wsbench.features.DEFAULT_TEXT_FEATURES``), a
+            name (``"tfidf"``, ``"hashed"``), a mapping ``{"name": ..., **params}``, a
+            ``wsbench.features.TextFeaturizer``, or ``None`` (``x`` stays ``None``).
         name: the dataset name recorded with results.
         mirror, data_dir: passed to :func:`wsbench.data.fetch.fetch` (defaults:
             ``$WSBENCH_DATA_MIRROR``, ``$WSBENCH_DATA``).
@@ -357,16 +428,25 @@ def make_youtube(
     records, y = youtube_records(
         dataset_dir("youtube_spam_collection_raw", mirror=mirror, data_dir=data_dir)
     )
-    return build_dataset(name, YOUTUBE_LFS, records, y)
+    return build_dataset(name, YOUTUBE_LFS, records, y, features=features, text=_text)
 
 
 def make_sms(
-    *, key=None, name: str = "sms", mirror: str | None = None, data_dir: str | None = None
+    *,
+    key=None,
+    features="default",
+    name: str = "sms",
+    mirror: str | None = None,
+    data_dir: str | None = None,
 ) -> Dataset:
     """The SMS spam task (train 4574 / valid 500 / test 500; 12 LFs; spam = 1).
 
     Args:
         key: ignored (fixed data and split); accepted for API uniformity.
+        features: the featuriser for ``Split.x``, fitted on the train split's text only:
+            ``"default"`` (word 1-2-gram TF-IDF, ``wsbench.features.DEFAULT_TEXT_FEATURES``), a
+            name (``"tfidf"``, ``"hashed"``), a mapping ``{"name": ..., **params}``, a
+            ``wsbench.features.TextFeaturizer``, or ``None`` (``x`` stays ``None``).
         name: the dataset name recorded with results.
         mirror, data_dir: passed to :func:`wsbench.data.fetch.fetch` (defaults:
             ``$WSBENCH_DATA_MIRROR``, ``$WSBENCH_DATA``).
@@ -375,4 +455,4 @@ def make_sms(
     records, y = sms_records(
         dataset_dir("sms_spam_collection_raw", mirror=mirror, data_dir=data_dir)
     )
-    return build_dataset(name, SMS_LFS, records, y)
+    return build_dataset(name, SMS_LFS, records, y, features=features, text=_text)

@@ -213,13 +213,27 @@ def load(folder: Path) -> dict:
     return out
 
 
+def _sentence(record) -> str:
+    """The candidate's sentence (what the featuriser reads)."""
+    return record.sentence
+
+
 def make_spouse(
-    *, key=None, name: str = "spouse", mirror: str | None = None, data_dir: str | None = None
+    *,
+    key=None,
+    features="default",
+    name: str = "spouse",
+    mirror: str | None = None,
+    data_dir: str | None = None,
 ) -> Dataset:
     """The spouse task (train = valid = dev 2811, test 2701; 9 LFs; spouse = 1; ~7-8% positive).
 
     Args:
         key: ignored (fixed data and split); accepted for API uniformity.
+        features: the featuriser for ``Split.x``, fitted on the train split's text only:
+            ``"default"`` (word 1-2-gram TF-IDF, ``wsbench.features.DEFAULT_TEXT_FEATURES``), a
+            name (``"tfidf"``, ``"hashed"``), a mapping ``{"name": ..., **params}``, a
+            ``wsbench.features.TextFeaturizer``, or ``None`` (``x`` stays ``None``).
         name: the dataset name recorded with results.
         mirror, data_dir: passed to :func:`wsbench.data.fetch.fetch`.
     """
@@ -227,4 +241,4 @@ def make_spouse(
     d = load(dataset_dir("spouse_snorkel", mirror=mirror, data_dir=data_dir))
     records = {"train": d["records"]["valid"], **d["records"]}
     y = {"train": d["y"]["valid"], **d["y"]}
-    return build_dataset(name, d["lfs"], records, y)
+    return build_dataset(name, d["lfs"], records, y, features=features, text=_sentence)

@@ -1,0 +1,43 @@
+"""select_on_valid: model selection / early stopping on valid only."""
+
+import jax
+import jax.random as jr
+import numpy as np
+import pytest
+
+from wsbench import metrics
+from wsbench.endmodels import LogisticRegression, select_on_valid
+
+
+def _data(key, n=300, d=5):
+    kx, kv = jr.split(key)
+    w = np.arange(1, d + 1) - d / 2
+    x, xv = jr.normal(kx, (n, d)), jr.normal(kv, (100, d))
+    return x, (x @ w > 0).astype(int), xv, (xv @ w > 0).astype(int)
+
+
+def test_selects_best_valid_score():
+    x, y, xv, yv = _data(jr.key(0))
+    cands = [LogisticRegression(n_steps=1, lr=1e-4), LogisticRegression(n_steps=200)]
+    fitted, best, scores = select_on_valid(cands, x, jax.nn.one_hot(y, 2), xv, yv, key=jr.key(1))
+    assert best == 1 and scores.shape == (2,) and scores[1] > scores[0]
+    direct = cands[1].fit(x, jax.nn.one_hot(y, 2), key=jr.key(1))
+    np.testing.assert_allclose(
+        float(metrics.accuracy(fitted.predict_proba(xv), yv)),
+        float(metrics.accuracy(direct.predict_proba(xv), yv)),
+    )
+    _, best_ll, _ = select_on_valid(
+        cands, x, jax.nn.one_hot(y, 2), xv, yv, metric="log_loss", key=jr.key(1)
+    )
+    assert best_ll == 1  # log_loss is minimised
+
+
+def test_errors():
+    x, y, xv, yv = _data(jr.key(0), n=20)
+    t = jax.nn.one_hot(y, 2)
+    with pytest.raises(ValueError, match="at least one candidate"):
+        select_on_valid([], x, t, xv, yv, key=jr.key(0))
+    with pytest.raises(ValueError, match="unknown metric"):
+        select_on_valid([LogisticRegression()], x, t, xv, yv, metric="auc", key=jr.key(0))
+    with pytest.raises(ValueError, match="no known gold"):
+        select_on_valid([LogisticRegression()], x, t, xv, -np.ones(100, int), key=jr.key(0))

@@ -1,0 +1,69 @@
+"""Model selection on the valid split: fit each candidate end model, keep the best valid score.
+
+Early stopping is expressed as selection over candidates that differ in ``n_steps`` (the training
+loop has a static number of steps), so no test item is ever read and the cost is fixed in advance.
+"""
+
+from collections.abc import Sequence
+
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import PRNGKeyArray
+
+from ..metrics import METRICS
+from ._base import AbstractEndModel, AbstractFittedEndModel
+
+LOWER_IS_BETTER = frozenset({"log_loss", "brier", "ece"})
+
+
+def select_on_valid(
+    candidates: Sequence[AbstractEndModel],
+    x,
+    targets,
+    x_valid,
+    y_valid,
+    *,
+    weights=None,
+    metric: str = "accuracy",
+    key: PRNGKeyArray,
+) -> tuple[AbstractFittedEndModel, int, np.ndarray]:
+    """Fit every candidate on ``(x, targets)`` with the same ``key`` and pick the best on valid.
+
+    Args:
+        candidates: end models (e.g. ``LogisticRegression`` over a grid of ``lr``,
+            ``weight_decay`` and ``n_steps``).
+        x, targets, weights: the training features, probabilistic labels and row weights, passed
+            to each candidate's ``fit``.
+        x_valid, y_valid: valid features and gold labels (``-1`` = unknown, ignored).
+        metric: a name in ``wsbench.metrics.METRICS``; ``log_loss``, ``brier`` and ``ece`` are
+            minimised, the others maximised. Ties go to the earliest candidate.
+        key: PRNG key, the same for every candidate.
+
+    Returns:
+        ``(fitted, index, valid_scores)``: the best fitted model, its index in ``candidates`` and
+        every candidate's valid score.
+
+    Raises:
+        ValueError: no candidates, an unknown metric, or a valid split without gold labels.
+    """
+    candidates = tuple(candidates)
+    if not candidates:
+        raise ValueError("select_on_valid needs at least one candidate end model.")
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose from {sorted(METRICS)}.")
+    y_valid = jnp.asarray(y_valid)
+    if not bool((y_valid >= 0).any()):
+        raise ValueError("y_valid has no known gold label (all -1); selection needs some.")
+    fitted_all, scores = [], []
+    for est in candidates:
+        fitted = est.fit(x, targets, weights=weights, key=key)
+        fitted_all.append(fitted)
+        scores.append(float(METRICS[metric](fitted.predict_proba(x_valid), y_valid)))
+    scores = np.asarray(scores)
+    if np.isnan(scores).all():
+        raise ValueError(
+            f"valid {metric} is NaN for every candidate (a class absent from y_valid?)."
+        )
+    safe = np.where(np.isnan(scores), np.inf if metric in LOWER_IS_BETTER else -np.inf, scores)
+    best = int(np.argmin(safe) if metric in LOWER_IS_BETTER else np.argmax(safe))
+    return fitted_all[best], best, scores
