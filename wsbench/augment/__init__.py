@@ -6,10 +6,12 @@
 - discriminators: :class:`ImageDiscriminator`, :class:`TextDiscriminator`;
 - training: :class:`Tanda` (``step``, ``fit``), :func:`train_tanda`;
 - policies: :class:`IdentityPolicy`, :class:`CropFlipPolicy`, :class:`RandomSequencePolicy`,
-  :class:`TandaPolicy` behind :class:`AbstractAugmentPolicy`.
+  :class:`TandaPolicy` behind :class:`AbstractAugmentPolicy`;
+- pipeline pieces: :func:`make_policy` (by name) and :func:`fit_and_score` (end-model test accuracy).
 """
 
 from ._discriminator import ImageDiscriminator, TextDiscriminator
+from ._evaluate import POLICIES, fit_and_score, make_policy
 from ._generator import AbstractGenerator, LSTMGenerator, MeanFieldGenerator
 from ._policy import (
     AbstractAugmentPolicy,
@@ -40,6 +42,9 @@ from .tfs import TF, TFSet, cifar_tfs, grayscale_tfs, image_basic
 
 __all__ = [
     "PAD",
+    "POLICIES",
+    "fit_and_score",
+    "make_policy",
     "TF",
     "AbstractAugmentPolicy",
     "AbstractGenerator",

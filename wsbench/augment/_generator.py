@@ -1,4 +1,4 @@
-"""Generators over fixed-length sequences of TF indices: mean-field and LSTM (Ratner et al. 2017, §3).
+r"""Generators over fixed-length sequences of TF indices: mean-field and LSTM (Ratner et al. 2017, §3).
 
 A generator defines $\pi_\theta(\tau)$ over sequences $\tau = (\tau_1, \dots, \tau_L)$ of indices into
 a :class:`~wsbench.augment.TFSet` of size K. Logits are squashed into ``(-logit_range, logit_range)``
