@@ -11,7 +11,9 @@ MIRROR = os.environ.get("WSBENCH_DATA_MIRROR")
 
 def _need(name):
     if not MIRROR or not (Path(MIRROR) / name).is_dir():
-        pytest.skip(f"dataset {name!r} not available: set WSBENCH_DATA_MIRROR to a folder holding {name}/")
+        pytest.skip(
+            f"dataset {name!r} not available: set WSBENCH_DATA_MIRROR to a folder holding {name}/"
+        )
 
 
 @pytest.fixture

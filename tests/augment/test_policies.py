@@ -70,7 +70,9 @@ def test_tanda_policy_follows_the_generator(key):
     gen = eqx.tree_at(lambda g: g.raw_logits, MeanFieldGenerator(2, 1), jnp.array([100.0, -100.0]))
     pol = TandaPolicy(tfs=tfs, generator=gen)
     x = _imgs(key, n=200)
-    frac_dark = float(np.mean(np.asarray(pol(x, key=key).sum(axis=(1, 2, 3)) < x.sum(axis=(1, 2, 3)) - 1e-3)))
+    frac_dark = float(
+        np.mean(np.asarray(pol(x, key=key).sum(axis=(1, 2, 3)) < x.sum(axis=(1, 2, 3)) - 1e-3))
+    )
     p_dark = float(gen.probs()[1])  # squashed logits keep it > 0
     assert frac_dark <= max(0.05, 5 * p_dark)
     with pytest.raises(ValueError, match="n_tfs"):
@@ -124,4 +126,6 @@ def test_image_models_validate_input(key):
     with pytest.raises(ValueError, match="H, W, C"):
         CNN(n_steps=1).fit(jnp.zeros((4, 8, 8)), jnp.eye(2)[jnp.array([0, 1, 0, 1])], key=key)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        CNN(n_steps=1).fit(jnp.full((4, 8, 8, 1), 255.0), jnp.eye(2)[jnp.array([0, 1, 0, 1])], key=key)
+        CNN(n_steps=1).fit(
+            jnp.full((4, 8, 8, 1), 255.0), jnp.eye(2)[jnp.array([0, 1, 0, 1])], key=key
+        )

@@ -54,7 +54,9 @@ def _generators(key):
 
 
 def _flat(tree):
-    return jnp.concatenate([jnp.ravel(a) for a in jax.tree.leaves(eqx.filter(tree, eqx.is_inexact_array))])
+    return jnp.concatenate(
+        [jnp.ravel(a) for a in jax.tree.leaves(eqx.filter(tree, eqx.is_inexact_array))]
+    )
 
 
 @pytest.mark.parametrize("name", ["mean_field", "lstm"])
@@ -99,7 +101,9 @@ def test_sample_log_probs_match_log_prob(key):
 
 
 def test_logits_are_squashed():
-    g = eqx.tree_at(lambda g: g.raw_logits, MeanFieldGenerator(3, 2), jnp.array([100.0, 0.0, -100.0]))
+    g = eqx.tree_at(
+        lambda g: g.raw_logits, MeanFieldGenerator(3, 2), jnp.array([100.0, 0.0, -100.0])
+    )
     assert float(jnp.abs(g.logits()).max()) <= 4.0 + 1e-6
     assert float(g.probs().min()) > 1e-4
 

@@ -118,13 +118,15 @@ def test_text_tf_determinism_jit_vmap(name, key):
     np.testing.assert_array_equal(jax.jit(lambda x, k: tf(x, k))(one, keys[0]).ids, a.ids)
     batched = jax.vmap(lambda x, k: tf(x, k))(x, keys)
     for i in range(6):
-        xi = jax.tree.map(lambda a: a[i], x)
+        xi = jax.tree.map(lambda a, i=i: a[i], x)
         np.testing.assert_array_equal(batched.ids[i], tf(xi, keys[i]).ids)
         np.testing.assert_array_equal(batched.protected[i], tf(xi, keys[i]).protected)
 
 
 def test_fully_protected_sentence_is_unchanged(key):
-    x = Tokens(ids=jnp.array([3, 4, 5, 0, 0]), protected=jnp.array([True, True, True, False, False]))
+    x = Tokens(
+        ids=jnp.array([3, 4, 5, 0, 0]), protected=jnp.array([True, True, True, False, False])
+    )
     tfs = text_tfs(NgramLM.fit([[3, 4, 5]], 8))
     for i in range(len(tfs)):
         y = tfs.apply(x, i, key)

@@ -23,11 +23,17 @@ def test_cifar_set_is_the_papers_33():
         + [f"shear({a})" for a in ("-0.25", "-0.1", "+0.1", "+0.25")]
         + [f"swirl({a})" for a in ("-0.25", "-0.1", "+0.1", "+0.25")]
         + [f"hue({a})" for a in ("-0.25", "-0.1", "+0.1", "+0.25")]
-        + [f"{e}({f})" for e in ("contrast", "brightness", "color") for f in ("0.5", "0.75", "1.25", "1.5")]
+        + [
+            f"{e}({f})"
+            for e in ("contrast", "brightness", "color")
+            for f in ("0.5", "0.75", "1.25", "1.5")
+        ]
         + ["flip_lr"]
     )
     assert list(names) == want
-    assert len(GRAY) == 24 and "flip_lr" not in GRAY.names and not any("hue" in n for n in GRAY.names)
+    assert (
+        len(GRAY) == 24 and "flip_lr" not in GRAY.names and not any("hue" in n for n in GRAY.names)
+    )
 
 
 def _images(key, n, c, hw=8):
@@ -42,7 +48,9 @@ def test_image_tf_invariants(index, key):
     y = tf(xs[0], k_tf)
     assert y.shape == xs[0].shape and y.dtype == jnp.float32
     assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
-    assert not np.allclose(y, xs[0], atol=1e-4), "a TF at a non-zero magnitude must change the image"
+    assert not np.allclose(y, xs[0], atol=1e-4), (
+        "a TF at a non-zero magnitude must change the image"
+    )
     np.testing.assert_array_equal(y, tf(xs[0], k_tf))  # same key, same output
     np.testing.assert_allclose(jax.jit(lambda x, k: tf(x, k))(xs[0], k_tf), y, atol=1e-5)
     keys = jr.split(k_tf, 3)

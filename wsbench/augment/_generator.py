@@ -125,7 +125,9 @@ class LSTMGenerator(AbstractGenerator):
         self.cell = eqx.nn.LSTMCell(embed, hidden, key=k2)
         head = eqx.nn.Linear(hidden, n_tfs, key=k3)
         # start near uniform, as the mean-field generator does
-        self.head = eqx.tree_at(lambda h: (h.weight, h.bias), head, (head.weight * 0.1, head.bias * 0))
+        self.head = eqx.tree_at(
+            lambda h: (h.weight, h.bias), head, (head.weight * 0.1, head.bias * 0)
+        )
 
     def _init_state(self):
         z = jnp.zeros((self.hidden,), jnp.float32)
@@ -136,7 +138,9 @@ class LSTMGenerator(AbstractGenerator):
         return state, _squash(self.head(state[0]), self.logit_range)
 
     def step_logits(self, indices):
-        prevs = jnp.concatenate([jnp.array([self.n_tfs], jnp.int32), indices[:-1].astype(jnp.int32)])
+        prevs = jnp.concatenate(
+            [jnp.array([self.n_tfs], jnp.int32), indices[:-1].astype(jnp.int32)]
+        )
 
         def step(state, prev):
             state, logits = self._logits(state, prev)

@@ -22,6 +22,7 @@ from .tfs import TFSet
 __all__ = [
     "AbstractAugmentPolicy",
     "CropFlipPolicy",
+    "NO_AUGMENT",
     "IdentityPolicy",
     "RandomSequencePolicy",
     "TandaPolicy",
@@ -49,6 +50,10 @@ class IdentityPolicy(AbstractAugmentPolicy):
     def __call__(self, x, *, key: PRNGKeyArray):
         del key
         return x
+
+
+NO_AUGMENT = IdentityPolicy()
+"""The shared ``IdentityPolicy()`` instance (the default ``augment=`` of every end model)."""
 
 
 class CropFlipPolicy(AbstractAugmentPolicy):

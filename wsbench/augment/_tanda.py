@@ -197,7 +197,9 @@ class Tanda(eqx.Module):
 
         g_grads = eqx.filter_grad(g_loss_fn)(gen)
         g_opt = self._g_opt()
-        updates, g_state = g_opt.update(g_grads, state.g_opt_state, eqx.filter(gen, eqx.is_inexact_array))
+        updates, g_state = g_opt.update(
+            g_grads, state.g_opt_state, eqx.filter(gen, eqx.is_inexact_array)
+        )
         gen = eqx.apply_updates(gen, updates)
         new = TandaState(gen, disc, g_state, d_state)
         return new, {"d_loss": d_loss, "g_loss": losses[:, -1].mean()}

@@ -18,7 +18,6 @@ TFs (after the relation-extraction TFs of Ratner et al., NeurIPS 2017, section 5
 from collections.abc import Sequence
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np

@@ -122,9 +122,7 @@ class TFSet(eqx.Module):
                 )
         if len(branches) == 1:
             return branches[0](x, key, jnp.asarray(slot)[index])
-        return jax.lax.switch(
-            jnp.asarray(which)[index], branches, x, key, jnp.asarray(slot)[index]
-        )
+        return jax.lax.switch(jnp.asarray(which)[index], branches, x, key, jnp.asarray(slot)[index])
 
     def apply_sequence(self, x, indices: Int[Array, " L"], key: PRNGKeyArray):
         """Apply TFs ``indices[0]``, then ``indices[1]``, ...; return every prefix.
@@ -152,7 +150,9 @@ def _groups(tfs):
     """Group TF positions by (fn, parameter names) when every parameter is a plain number."""
     keyed, groups, which, slot = {}, [], [], []
     for i, t in enumerate(tfs):
-        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in t.params.values())
+        numeric = all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in t.params.values()
+        )
         k = (t.fn, tuple(sorted(t.params))) if numeric and t.params else ("single", i)
         if k not in keyed:
             keyed[k] = len(groups)
@@ -231,7 +231,9 @@ def swirl(x, key, *, strength: float, radius: float | None = None):
     h, w = x.shape[0], x.shape[1]
     r = (min(h, w) / 2.0) if radius is None else radius
     r_eff = math.log(2.0) * r / 5.0
-    rows, cols = jnp.meshgrid(jnp.arange(h, dtype=x.dtype), jnp.arange(w, dtype=x.dtype), indexing="ij")
+    rows, cols = jnp.meshgrid(
+        jnp.arange(h, dtype=x.dtype), jnp.arange(w, dtype=x.dtype), indexing="ij"
+    )
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
     dy, dx = rows - cy, cols - cx
     rho = jnp.sqrt(dx**2 + dy**2)
@@ -281,7 +283,9 @@ def _fmt(v: float) -> str:
     return f"{v:+g}"
 
 
-def _geometric(rot=(2.5, 5.0), zooms=(0.75, 0.9, 1.1, 1.25), shears=(0.1, 0.25), swirls=(0.1, 0.25)):
+def _geometric(
+    rot=(2.5, 5.0), zooms=(0.75, 0.9, 1.1, 1.25), shears=(0.1, 0.25), swirls=(0.1, 0.25)
+):
     out = []
     for d in sorted({s * v for v in rot for s in (-1, 1)}):
         out.append(TF(f"rotate({_fmt(d)})", affine, _rotation(d)))
@@ -295,9 +299,7 @@ def _geometric(rot=(2.5, 5.0), zooms=(0.75, 0.9, 1.1, 1.25), shears=(0.1, 0.25),
 
 
 def _enhance(names_fns, factors=(0.5, 0.75, 1.25, 1.5)):
-    return [
-        TF(f"{name}({f:g})", fn, {"factor": f}) for name, fn in names_fns for f in factors
-    ]
+    return [TF(f"{name}({f:g})", fn, {"factor": f}) for name, fn in names_fns for f in factors]
 
 
 def cifar_tfs() -> TFSet:

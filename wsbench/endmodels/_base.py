@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..augment._policy import IdentityPolicy
+from ..augment._policy import NO_AUGMENT
 from ..data._validate import is_traced
 
 AugmentFn = Callable[..., Array]
@@ -48,7 +48,7 @@ class AbstractEndModel(eqx.Module):
         targets,
         *,
         weights=None,
-        augment: AugmentFn | None = IdentityPolicy(),
+        augment: AugmentFn | None = NO_AUGMENT,
         key: PRNGKeyArray,
     ) -> AbstractFittedEndModel:
         """Train on features ``x`` (n, d) and probabilistic labels ``targets`` (n, k).

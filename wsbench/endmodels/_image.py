@@ -13,7 +13,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..augment._policy import IdentityPolicy
+from ..augment._policy import NO_AUGMENT
 from ..data._validate import is_traced
 from ..types import ScalarLike
 from ._base import (
@@ -41,7 +41,9 @@ def check_images(x, *, name: str = "x", shape: tuple[int, ...] | None = None):
             "add a trailing channel axis for grayscale images (x[..., None])."
         )
     if shape is not None and tuple(x.shape[1:]) != tuple(shape):
-        raise ValueError(f"{name} has image shape {tuple(x.shape[1:])}, the model was fitted on {shape}.")
+        raise ValueError(
+            f"{name} has image shape {tuple(x.shape[1:])}, the model was fitted on {shape}."
+        )
     if not is_traced(x):
         a = np.asarray(x, dtype=np.float32)
         if not np.all(np.isfinite(a)):
@@ -198,7 +200,13 @@ class ResNet(AbstractEndModel):
         check_sizes(self, "blocks_per_stage", "width", "n_steps", optional=("batch_size",))
 
     def fit(
-        self, x, targets, *, weights=None, augment: AugmentFn | None = IdentityPolicy(), key: PRNGKeyArray
+        self,
+        x,
+        targets,
+        *,
+        weights=None,
+        augment: AugmentFn | None = NO_AUGMENT,
+        key: PRNGKeyArray,
     ) -> FittedImageClassifier:
         def net(c, k, hw, key):
             return _ResNetNet(c, k, self.blocks_per_stage, self.width, key=key)
@@ -220,7 +228,13 @@ class CNN(AbstractEndModel):
         check_sizes(self, "width", "n_steps", optional=("batch_size",))
 
     def fit(
-        self, x, targets, *, weights=None, augment: AugmentFn | None = IdentityPolicy(), key: PRNGKeyArray
+        self,
+        x,
+        targets,
+        *,
+        weights=None,
+        augment: AugmentFn | None = NO_AUGMENT,
+        key: PRNGKeyArray,
     ) -> FittedImageClassifier:
         def net(c, k, hw, key):
             return _CNNNet(c, k, self.width, hw, key=key)

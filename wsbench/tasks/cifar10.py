@@ -65,7 +65,9 @@ def make_cifar10(
         wsbench.data.fetch.FetchError: the dataset is not available (set WSBENCH_DATA_MIRROR).
     """
     if not 1 <= n_labelled < 10_000:
-        raise ValueError(f"n_labelled must be in 1..9999 (10,000 training images), got {n_labelled}.")
+        raise ValueError(
+            f"n_labelled must be in 1..9999 (10,000 training images), got {n_labelled}."
+        )
     folder = dataset_dir(NAME, mirror=mirror, data_dir=data_dir)
     x, y, idx, names = _read(str(require_file(folder, TRAIN_FILE)))
     xt, yt, _, _ = _read(str(require_file(folder, TEST_FILE)))
