@@ -140,3 +140,22 @@ def test_pad_tokens_validation():
         pad_tokens([[1, 2, 3]], [[(2, 5)]], 4)
     with pytest.raises(ValueError, match="PAD"):
         pad_tokens([[0, 2]], [[]], 4)
+
+
+def test_tanda_runs_on_text_and_keeps_mentions(key):
+    from wsbench.augment import MeanFieldGenerator, Tanda, TextDiscriminator
+
+    sents, x = _batch(key, n=40)
+    tfs = text_tfs(NgramLM.fit(sents, V))
+    k_d, k_fit, k_p = jr.split(key, 3)
+    tanda = Tanda(tfs=tfs, n_steps=5, batch_size=8)
+    policy, trace = tanda.fit(
+        x,
+        MeanFieldGenerator(len(tfs), 3),
+        TextDiscriminator(V, embed=8, width=8, key=k_d),
+        key=k_fit,
+    )
+    assert np.all(np.isfinite(trace["d_loss"])) and np.all(np.isfinite(trace["g_loss"]))
+    y = policy(x, key=k_p)
+    for b in range(x.ids.shape[0]):
+        assert _mentions(y.ids[b], y.protected[b]) == _mentions(x.ids[b], x.protected[b])
