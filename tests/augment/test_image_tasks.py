@@ -31,7 +31,9 @@ def test_cifar10_split(data_dir):
     assert task.x_train.dtype == np.float32 and 0 <= task.x_train.min() and task.x_train.max() <= 1
     assert np.all(np.bincount(task.y_train, minlength=10) == 500)
     assert np.all(np.bincount(task.y_test, minlength=10) == 1000)
-    assert np.all(np.bincount(task.subsample(n_train=200).y_train, minlength=10) == 20)
+    small = task.subsample(n_train=200, n_test=100)
+    assert np.all(np.bincount(small.y_train, minlength=10) == 20)
+    assert np.all(np.bincount(small.y_test, minlength=10) == 10)  # test prefixes keep every class
     # labelled and unlabeled images are disjoint (no duplicated row)
     a = {r.tobytes() for r in (task.x_train[:300] * 255).astype(np.uint8)}
     b = {r.tobytes() for r in (task.x_unlabeled * 255).astype(np.uint8)}
@@ -53,3 +55,4 @@ def test_pneumoniamnist_split(data_dir):
     part = make_pneumoniamnist(n_labelled=500, mirror=MIRROR, data_dir=data_dir)
     assert len(part.y_train) == 500 and len(part.x_unlabeled) == 4208
     assert abs(part.y_train.mean() - 3494 / 4708) < 0.01
+    assert abs(part.subsample(n_test=100).y_test.mean() - 390 / 624) < 0.02

@@ -8,7 +8,8 @@ Pillow into ``(n, 32, 32, 3)`` float32 in [0, 1].
 Split (fixed, key-independent): the training images are put in a class-interleaved CRC-32 order of
 their ids ``"<class>/<index_in_class>"``; the first ``n_labelled`` (default 5,000 = 10% of the
 50,000 CIFAR-10 training images) are labelled, the rest are the unlabeled set for the generator.
-Every prefix is class-balanced, so ``ImageTask.subsample(n_train=...)`` stays balanced.
+The test set gets the same kind of fixed order. Every prefix is class-balanced, so
+``ImageTask.subsample(n_train=..., n_test=...)`` stays balanced.
 """
 
 import functools
@@ -70,10 +71,13 @@ def make_cifar10(
         )
     folder = dataset_dir(NAME, mirror=mirror, data_dir=data_dir)
     x, y, idx, names = _read(str(require_file(folder, TRAIN_FILE)))
-    xt, yt, _, _ = _read(str(require_file(folder, TEST_FILE)))
+    xt, yt, idx_t, _ = _read(str(require_file(folder, TEST_FILE)))
     ids = [f"{c}/{i}" for c, i in zip(y, idx, strict=True)]
     order = interleave_by_class(ids, y)
     lab, unl = order[:n_labelled], order[n_labelled:]
+    # the files are sorted by class: shuffle the test set the same fixed way, so that
+    # ImageTask.subsample(n_test=...) keeps every class
+    test_order = interleave_by_class([f"{c}/{i}" for c, i in zip(yt, idx_t, strict=True)], yt)
     f = lambda a: a.astype(np.float32) / 255.0  # noqa: E731
     empty = np.zeros((0, 32, 32, 3), np.float32)
     return ImageTask(
@@ -84,7 +88,7 @@ def make_cifar10(
         x_unlabeled=f(x[unl]),
         x_valid=empty,
         y_valid=np.zeros((0,), np.int32),
-        x_test=f(xt),
-        y_test=yt,
+        x_test=f(xt[test_order]),
+        y_test=yt[test_order],
         class_names=names,
     )

@@ -45,12 +45,19 @@ def make_pneumoniamnist(
     def ys(s):
         return d[f"{s}_labels"].reshape(-1).astype(np.int32)
 
+    def ordered(s):  # fixed class-interleaved order, so that subsample() prefixes keep both classes
+        x, y = xs(s), ys(s)
+        o = interleave_by_class([f"{s}/{i}" for i in range(len(y))], y)
+        return x[o], y[o]
+
     x, y = xs("train"), ys("train")
     if n_labelled is not None and not 1 <= n_labelled < len(y):
         raise ValueError(f"n_labelled must be None or in 1..{len(y) - 1}, got {n_labelled}.")
     order = interleave_by_class([f"train/{i}" for i in range(len(y))], y)
     k = len(y) if n_labelled is None else n_labelled
     lab = order[:k]
+    x_valid, y_valid = ordered("val")
+    x_test, y_test = ordered("test")
     unl = order if n_labelled is None else order[k:]
     return ImageTask(
         name="pneumoniamnist",
@@ -58,9 +65,9 @@ def make_pneumoniamnist(
         x_train=x[lab],
         y_train=y[lab],
         x_unlabeled=x[unl],
-        x_valid=xs("val"),
-        y_valid=ys("val"),
-        x_test=xs("test"),
-        y_test=ys("test"),
+        x_valid=x_valid,
+        y_valid=y_valid,
+        x_test=x_test,
+        y_test=y_test,
         class_names=("normal", "pneumonia"),
     )
