@@ -142,6 +142,7 @@ def test_pad_tokens_validation():
         pad_tokens([[0, 2]], [[]], 4)
 
 
+@pytest.mark.slow
 def test_tanda_runs_on_text_and_keeps_mentions(key):
     from wsbench.augment import MeanFieldGenerator, Tanda, TextDiscriminator
 
