@@ -1,6 +1,8 @@
-"""End models trained on probabilistic labels (noise-aware): logistic regression and an MLP."""
+"""End models trained on probabilistic labels (noise-aware): logistic regression, an MLP, and image
+models (a CIFAR ResNet, a small CNN) that train with any ``wsbench.augment`` policy."""
 
 from ._base import AbstractEndModel, AbstractFittedEndModel, FittedClassifier
+from ._image import CNN, FittedImageClassifier, ResNet
 from ._logreg import LogisticRegression
 from ._mlp import MLP
 from ._select import select_on_valid
@@ -8,7 +10,10 @@ from ._train import train_classifier
 from .losses import soft_cross_entropy, votes_weight
 
 __all__ = [
+    "CNN",
     "MLP",
+    "FittedImageClassifier",
+    "ResNet",
     "AbstractEndModel",
     "AbstractFittedEndModel",
     "FittedClassifier",

@@ -16,10 +16,12 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from ..augment._policy import NO_AUGMENT
 from ..data._validate import is_traced
 
 AugmentFn = Callable[..., Array]
-"""An augmentation ``(x, *, key) -> x`` applied to every minibatch (e.g. a TANDA policy)."""
+"""An augmentation ``(x, *, key) -> x`` applied to every minibatch: a
+``wsbench.augment.AbstractAugmentPolicy`` (e.g. a TANDA policy); ``None`` means no augmentation."""
 
 
 class AbstractFittedEndModel(eqx.Module):
@@ -46,7 +48,7 @@ class AbstractEndModel(eqx.Module):
         targets,
         *,
         weights=None,
-        augment: AugmentFn | None = None,
+        augment: AugmentFn | None = NO_AUGMENT,
         key: PRNGKeyArray,
     ) -> AbstractFittedEndModel:
         """Train on features ``x`` (n, d) and probabilistic labels ``targets`` (n, k).
@@ -56,7 +58,8 @@ class AbstractEndModel(eqx.Module):
             targets: rows are distributions over the k classes (one-hot for gold labels).
             weights: optional ``(n,)`` non-negative per-row weights (0 drops a row, e.g. items on
                 which every LF abstains).
-            augment: optional ``(x, *, key) -> x`` applied to each minibatch.
+            augment: an augmentation policy ``(x, *, key) -> x`` applied to each minibatch inside
+                the jitted training step (``IdentityPolicy()`` or ``None``: no augmentation).
             key: PRNG key (initialisation, minibatches, augmentation).
         """
 

@@ -9,6 +9,7 @@ import jax.random as jr
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from ..augment._policy import IdentityPolicy
 from .losses import soft_cross_entropy
 
 
@@ -27,7 +28,8 @@ def train_classifier(
     """Minimise the weighted soft-target cross-entropy of ``network`` (``(d,) -> (k,)`` logits).
 
     Each step draws a minibatch of ``batch_size`` rows uniformly with replacement (``None`` or
-    ``batch_size >= n``: the full batch, no sampling), optionally augments it, and applies one optax
+    ``batch_size >= n``: the full batch, no sampling), optionally augments it (``augment``: a
+    ``wsbench.augment`` policy; ``None`` or ``IdentityPolicy()`` skip it), and applies one optax
     update. Per-step keys come from splitting ``key`` once, so the run is a pure function of ``key``;
     ``n_steps`` and ``batch_size`` are static, so the cost does not depend on the data.
 
@@ -51,7 +53,7 @@ def train_classifier(
         else:
             idx = jr.randint(k_batch, (batch_size,), 0, n)
             xb, tb, wb = x[idx], targets[idx], weights[idx]
-        if augment is not None:
+        if augment is not None and not isinstance(augment, IdentityPolicy):
             xb = augment(xb, key=k_aug)
         loss, grads = jax.value_and_grad(loss_fn)(p, xb, tb, wb)
         updates, state = optimizer.update(grads, state, p)

@@ -7,7 +7,10 @@ splits):
 - :mod:`wsbench.tasks.spam` — ``make_youtube``, ``make_sms`` (spam = 1, ham = 0);
 - :mod:`wsbench.tasks.spouse` — ``make_spouse`` (spouse = 1);
 - :mod:`wsbench.tasks.cdr` — ``make_cdr`` (chemical-induced disease = 1);
-- :mod:`wsbench.tasks.chest_xray` — ``make_chest_xray`` (abnormal = 1, normal = 0).
+- :mod:`wsbench.tasks.chest_xray` — ``make_chest_xray`` (abnormal = 1, normal = 0);
+- :mod:`wsbench.tasks.cifar10` — ``make_cifar10`` and :mod:`wsbench.tasks.pneumoniamnist` —
+  ``make_pneumoniamnist``: gold-labelled image tasks (``ImageTask``: labelled / unlabeled / test
+  images) for the TANDA augmentation experiments (no LFs).
 
 ``datasets/tasks.md`` documents the splits and prints each task's ``lf_summary`` (regenerate with
 ``python -m wsbench.tasks.report``). Submodules are imported lazily (by Hydra's ``_target_``), so

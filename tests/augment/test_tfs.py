@@ -1,0 +1,143 @@
+"""Invariants of the image TFs: shape, dtype, range, identity at magnitude 0, determinism, jit, vmap."""
+
+import dm_pix as pix
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+from wsbench.augment import TF, TFSet, cifar_tfs, grayscale_tfs
+from wsbench.augment import tfs as T
+
+CIFAR = cifar_tfs()
+GRAY = grayscale_tfs()
+
+
+def test_cifar_set_is_the_papers_33():
+    names = CIFAR.names
+    assert len(names) == 33
+    want = (
+        [f"rotate({d})" for d in ("-5", "-2.5", "+2.5", "+5")]
+        + [f"zoom({z})" for z in ("0.75", "0.9", "1.1", "1.25")]
+        + [f"shear({a})" for a in ("-0.25", "-0.1", "+0.1", "+0.25")]
+        + [f"swirl({a})" for a in ("-0.25", "-0.1", "+0.1", "+0.25")]
+        + [f"hue({a})" for a in ("-0.25", "-0.1", "+0.1", "+0.25")]
+        + [
+            f"{e}({f})"
+            for e in ("contrast", "brightness", "color")
+            for f in ("0.5", "0.75", "1.25", "1.5")
+        ]
+        + ["flip_lr"]
+    )
+    assert list(names) == want
+    assert (
+        len(GRAY) == 24 and "flip_lr" not in GRAY.names and not any("hue" in n for n in GRAY.names)
+    )
+
+
+def _images(key, n, c, hw=8):
+    return jr.uniform(key, (n, hw, hw, c), jnp.float32)
+
+
+@pytest.mark.parametrize("index", range(len(CIFAR)), ids=CIFAR.names)
+def test_image_tf_invariants(index, key):
+    tf = CIFAR.tfs[index]
+    k_x, k_tf = jr.split(key)
+    xs = _images(k_x, 3, 3)
+    y = tf(xs[0], k_tf)
+    assert y.shape == xs[0].shape and y.dtype == jnp.float32
+    assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
+    assert not np.allclose(y, xs[0], atol=1e-4), (
+        "a TF at a non-zero magnitude must change the image"
+    )
+    np.testing.assert_array_equal(y, tf(xs[0], k_tf))  # same key, same output
+    np.testing.assert_allclose(jax.jit(lambda x, k: tf(x, k))(xs[0], k_tf), y, atol=1e-5)
+    keys = jr.split(k_tf, 3)
+    batched = jax.vmap(lambda x, k: tf(x, k))(xs, keys)
+    loop = jnp.stack([tf(xs[i], keys[i]) for i in range(3)])
+    np.testing.assert_allclose(batched, loop, atol=1e-5)
+
+
+def test_tfset_switch_matches_each_tf(key):
+    """The grouped lax.switch (7 branches for 33 TFs) applies exactly TF i for index i."""
+    x = _images(key, 1, 3)[0]
+    apply = jax.jit(lambda x, i, k: CIFAR.apply(x, i, k))
+    for i, tf in enumerate(CIFAR.tfs):
+        np.testing.assert_allclose(apply(x, i, key), tf(x, key), atol=1e-5, err_msg=tf.name)
+    g = _images(key, 1, 1)[0]
+    apply_g = jax.jit(lambda x, i, k: GRAY.apply(x, i, k))
+    for i, tf in enumerate(GRAY.tfs):
+        y = apply_g(g, i, key)
+        assert y.shape == g.shape
+        np.testing.assert_allclose(y, tf(g, key), atol=1e-5, err_msg=tf.name)
+
+
+@pytest.mark.parametrize(
+    ("fn", "params"),
+    [
+        (T.rotate, {"degrees": 0.0}),
+        (T.zoom, {"factor": 1.0}),
+        (T.shear, {"amount": 0.0}),
+        (T.swirl, {"strength": 0.0}),
+        (T.hue, {"delta": 0.0}),
+        (T.contrast, {"factor": 1.0}),
+        (T.brightness, {"factor": 1.0}),
+        (T.saturation, {"factor": 1.0}),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_identity_at_zero_magnitude(fn, params, key):
+    x = _images(key, 1, 3)[0]
+    np.testing.assert_allclose(fn(x, key, **params), x, atol=1e-5)
+
+
+def test_flip_twice_is_identity(key):
+    x = _images(key, 1, 3)[0]
+    np.testing.assert_array_equal(T.flip_lr(T.flip_lr(x, key), key), x)
+    np.testing.assert_array_equal(T.flip_lr(x, key), x[:, ::-1])
+
+
+def test_geometry_matches_dm_pix_and_known_maps(key):
+    x = _images(key, 1, 3, hw=9)[0]
+    np.testing.assert_allclose(
+        T.rotate(x, key, degrees=5.0), jnp.clip(pix.rotate(x, 5.0 * np.pi / 180), 0, 1), atol=1e-5
+    )
+    r90 = T.rotate(x, key, degrees=90.0)  # exact on a grid with an integer centre
+    np.testing.assert_allclose(r90, jnp.rot90(x, k=1, axes=(0, 1)), atol=1e-5)
+    # zoom 2: the centre pixel stays, pixel (c + 2, c) samples (c + 1, c)
+    z = T.zoom(x, key, factor=2.0)
+    np.testing.assert_allclose(z[4, 4], x[4, 4], atol=1e-6)
+    np.testing.assert_allclose(z[6, 4], x[5, 4], atol=1e-6)
+    # shear: row r samples column c + amount * (r - centre)
+    s = T.shear(x, key, amount=1.0)
+    np.testing.assert_allclose(s[5, 3], x[5, 4], atol=1e-6)
+
+
+def test_swirl_keeps_the_centre_and_far_field():
+    h = 33
+    x = jnp.tile(jnp.linspace(0, 1, h)[None, :, None], (h, 1, 1))
+    y = T.swirl(x, None, strength=0.25)
+    np.testing.assert_allclose(y[16, 16], x[16, 16], atol=1e-6)  # the centre maps to itself
+    np.testing.assert_allclose(y[0, 0], x[0, 0], atol=1e-3)  # exp(-rho / r') ~ 0 at the corners
+    assert float(jnp.abs(y - x).max()) > 1e-3
+
+
+def test_sequence_returns_every_prefix(key):
+    x = _images(key, 1, 3)[0]
+    idx = jnp.array([CIFAR.index("flip_lr"), CIFAR.index("brightness(0.5)")])
+    pre = CIFAR.apply_sequence(x, idx, key)
+    assert pre.shape == (3, *x.shape)
+    np.testing.assert_array_equal(pre[0], x)
+    np.testing.assert_allclose(pre[1], x[:, ::-1])
+    np.testing.assert_allclose(pre[2], x[:, ::-1] * 0.5, atol=1e-6)
+    np.testing.assert_allclose(CIFAR.compose(x, idx, key), pre[2])
+
+
+def test_tfset_validation():
+    with pytest.raises(ValueError, match="non-empty"):
+        TFSet(())
+    with pytest.raises(ValueError, match="unique"):
+        TFSet((TF("a", T.identity), TF("a", T.identity)))
+    with pytest.raises(TypeError, match="TF objects"):
+        TFSet((T.identity,))

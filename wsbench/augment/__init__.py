@@ -1,0 +1,76 @@
+"""TANDA (Ratner et al., NeurIPS 2017): learned compositions of transformation functions.
+
+- TFs: :class:`TF`, :class:`TFSet`, :func:`cifar_tfs` (the paper's 33), :func:`grayscale_tfs`,
+  text TFs over :class:`Tokens` (:func:`text_tfs`, :class:`NgramLM`);
+- generators: :class:`MeanFieldGenerator`, :class:`LSTMGenerator`;
+- discriminators: :class:`ImageDiscriminator`, :class:`TextDiscriminator`;
+- training: :class:`Tanda` (``step``, ``fit``), :func:`train_tanda`;
+- policies: :class:`IdentityPolicy`, :class:`CropFlipPolicy`, :class:`RandomSequencePolicy`,
+  :class:`TandaPolicy` behind :class:`AbstractAugmentPolicy`;
+- pipeline pieces: :func:`make_policy` (by name) and :func:`fit_and_score` (end-model test accuracy).
+"""
+
+from ._discriminator import ImageDiscriminator, TextDiscriminator
+from ._evaluate import POLICIES, fit_and_score, make_policy
+from ._generator import AbstractGenerator, LSTMGenerator, MeanFieldGenerator
+from ._policy import (
+    AbstractAugmentPolicy,
+    CropFlipPolicy,
+    IdentityPolicy,
+    RandomSequencePolicy,
+    TandaPolicy,
+)
+from ._tanda import (
+    Tanda,
+    TandaState,
+    default_distance,
+    reinforce_surrogate,
+    reward_to_go,
+    train_tanda,
+)
+from ._text import (
+    PAD,
+    NgramLM,
+    Tokens,
+    adjacent_swap,
+    ngram_substitute,
+    pad_tokens,
+    text_tfs,
+    word_dropout,
+)
+from .tfs import TF, TFSet, cifar_tfs, grayscale_tfs, image_basic
+
+__all__ = [
+    "PAD",
+    "POLICIES",
+    "fit_and_score",
+    "make_policy",
+    "TF",
+    "AbstractAugmentPolicy",
+    "AbstractGenerator",
+    "CropFlipPolicy",
+    "IdentityPolicy",
+    "ImageDiscriminator",
+    "LSTMGenerator",
+    "MeanFieldGenerator",
+    "NgramLM",
+    "RandomSequencePolicy",
+    "TFSet",
+    "Tanda",
+    "TandaPolicy",
+    "TandaState",
+    "TextDiscriminator",
+    "Tokens",
+    "adjacent_swap",
+    "cifar_tfs",
+    "default_distance",
+    "grayscale_tfs",
+    "image_basic",
+    "ngram_substitute",
+    "pad_tokens",
+    "reinforce_surrogate",
+    "reward_to_go",
+    "text_tfs",
+    "train_tanda",
+    "word_dropout",
+]

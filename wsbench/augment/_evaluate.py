@@ -1,0 +1,103 @@
+"""Library-level pipeline pieces for the TANDA experiments: build a policy by name, score an end model.
+
+``make_policy(name, ...)`` returns one of the issue's five policies (``none``, ``basic``,
+``heuristic``, ``mean_field``, ``lstm``), training the generator on the task's unlabeled images for
+the learned ones; ``fit_and_score(endmodel, task, policy, key=...)`` trains the end model on the
+labelled images with that policy and returns test accuracy. A Hydra runner only needs these two.
+"""
+
+import time
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import PRNGKeyArray
+
+from ._discriminator import ImageDiscriminator
+from ._generator import LSTMGenerator, MeanFieldGenerator
+from ._policy import (
+    AbstractAugmentPolicy,
+    CropFlipPolicy,
+    IdentityPolicy,
+    RandomSequencePolicy,
+)
+from ._tanda import Tanda
+from .tfs import TFSet
+
+__all__ = ["POLICIES", "fit_and_score", "make_policy"]
+
+POLICIES = ("none", "basic", "heuristic", "mean_field", "lstm")
+
+
+def make_policy(
+    name: str,
+    *,
+    tfs: TFSet | None = None,
+    seq_len: int = 2,
+    x_unlabeled=None,
+    tanda: Tanda | None = None,
+    disc_width: int = 16,
+    key: PRNGKeyArray,
+) -> tuple[AbstractAugmentPolicy, dict]:
+    """The augmentation policy ``name`` (one of :data:`POLICIES`) and a dict of diagnostics.
+
+    Args:
+        name: ``none`` | ``basic`` (crop + flip) | ``heuristic`` (uniform random TF sequences) |
+            ``mean_field`` | ``lstm`` (TANDA generators trained on ``x_unlabeled``).
+        tfs: the TF set (required for heuristic and learned policies).
+        seq_len: TFs per sequence.
+        x_unlabeled: ``(n, H, W, C)`` images for the generator (learned policies).
+        tanda: training hyperparameters (defaults: ``Tanda(tfs=tfs)``).
+        disc_width: channels of the default :class:`ImageDiscriminator`.
+        key: PRNG key for the generator / discriminator initialisation and training.
+    """
+    if name not in POLICIES:
+        raise ValueError(f"unknown policy {name!r}; choose one of {POLICIES}.")
+    if name == "none":
+        return IdentityPolicy(), {}
+    if name == "basic":
+        return CropFlipPolicy(), {}
+    if tfs is None:
+        raise ValueError(f"policy {name!r} needs a TF set (tfs=...).")
+    if name == "heuristic":
+        return RandomSequencePolicy(tfs=tfs, seq_len=seq_len), {}
+    if x_unlabeled is None or len(x_unlabeled) == 0:
+        raise ValueError(f"policy {name!r} trains a generator: pass x_unlabeled images.")
+    k_g, k_d, k_fit = jr.split(key, 3)
+    gen = (
+        MeanFieldGenerator(len(tfs), seq_len)
+        if name == "mean_field"
+        else LSTMGenerator(len(tfs), seq_len, key=k_g)
+    )
+    x = jnp.asarray(x_unlabeled, jnp.float32)
+    disc = ImageDiscriminator(x.shape[-1], width=disc_width, key=k_d)
+    tanda = Tanda(tfs=tfs) if tanda is None else tanda
+    t0 = time.perf_counter()
+    policy, trace = tanda.fit(x, gen, disc, key=k_fit)
+    jax.block_until_ready(trace)
+    info = {"tanda_seconds": time.perf_counter() - t0, "trace": trace}
+    if name == "mean_field":
+        info["tf_probs"] = np.asarray(policy.generator.probs())
+    else:
+        info["transitions"] = np.asarray(policy.generator.transition_matrix())
+    return policy, info
+
+
+def fit_and_score(endmodel, task, policy: AbstractAugmentPolicy, *, key: PRNGKeyArray) -> dict:
+    """Train ``endmodel`` on ``task``'s labelled images with ``policy``; return test metrics.
+
+    ``task`` is a :class:`wsbench.tasks._images.ImageTask` (``x_train``, ``y_train``, ``x_test``,
+    ``y_test``, ``n_classes``). Returns ``{"test_accuracy", "fit_seconds", "final_loss"}``.
+    """
+    targets = jax.nn.one_hot(jnp.asarray(task.y_train), task.n_classes)
+    t0 = time.perf_counter()
+    fitted = endmodel.fit(jnp.asarray(task.x_train), targets, augment=policy, key=key)
+    jax.block_until_ready(fitted.trace)
+    fit_s = time.perf_counter() - t0
+    pred = np.asarray(jnp.argmax(fitted.predict_proba(jnp.asarray(task.x_test)), axis=1))
+    return {
+        "test_accuracy": float(np.mean(pred == np.asarray(task.y_test))),
+        "fit_seconds": fit_s,
+        "final_loss": float(np.mean(np.asarray(fitted.trace["loss"])[-20:])),
+    }
