@@ -174,6 +174,18 @@ class DawidSkeneFitted(AbstractGenerativeFitted):
     def class_prior(self) -> Float[Array, " k"]:
         return jnp.exp(self.log_prior)
 
+    def vote_rates(self) -> Float[Array, "m a y"]:
+        k = self.log_confusion.shape[1]
+        return jnp.swapaxes(jnp.exp(self.log_confusion[:, :, :k]), 1, 2)
+
+    def fit_loss(self, L, prior: Float[Array, " k"]) -> Float[Array, ""]:
+        """Mean negative log-likelihood per row (abstains as the model treats them)."""
+        m, k, n_out = self.log_confusion.shape
+        L = checked_L(L, n_classes=k, n_lfs=m)
+        L_em = _observed(L, k) if n_out == k + 1 else L
+        _, log_evidence = _posterior(_safe_log(prior), self.log_confusion, L_em)
+        return -log_evidence.mean()
+
     def uncovered_prior(self) -> Float[Array, " k"]:
         m, k, n_out = self.log_confusion.shape
         if n_out == k:

@@ -59,7 +59,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels
 from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
-from ._class_balance import choose_triples, fit_class_balance, triple_overlaps
+from ._class_balance import anchor_rows, choose_triples, fit_class_balance, triple_overlaps
 
 EPS = 1e-6
 """Floor on every fitted probability (keeps log-likelihoods finite)."""
@@ -293,6 +293,21 @@ class MatrixCompletionFitted(AbstractGenerativeFitted):
     def class_prior(self) -> Float[Array, " k"]:
         return self.prior
 
+    def vote_rates(self) -> Float[Array, "m a y"]:
+        return self.tables[:, 1:, :]
+
+    def fit_loss(self, L, prior: Float[Array, " k"]) -> Float[Array, ""]:
+        """The moment objective on the single-LF tables (pairs of different LFs, plus marginals)."""
+        m, k = self.tables.shape[0], self.prior.shape[0]
+        L = checked_L(L, n_classes=k, n_lfs=m)
+        stats = overlap_stats(L, k, (), triples=False)
+        mu = self.tables[:, 1:, :].reshape(m * k, k)
+        lf = np.repeat(np.arange(m), k)
+        mask = jnp.asarray(lf[:, None] != lf[None, :], jnp.float32)
+        resid = mask * (stats.O - (mu * prior[None, :]) @ mu.T)
+        marg = mu @ prior - jnp.diagonal(stats.O)
+        return jnp.sum(resid**2) + jnp.sum(marg**2)
+
     def uncovered_prior(self) -> Float[Array, " k"]:
         return self.class_prior()  # abstains are ignored at prediction time
 
@@ -395,6 +410,11 @@ class MatrixCompletion(AbstractLabelModel):
     """Where the class balance comes from (see the class docstring)."""
     edges: tuple[tuple[int, int], ...] = eqx.field(static=True, default=(), converter=_as_edges)
     """Known dependency edges ``(i, j)`` between LFs (a forest)."""
+    anchor: bool = eqx.field(static=True, default=True)
+    """Identifiability constraint ``P(lambda_j = a | Y = a) >= P(lambda_j = a | Y = y)`` for every LF
+    ``j`` and vote ``a`` (projection after every step, ``_class_balance.anchor_rows``): an LF that votes
+    ``a`` does so most often on class ``a``. Without it the objective has a degenerate family of
+    solutions in which one-sided LFs stop supporting their own class."""
 
     def __check_init__(self):
         if self.optimizer not in ("adam", "sgd"):
@@ -461,13 +481,15 @@ class MatrixCompletion(AbstractLabelModel):
         prior = self._prior(stats, s)
         mu_init = _init_mu(stats.coverage, s, self.prec_init)
         mu0 = jnp.clip(mu_init * (1.0 + self.init_noise * jr.normal(key, mu_init.shape)), 0.0, 1.0)
-        mu, trace = self._optimise(stats.O, prior, mu_init, mu0, jnp.asarray(s.mask))
-        # align latent classes (only among classes of equal prior, which leaves the objective unchanged)
-        single = mu[: m * k].reshape(m, k, k)
-        clash = jnp.abs(prior[:, None] - prior[None, :]) > 1e-6
-        cost = -single.sum(axis=0) + 1e3 * clash
-        rows, cols = optax.assignment.hungarian_algorithm(cost)
-        mu = mu[:, cols[jnp.argsort(rows)]]
+        mu, trace = self._optimise(stats.O, prior, mu_init, mu0, jnp.asarray(s.mask), m * k)
+        if not self.anchor:
+            # align latent classes (only among classes of equal prior, which leaves the objective
+            # unchanged); with the anchor the constraint itself names the classes
+            single = mu[: m * k].reshape(m, k, k)
+            clash = jnp.abs(prior[:, None] - prior[None, :]) > 1e-6
+            cost = -single.sum(axis=0) + 1e3 * clash
+            rows, cols = optax.assignment.hungarian_algorithm(cost)
+            mu = mu[:, cols[jnp.argsort(rows)]]
         tables, cliques = _tables_from_mu(mu, s)
         return _finalize(tables, cliques, prior, self.edges, {"loss": trace})
 
@@ -479,11 +501,17 @@ class MatrixCompletion(AbstractLabelModel):
             return jnp.asarray(stats.class_balance, jnp.float32)
         mk = s.m * k
         p, _ = fit_class_balance(
-            stats.O[:mk, :mk], stats.O3, s.mask[:mk, :mk], s.triples, stats.coverage, k=k
+            stats.O[:mk, :mk],
+            stats.O3,
+            s.mask[:mk, :mk],
+            s.triples,
+            stats.coverage,
+            k=k,
+            anchor=self.anchor,
         )
         return jax.lax.stop_gradient(p)
 
-    def _optimise(self, O, prior, mu_init, mu0, mask):
+    def _optimise(self, O, prior, mu_init, mu0, mask, n_single: int):
         diag = jnp.diagonal(O)
         l2 = self.l2
 
@@ -497,11 +525,20 @@ class MatrixCompletion(AbstractLabelModel):
             optax.adam(schedule) if self.optimizer == "adam" else optax.sgd(schedule, momentum=0.9)
         )
 
+        k = prior.shape[0]
+
+        def project(mu):
+            mu = jnp.clip(mu, 0.0, 1.0)
+            if self.anchor:
+                single = anchor_rows(mu[:n_single].reshape(-1, k, k))
+                mu = mu.at[:n_single].set(single.reshape(n_single, k))
+            return mu
+
         def step(carry, _):
             mu, state = carry
             value, grad = jax.value_and_grad(loss)(mu)
             updates, state = opt.update(grad, state, mu)
-            return (jnp.clip(optax.apply_updates(mu, updates), 0.0, 1.0), state), value
+            return (project(optax.apply_updates(mu, updates)), state), value
 
         (mu, _), trace = jax.lax.scan(step, (mu0, opt.init(mu0)), None, length=self.n_iter)
         return mu, trace
