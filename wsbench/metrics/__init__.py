@@ -10,6 +10,7 @@ from .classification import (
     log_loss,
     roc_auc,
     score,
+    tie_break_wrench,
     tie_split,
 )
 from .recovery import align_classes, confusion_error
@@ -28,5 +29,6 @@ __all__ = [
     "mean_sem",
     "roc_auc",
     "score",
+    "tie_break_wrench",
     "tie_split",
 ]
