@@ -1,8 +1,8 @@
 """Majority vote: the baseline every label model must beat."""
 
 import equinox as eqx
-import numpy as np
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..data import WeakLabels, vote_counts
