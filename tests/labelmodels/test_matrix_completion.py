@@ -429,3 +429,38 @@ def test_converged_fit_keeps_one_sided_lfs_on_their_class(key):
     weak, _, _ = _one_sided_problem(k=9)
     fitted = MatrixCompletion(n_iter=2000, lr=0.05, balance="uniform").fit(weak, key=key)
     assert _share_supporting_own_class(fitted, weak.L) == 1.0
+
+
+# ----------------------------------------------------------------------------- sparse Bayes-gap regimes
+
+
+def _sparse_gap(est, key, *, n, k):
+    """Bayes accuracy minus the fitted model's on m = 30 sparse LFs (propensity 0.05-0.3)."""
+    from tests.labelmodels._problems import expected_accuracy
+
+    k_data, k_fit = jr.split(key)
+    sim = sample_independent(
+        k_data, n=n, m=30, n_classes=k, accuracy=(0.55, 0.9), propensity=(0.05, 0.3)
+    )
+    y = np.asarray(sim.y)
+    bayes = expected_accuracy(bayes_posterior(sim, sim.weak.L), y)
+    return bayes - expected_accuracy(est.fit(sim.weak, key=k_fit).predict_proba(sim.weak.L), y)
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_sparse_lfs_within_half_a_point_of_bayes(key, n_classes):
+    from wsbench.labelmodels import DawidSkene
+
+    for est in (MatrixCompletion(), DawidSkene()):
+        gap = _sparse_gap(est, key, n=10_000, k=n_classes)
+        assert gap <= 0.005, (type(est).__name__, gap)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_sparse_lfs_within_a_quarter_point_of_bayes_at_n5e4(key, n_classes):
+    from wsbench.labelmodels import DawidSkene
+
+    for est in (MatrixCompletion(), DawidSkene()):
+        gap = _sparse_gap(est, key, n=50_000, k=n_classes)
+        assert gap <= 0.0025, (type(est).__name__, gap)

@@ -15,7 +15,6 @@ import os
 import pathlib
 
 import jax.random as jr
-import numpy as np
 import yaml
 
 from wsbench.data import WeakLabels, load_wrench
@@ -55,18 +54,14 @@ def main():
             probs = fitted.predict_proba(ds.test.weak.L)
             y = ds.test.y
             cell = {"acc": 100 * float(accuracy(probs, y)), "f1": 100 * float(f1(probs, y))}
-            try:
-                from wsbench.metrics import accuracy_wrench, f1_wrench
-
-                cell["acc_wrench_tie"] = 100 * float(accuracy_wrench(probs, y))
-                cell["f1_wrench_tie"] = 100 * float(f1_wrench(probs, y))
-            except ImportError:
-                pass
+            cell["acc_wrench_tie"] = 100 * float(accuracy(probs, y, tie_rule="wrench"))
+            cell["f1_wrench_tie"] = 100 * float(f1(probs, y, tie_rule="wrench"))
             if hasattr(fitted, "diagnostics"):
                 d = fitted.diagnostics(weak.L)
-                cell["pred_hist"] = np.round(np.asarray(d["pred_histogram"]), 3).tolist()
+                cell["fit_rows_n_predicted_classes"] = int(d["n_predicted_classes"])
+                cell["share_votes_not_own_class"] = round(float(d["share_votes_not_own_class"]), 3)
             rows[(path.stem, name)] = cell
-            print(path.stem, name, {k: v for k, v in cell.items()}, flush=True)
+            print(path.stem, name, {a: round(b, 2) for a, b in cell.items()}, flush=True)
     if args.json:
         pathlib.Path(args.json).write_text(
             json.dumps({f"{a}|{b}": v for (a, b), v in rows.items()}, indent=1)
