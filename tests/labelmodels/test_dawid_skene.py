@@ -1,6 +1,7 @@
 """Dawid-Skene: agreement with the NumPy reference, EM properties, edge cases, recovery."""
 
 import dataclasses
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -259,7 +260,9 @@ def test_observed_abstain_uses_one_sided_lfs(key):
     weak, y = _one_sided(key)
     acc = {}
     for mode in ("ignore", "observed"):
-        probs = DawidSkene(abstain=mode).fit(weak, key=key).predict_proba(weak.L)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ignore mode warns on one-sided LFs
+            probs = DawidSkene(abstain=mode).fit(weak, key=key).predict_proba(weak.L)
         acc[mode] = float(accuracy(probs, jnp.asarray(y)))
     mv = float(accuracy(MajorityVote().fit(weak, key=key).predict_proba(weak.L), jnp.asarray(y)))
     assert acc["observed"] > acc["ignore"] + 0.1, acc
@@ -269,3 +272,78 @@ def test_observed_abstain_uses_one_sided_lfs(key):
 def test_rejects_unknown_abstain_mode():
     with pytest.raises(ValueError, match="abstain must be one of"):
         DawidSkene(abstain="informative")
+
+
+# ----------------------------------------------------------------------------- issue 13 regressions
+
+
+def _six_class_one_sided(seed=0):
+    from tests.labelmodels._problems import one_sided
+
+    return one_sided(
+        seed,
+        n=3000,
+        k=6,
+        lfs_per_class=[6, 5, 4, 4, 3, 3],
+        prior=[0.35, 0.25, 0.15, 0.12, 0.08, 0.05],
+    )
+
+
+@pytest.mark.parametrize("abstain", ["ignore", "observed"])
+def test_alignment_follows_the_majority_vote_labelling(key, abstain):
+    """Cause 3: summed confusion diagonals are flat for one-sided LFs and renamed the dominant class.
+
+    Aligned to the majority-vote labelling, the fitted labels agree with MV at least as well as
+    under any other naming of the classes (checked by relabelling with every transposition).
+    """
+    from tests.labelmodels._problems import expected_accuracy
+
+    weak, y, _ = _six_class_one_sided()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = DawidSkene(abstain=abstain).fit(weak, key=key)
+    probs = np.asarray(fitted.predict_proba(weak.L))
+    mv = np.asarray(MajorityVote().fit(weak, key=key).predict_proba(weak.L))
+    voted = np.asarray((weak.L >= 0).any(axis=1))
+    agree = probs[voted].T @ mv[voted]  # [t, o]
+    best_swap = max(np.trace(agree[:, p]) for p in _transpositions(6))
+    assert np.trace(agree) >= best_swap - 1e-3
+    if abstain == "ignore":  # a constant: then at least the dominant class
+        assert expected_accuracy(probs, y) >= np.bincount(y).max() / len(y) - 0.02
+
+
+def _transpositions(k):
+    out = [np.arange(k)]
+    for a in range(k):
+        for b in range(a + 1, k):
+            p = np.arange(k)
+            p[[a, b]] = p[[b, a]]
+            out.append(p)
+    return out
+
+
+def test_ignore_mode_warns_on_one_sided_lfs(key):
+    """Cause 5: classic DS on one-sided LFs predicts a constant; it must say so."""
+    weak, _, _ = _six_class_one_sided()
+    with pytest.warns(UserWarning, match="single class"):
+        DawidSkene(n_iter=3).fit(weak, key=key)
+
+
+def test_dawid_skene_yaml_does_not_predict_a_constant(key):
+    """Cause 5: ``estimator=dawid_skene`` (weak-supervision default) uses one-sided LFs."""
+    from tests._utils import estimator_configs, instantiate_config
+    from tests.labelmodels._problems import expected_accuracy, mv_accuracy
+
+    est = instantiate_config(estimator_configs()["dawid_skene"])
+    weak, y, _ = _six_class_one_sided()
+    probs = np.asarray(est.fit(weak, key=key).predict_proba(weak.L))
+    assert len(np.unique(probs.argmax(1))) >= 5
+    assert expected_accuracy(probs, y) >= mv_accuracy(np.asarray(weak.L), y, 6) - 0.01
+
+
+def test_vote_fraction_init_is_the_soft_vote(key):
+    L = np.array([[0, 0, 1], [1, -1, -1], [-1, -1, -1]])
+    from wsbench.labelmodels._dawid_skene import _vote_fraction_posterior
+
+    q = _vote_fraction_posterior(jnp.asarray(L), jnp.full((2,), 0.5))
+    np.testing.assert_allclose(q, [[2 / 3, 1 / 3], [0, 1], [0.5, 0.5]], atol=1e-6)

@@ -387,3 +387,80 @@ def test_recovery_error_decays_as_one_over_sqrt_n(key):
         errors.append(np.mean(errs))
     slope = np.polyfit(np.log(sizes), np.log(errors), 1)[0]
     assert -0.6 <= slope <= -0.4, (slope, errors)
+
+
+# ----------------------------------------------------------------------------- issue 13 regressions
+
+
+def _one_sided_problem(k=6, seed=0, n=4000):
+    from tests.labelmodels._problems import one_sided
+
+    lfs = [6, 5, 4, 4, 3, 3, 3, 2, 2][:k]
+    prior = np.array([0.3, 0.2, 0.12, 0.1, 0.08, 0.07, 0.05, 0.05, 0.03][:k])
+    return one_sided(seed, n=n, k=k, lfs_per_class=lfs, prior=prior / prior.sum())
+
+
+def _share_supporting_own_class(fitted, L) -> float:
+    """Share of (LF, voted class a) with ``P(lambda_j = a | Y = a) >= P(lambda_j = a | Y = y)``."""
+    L = np.asarray(L)
+    conf = np.asarray(fitted.conditionals())[:, 1:, :]  # [j, a, y]
+    ok = [
+        conf[j, a, a] >= conf[j, a].max() - 1e-6
+        for j in range(L.shape[1])
+        for a in np.unique(L[:, j][L[:, j] >= 0])
+    ]
+    return float(np.mean(ok))
+
+
+def test_unsupervised_balance_does_not_collapse_on_sparse_one_sided_lfs(key):
+    """Cause 1: the three-way overlaps of sparse one-sided LFs carry almost no signal; the balance
+    must not walk into a corner of the simplex (it did within ~10 Adam steps)."""
+    from tests.labelmodels._problems import expected_accuracy, mv_accuracy
+
+    weak, y, _ = _one_sided_problem()
+    fitted = MatrixCompletion(balance="unsupervised").fit(weak, key=key)
+    assert float(fitted.class_prior().min()) > 0.02, fitted.class_prior()
+    probs = fitted.predict_proba(weak.L)
+    assert expected_accuracy(probs, y) >= mv_accuracy(np.asarray(weak.L), y, 6) - 0.02
+
+
+def test_converged_fit_keeps_one_sided_lfs_on_their_class(key):
+    """Cause 2: run to convergence, one-sided LFs must still vote most often on their own class."""
+    weak, _, _ = _one_sided_problem(k=9)
+    fitted = MatrixCompletion(n_iter=2000, lr=0.05, balance="uniform").fit(weak, key=key)
+    assert _share_supporting_own_class(fitted, weak.L) == 1.0
+
+
+# ----------------------------------------------------------------------------- sparse Bayes-gap regimes
+
+
+def _sparse_gap(est, key, *, n, k):
+    """Bayes accuracy minus the fitted model's on m = 30 sparse LFs (propensity 0.05-0.3)."""
+    from tests.labelmodels._problems import expected_accuracy
+
+    k_data, k_fit = jr.split(key)
+    sim = sample_independent(
+        k_data, n=n, m=30, n_classes=k, accuracy=(0.55, 0.9), propensity=(0.05, 0.3)
+    )
+    y = np.asarray(sim.y)
+    bayes = expected_accuracy(bayes_posterior(sim, sim.weak.L), y)
+    return bayes - expected_accuracy(est.fit(sim.weak, key=k_fit).predict_proba(sim.weak.L), y)
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_sparse_lfs_within_half_a_point_of_bayes(key, n_classes):
+    from wsbench.labelmodels import DawidSkene
+
+    for est in (MatrixCompletion(), DawidSkene()):
+        gap = _sparse_gap(est, key, n=10_000, k=n_classes)
+        assert gap <= 0.005, (type(est).__name__, gap)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_sparse_lfs_within_a_quarter_point_of_bayes_at_n5e4(key, n_classes):
+    from wsbench.labelmodels import DawidSkene
+
+    for est in (MatrixCompletion(), DawidSkene()):
+        gap = _sparse_gap(est, key, n=50_000, k=n_classes)
+        assert gap <= 0.0025, (type(est).__name__, gap)

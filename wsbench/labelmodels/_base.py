@@ -43,6 +43,61 @@ class AbstractGenerativeFitted(AbstractFitted):
     def class_prior(self) -> Float[Array, " k"]:
         """The class balance ``P(Y)`` the model uses."""
 
+    def vote_rates(self) -> Float[Array, "m a y"]:
+        """``P(lambda_j = a | Y = y)`` (abstain excluded), indexed ``[j, a, y]``.
+
+        Default: the confusions, i.e. a vote rate that does not depend on ``Y``; models that learn
+        class-dependent abstain rates override it.
+        """
+        return jnp.swapaxes(self.confusions(), 1, 2)
+
+    def fit_loss(self, L, prior: Float[Array, " k"]) -> Float[Array, ""]:
+        """The model's training loss on ``L`` with the class prior replaced by ``prior`` (lower is
+        better); NaN for models without one. Used by ``diagnostics``."""
+        del L, prior
+        return jnp.asarray(jnp.nan, jnp.float32)
+
+    def diagnostics(self, L) -> dict[str, Array]:
+        """Signs of a degenerate (collapsed) fit, on the fit rows ``L``; a dict of JAX arrays.
+
+        Keys:
+            ``prior_min``: the smallest fitted class prior; ``prior_at_boundary``: it is below
+            ``1e-3`` (a class the model has given up).
+            ``share_lfs_below_chance``: LFs whose prior-weighted accuracy
+            ``sum_t P(t) P(lambda_j = t | t, votes)`` is below ``1/k``.
+            ``share_votes_not_own_class``: (LF, class it votes on ``L``) pairs for which the class
+            under which the LF most often casts that vote is not the vote itself.
+            ``loss_fit``, ``loss_uniform_prior``: ``fit_loss`` at the fitted and at a uniform prior
+            (NaN when the model has no loss); a fitted prior with a *higher* loss is an
+            optimisation failure.
+            ``pred_histogram``: ``(k,)`` share of fit rows predicted as each class (ties split);
+            ``n_predicted_classes``: classes with at least 0.5% of the rows.
+        """
+        from ..metrics.classification import tie_split
+
+        prior = self.class_prior()
+        k = prior.shape[0]
+        conf = self.confusions()
+        m = conf.shape[0]
+        L = checked_L(L, n_classes=k, n_lfs=m)
+        acc = jnp.einsum("t,jtt->j", prior, conf)
+        rates = self.vote_rates()  # [j, a, y]
+        own = jnp.diagonal(rates, axis1=1, axis2=2) >= rates.max(axis=2) - 1e-6  # [j, a]
+        voted = (L[:, :, None] == jnp.arange(k)[None, None, :]).any(axis=0)  # [j, a]
+        n_voted = jnp.maximum(voted.sum(), 1)
+        hist = tie_split(self.predict_proba(L)).mean(axis=0)
+        uniform = jnp.full((k,), 1.0 / k, jnp.float32)
+        return {
+            "prior_min": prior.min(),
+            "prior_at_boundary": prior.min() < 1e-3,
+            "share_lfs_below_chance": (acc < 1.0 / k).mean(),
+            "share_votes_not_own_class": (voted & ~own).sum() / n_voted,
+            "loss_fit": self.fit_loss(L, prior),
+            "loss_uniform_prior": self.fit_loss(L, uniform),
+            "pred_histogram": hist,
+            "n_predicted_classes": (hist >= 0.005).sum(),
+        }
+
     @abc.abstractmethod
     def uncovered_prior(self) -> Float[Array, " k"]:
         """What ``predict_proba`` returns for a row on which every LF abstains.

@@ -64,6 +64,27 @@ def triple_overlaps(L: Int[Array, "c m"], triples: np.ndarray, k: int) -> Float[
     return counts[:, : k**3]
 
 
+def anchor_rows(mu: Float[Array, "m a y"]) -> Float[Array, "m a y"]:
+    """Project every vote row ``mu[j, a, :]`` onto ``{mu[j, a, a] >= mu[j, a, y] for all y}``.
+
+    The identifiability constraint for one-sided LFs: an LF that votes ``a`` does so most often on
+    class ``a`` (its own class wins; for symmetric confusions this is "better than random",
+    accuracy >= 1/k). Without it a converged fit can move an LF's votes onto another class at no
+    cost in the moment objective. Euclidean projection: the diagonal and every larger entry are
+    pooled to their mean, ``t = max_s (mu_aa + sum of the s largest others) / (s + 1)``.
+    """
+    k = mu.shape[-1]
+    eye = jnp.eye(k, dtype=bool)
+    d = jnp.diagonal(mu, axis1=1, axis2=2)  # [j, a]
+    others = jnp.where(eye[None], -jnp.inf, mu)
+    top = -jnp.sort(-others, axis=-1)[..., : k - 1]  # [j, a, k-1] descending
+    csum = jnp.cumsum(top, axis=-1)
+    pooled = (d[..., None] + csum) / jnp.arange(2, k + 1, dtype=mu.dtype)[None, None, :]
+    t = jnp.maximum(d, pooled.max(axis=-1))  # [j, a]
+    capped = jnp.minimum(mu, t[..., None])
+    return jnp.where(eye[None], t[..., None], capped)
+
+
 def fit_class_balance(
     O_single: Float[Array, "mk mk"],
     O3: Float[Array, "t k3"],
@@ -76,6 +97,7 @@ def fit_class_balance(
     lr: float = 0.02,
     prec_init: float = 0.7,
     logit_lr_scale: float = 30.0,
+    anchor: bool = True,
 ) -> tuple[Float[Array, " k"], Float[Array, " n_iter"]]:
     """Fit ``P(Y)`` from pairwise and three-way overlaps of LF indicator vectors.
 
@@ -87,9 +109,16 @@ def fit_class_balance(
         triples: ``(t, 3)`` LF indices of the triples.
         coverage: ``(m,)`` fraction of rows each LF votes on (initialisation).
         k: number of classes; n_iter, lr: Adam steps and learning rate; prec_init: initial accuracy guess.
+        anchor: project the LF vote rows with :func:`anchor_rows` after every step.
+
+    The same fit is also run with the class balance frozen at uniform; the learned balance is kept
+    only if its final loss is lower. With sparse LFs the three-way overlaps are almost all zero, the
+    objective is flat in the balance and Adam's normalised steps can walk it into a corner of the
+    simplex with a *worse* loss than uniform (an optimisation failure, not the objective's optimum):
+    the comparison makes the estimate never worse, in the objective, than not estimating it.
 
     Returns:
-        ``(class_balance, loss_trace)``.
+        ``(class_balance, loss_trace)`` (the trace of the run whose balance is returned).
     """
     m = coverage.shape[0]
     eye = jnp.eye(k, dtype=jnp.float32)
@@ -120,15 +149,30 @@ def fit_class_balance(
     )
     params0 = (jnp.zeros((k,), jnp.float32), mu0)
 
-    def step(carry, _):
-        params, state = carry
-        value, grads = jax.value_and_grad(loss)(params)
-        updates, state = opt.update(grads, state, params)
-        logits, mu = optax.apply_updates(params, updates)
-        return ((logits, jnp.clip(mu, 0.0, 1.0)), state), value
+    def run(learn_prior):
+        def step(carry, _):
+            params, state = carry
+            value, grads = jax.value_and_grad(loss)(params)
+            grads = (grads[0] * learn_prior, grads[1])
+            updates, state = opt.update(grads, state, params)
+            logits, mu = optax.apply_updates(params, updates)
+            mu = jnp.clip(mu, 0.0, 1.0)
+            if anchor:
+                mu = anchor_rows(mu)
+            return ((logits, mu), state), value
 
-    ((logits, mu), _), trace = jax.lax.scan(step, (params0, opt.init(params0)), None, length=n_iter)
+        (params, _), trace = jax.lax.scan(step, (params0, opt.init(params0)), None, length=n_iter)
+        return params, trace, loss(params)
+
+    (logits, mu), trace, final = run(1.0)
+    (_, mu_u), trace_u, final_u = run(0.0)
+    better = final < final_u
+    logits = jnp.where(better, logits, 0.0)
+    mu = jnp.where(better, mu, mu_u)
+    trace = jnp.where(better, trace, trace_u)
     p = jax.nn.softmax(logits)
+    if anchor:  # the constraint names the classes
+        return p, trace
     # align latent classes so that the LFs agree with the class they are credited to, on average
     cost = -jnp.sum(mu, axis=0)  # [a (label), y (latent)]
     rows, cols = optax.assignment.hungarian_algorithm(cost)

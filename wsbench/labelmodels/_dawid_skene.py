@@ -1,6 +1,7 @@
 """Dawid-Skene: EM over one full confusion matrix per labeling function."""
 
 import functools
+import warnings
 from typing import Literal
 
 import equinox as eqx
@@ -15,7 +16,7 @@ from ..data import WeakLabels
 from ..data._validate import is_traced
 from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
 
-_INITS = ("majority_vote", "uniform")
+_INITS = ("majority_vote", "vote_fraction", "uniform")
 _ABSTAIN = ("ignore", "observed")
 _UNIFORM_INIT_DIAG = 0.7  # P(lambda_j = t | Y = t) of every LF under init="uniform"
 # Stands in for log(0): exp(-1e4) is exactly 0 in float32, 0 * _LOG_ZERO == 0 inside the mask
@@ -123,11 +124,25 @@ def _majority_vote_posterior(
     return jnp.where(top > 0, mv, prior[None, :])
 
 
-def _class_permutation(log_conf: Float[Array, "m k o"]) -> Int[Array, " k"]:
-    """``perm[t]``: the LF output class matched to latent class ``t`` (max summed diagonal)."""
-    k = log_conf.shape[1]
-    summed = jnp.exp(log_conf[:, :, :k]).sum(axis=0)  # [t, o], class outputs only
-    rows, cols = optax.assignment.hungarian_algorithm(-summed)
+def _vote_fraction_posterior(
+    L: Int[Array, "n m"], prior: Float[Array, " k"]
+) -> Float[Array, "n k"]:
+    """Each row's share of votes per class (soft majority vote); rows without votes get ``prior``."""
+    k = prior.shape[0]
+    L = _votes_dtype(L, k)
+    _, counts = jax.lax.scan(
+        lambda _, o: (None, (L == o).sum(axis=1, dtype=jnp.int32)),
+        None,
+        jnp.arange(k, dtype=L.dtype),
+    )
+    counts = counts.T.astype(jnp.float32)  # [i, o]
+    total = counts.sum(axis=1, keepdims=True)
+    return jnp.where(total > 0, counts / jnp.maximum(total, 1.0), prior[None, :])
+
+
+def _class_permutation(agreement: Float[Array, "k k"]) -> Int[Array, " k"]:
+    """``perm[t]``: the LF output class matched to latent class ``t`` (max total agreement)."""
+    rows, cols = optax.assignment.hungarian_algorithm(-agreement)
     return cols[jnp.argsort(rows)]
 
 
@@ -158,6 +173,18 @@ class DawidSkeneFitted(AbstractGenerativeFitted):
 
     def class_prior(self) -> Float[Array, " k"]:
         return jnp.exp(self.log_prior)
+
+    def vote_rates(self) -> Float[Array, "m a y"]:
+        k = self.log_confusion.shape[1]
+        return jnp.swapaxes(jnp.exp(self.log_confusion[:, :, :k]), 1, 2)
+
+    def fit_loss(self, L, prior: Float[Array, " k"]) -> Float[Array, ""]:
+        """Mean negative log-likelihood per row (abstains as the model treats them)."""
+        m, k, n_out = self.log_confusion.shape
+        L = checked_L(L, n_classes=k, n_lfs=m)
+        L_em = _observed(L, k) if n_out == k + 1 else L
+        _, log_evidence = _posterior(_safe_log(prior), self.log_confusion, L_em)
+        return -log_evidence.mean()
 
     def uncovered_prior(self) -> Float[Array, " k"]:
         m, k, n_out = self.log_confusion.shape
@@ -197,9 +224,17 @@ class DawidSkene(AbstractLabelModel):
 
     The latent classes of a mixture are only identified up to a permutation. After EM the latent
     class $t$ is renamed to the LF output class $\mathrm{perm}(t)$, where the assignment (Hungarian
-    algorithm) maximises the summed diagonal $\sum_j \sum_t \theta_{j,t,\mathrm{perm}(t)}$: "on
-    average, LFs vote for the true class more often than for any single other class". This changes
-    nothing when EM kept the majority-vote labelling, which is the usual case.
+    algorithm) maximises the agreement $\sum_i q_{i,t}\, \mathrm{mv}_{i,\mathrm{perm}(t)}$ with the
+    majority-vote labelling of the fit rows (ties split): "the votes are right more often than not".
+    This changes nothing when EM kept the majority-vote labelling, which is the usual case. (Summed
+    confusion diagonals, the usual alternative, are flat when LFs vote for one class only or when a
+    latent class is empty, and then rename the dominant class.)
+
+    Weak supervision. With one-sided LFs (each votes one class or abstains) and
+    ``abstain="ignore"`` every confusion row of such an LF is the same one-hot vector, so the
+    votes carry no information and the fit predicts the prior's argmax on every row. ``fit`` warns
+    when most LFs are one-sided (eagerly, i.e. when ``L`` is not traced); use
+    ``abstain="observed"`` (``conf/estimator/dawid_skene.yaml`` does).
 
     Cost: each iteration makes two passes over ``L`` as ``2k`` matrix products of an ``(n, m)`` 0/1
     mask (one output class at a time) with ``(m, k)`` weights, i.e. ``O(n m k^2)`` flops in float32
@@ -210,6 +245,8 @@ class DawidSkene(AbstractLabelModel):
         n_iter: number of EM iterations (static; no tolerance-based stopping, so the cost does
             not depend on the data).
         init: ``"majority_vote"`` starts from the majority-vote posterior (ties uniform);
+            ``"vote_fraction"`` from each row's share of votes per class (WRENCH's and crowd-kit's
+            start; softer on rows with conflicting votes);
             ``"uniform"`` starts from the posterior under "every LF has the same confusion matrix,
             0.7 on the diagonal", which breaks the latent-class symmetry that a uniform posterior
             could not (a uniform posterior is a fixed point of EM).
@@ -255,6 +292,8 @@ class DawidSkene(AbstractLabelModel):
     def fit(self, data: WeakLabels, *, key: PRNGKeyArray) -> DawidSkeneFitted:
         del key  # deterministic; accepted for API uniformity
         data = check_weak_labels(data)
+        if self.abstain == "ignore" and not is_traced(data.L):
+            _warn_if_one_sided(np.asarray(data.L), data.n_classes)
         alpha = jnp.asarray(self.smoothing, jnp.float32)
         log_prior, log_conf, objective = _em(
             data.L,
@@ -267,6 +306,22 @@ class DawidSkene(AbstractLabelModel):
         )
         return DawidSkeneFitted(
             log_prior=log_prior, log_confusion=log_conf, trace={"objective": objective}
+        )
+
+
+def _warn_if_one_sided(L: np.ndarray, k: int) -> None:
+    """Warn when most voting LFs vote for a single class: classic DS cannot use them."""
+    voted = [np.unique(col[col >= 0]) for col in L.T]
+    voting = [v for v in voted if v.size]
+    one_sided = sum(v.size == 1 for v in voting)
+    if voting and one_sided >= 0.5 * len(voting):
+        warnings.warn(
+            f"DawidSkene(abstain='ignore'): {one_sided} of {len(voting)} voting LFs vote for a single "
+            "class only; with abstains ignored they carry no information about Y and the fit will "
+            "predict (nearly) one class everywhere. For weak supervision use "
+            "DawidSkene(abstain='observed') (estimator=dawid_skene).",
+            UserWarning,
+            stacklevel=3,
         )
 
 
@@ -286,6 +341,8 @@ def _em(L, alpha, class_balance, *, n_classes: int, n_iter: int, init: str, abst
 
     if init == "majority_vote":
         q0 = _majority_vote_posterior(L, init_prior)
+    elif init == "vote_fraction":
+        q0 = _vote_fraction_posterior(L, init_prior)
     else:
         off = (1.0 - _UNIFORM_INIT_DIAG) / (k - 1)
         conf0 = jnp.full((k, k), off).at[jnp.diag_indices(k)].set(_UNIFORM_INIT_DIAG)
@@ -304,6 +361,9 @@ def _em(L, alpha, class_balance, *, n_classes: int, n_iter: int, init: str, abst
         return (q, log_prior, log_conf), log_evidence.sum() + log_dirichlet
 
     carry0 = (q0, jnp.zeros((k,), jnp.float32), jnp.zeros((m, k, n_out), jnp.float32))
-    (_, log_prior, log_conf), objective = jax.lax.scan(em_step, carry0, None, length=n_iter)
-    inverse = jnp.argsort(_class_permutation(log_conf))  # new class o holds old latent inverse[o]
+    (q, log_prior, log_conf), objective = jax.lax.scan(em_step, carry0, None, length=n_iter)
+    # align latent classes with the majority-vote labelling of the fit rows (rows with votes)
+    mv = _majority_vote_posterior(L, jnp.zeros((k,), jnp.float32))
+    agreement = q.T @ mv  # [t, o]: expected number of rows in latent t that MV labels o
+    inverse = jnp.argsort(_class_permutation(agreement))  # new class o holds old latent inverse[o]
     return log_prior[inverse], log_conf[:, inverse, :], objective

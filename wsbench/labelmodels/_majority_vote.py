@@ -2,6 +2,7 @@
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..data import WeakLabels, vote_counts
@@ -48,3 +49,21 @@ class MajorityVote(AbstractLabelModel):
         k = data.n_classes
         prior = jnp.full((k,), 1.0 / k) if data.class_balance is None else data.class_balance
         return MajorityVoteFitted(prior=prior, n_lfs=data.m, trace={})
+
+
+def wrench_majority_vote_proba(L, n_classes: int) -> np.ndarray:
+    """WRENCH's ``MajorityVoting.predict_proba`` in float64: each row's vote fractions, uniform on
+    rows without votes (host-side NumPy; with ``wsbench.metrics`` ``tie_rule="wrench"`` this
+    reproduces WRENCH's published majority-vote cells exactly)."""
+    L = np.asarray(L)
+    if L.ndim != 2 or not np.issubdtype(L.dtype, np.integer):
+        raise ValueError(f"L must be an (n, m) integer label matrix, got {L.dtype} {L.shape}.")
+    if L.size and (L.min() < -1 or L.max() >= n_classes):
+        raise ValueError(f"L has values outside -1..{n_classes - 1}.")
+    return _vote_fractions(L, n_classes)
+
+
+def _vote_fractions(L: np.ndarray, k: int) -> np.ndarray:
+    counts = np.stack([(L == c).sum(axis=1) for c in range(k)], axis=1).astype(np.float64)
+    counts[counts.sum(axis=1) == 0] = 1.0
+    return counts / counts.sum(axis=1, keepdims=True)

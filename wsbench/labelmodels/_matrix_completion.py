@@ -59,7 +59,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels
 from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
-from ._class_balance import choose_triples, fit_class_balance, triple_overlaps
+from ._class_balance import anchor_rows, choose_triples, fit_class_balance, triple_overlaps
 
 EPS = 1e-6
 """Floor on every fitted probability (keeps log-likelihoods finite)."""
@@ -163,6 +163,7 @@ class OverlapStats(eqx.Module):
             (``(0, k^3)`` when not needed).
         coverage: ``(m,)`` fraction of rows on which each LF votes.
         class_balance: the data's class balance, when given.
+        n_rows: ``n`` (float scalar), the number of rows the moments average over.
     """
 
     O: Float[Array, "d d"]
@@ -171,6 +172,7 @@ class OverlapStats(eqx.Module):
     class_balance: Float[Array, " k"] | None
     n_classes: int = eqx.field(static=True)
     edges: tuple[tuple[int, int], ...] = eqx.field(static=True)
+    n_rows: Float[Array, ""] | None = None
 
 
 def _indicators(L: Int[Array, "c m"], k: int, edges) -> Float[Array, "c d"]:
@@ -227,6 +229,7 @@ def _overlap_stats(L, class_balance, k, edges, triples) -> OverlapStats:
         coverage=coverage,
         class_balance=class_balance,
         n_classes=k,
+        n_rows=jnp.asarray(n, jnp.float32),
         edges=tuple(edges),
     )
 
@@ -292,6 +295,21 @@ class MatrixCompletionFitted(AbstractGenerativeFitted):
 
     def class_prior(self) -> Float[Array, " k"]:
         return self.prior
+
+    def vote_rates(self) -> Float[Array, "m a y"]:
+        return self.tables[:, 1:, :]
+
+    def fit_loss(self, L, prior: Float[Array, " k"]) -> Float[Array, ""]:
+        """The moment objective on the single-LF tables (pairs of different LFs, plus marginals)."""
+        m, k = self.tables.shape[0], self.prior.shape[0]
+        L = checked_L(L, n_classes=k, n_lfs=m)
+        stats = overlap_stats(L, k, (), triples=False)
+        mu = self.tables[:, 1:, :].reshape(m * k, k)
+        lf = np.repeat(np.arange(m), k)
+        mask = jnp.asarray(lf[:, None] != lf[None, :], jnp.float32)
+        resid = mask * (stats.O - (mu * prior[None, :]) @ mu.T)
+        marg = mu @ prior - jnp.diagonal(stats.O)
+        return jnp.sum(resid**2) + jnp.sum(marg**2)
 
     def uncovered_prior(self) -> Float[Array, " k"]:
         return self.class_prior()  # abstains are ignored at prediction time
@@ -395,10 +413,29 @@ class MatrixCompletion(AbstractLabelModel):
     """Where the class balance comes from (see the class docstring)."""
     edges: tuple[tuple[int, int], ...] = eqx.field(static=True, default=(), converter=_as_edges)
     """Known dependency edges ``(i, j)`` between LFs (a forest)."""
+    init: Literal["coverage", "snorkel"] = eqx.field(static=True, default="coverage")
+    """``"coverage"``: every LF votes with its coverage, correct with probability ``prec_init``
+    (symmetric off-diagonals). ``"snorkel"``: snorkel 0.10's recipe: only the diagonal
+    ``mu[j, y, y] = init_scale * clip(coverage_j * prec_init / P(y), 0, 1)`` (off-diagonals 0), no
+    clipping between steps, and the final ``mu`` clamped to ``[mu_eps, 1 - mu_eps]`` with snorkel's
+    ``mu_eps = min(0.01, 10^-ceil(log10 n))`` before the posterior is formed."""
+    init_scale: float | Array = 1.0
+    """Factor on the initial ``mu`` (snorkel draws it uniformly from [0, 1)); vmappable."""
+    schedule: Literal["cosine", "constant"] = eqx.field(static=True, default="cosine")
+    """Learning-rate schedule: cosine decay to 1% over ``n_iter``, or constant (snorkel's)."""
+    anchor: bool = eqx.field(static=True, default=True)
+    """Identifiability constraint ``P(lambda_j = a | Y = a) >= P(lambda_j = a | Y = y)`` for every LF
+    ``j`` and vote ``a`` (projection after every step, ``_class_balance.anchor_rows``): an LF that votes
+    ``a`` does so most often on class ``a``. Without it the objective has a degenerate family of
+    solutions in which one-sided LFs stop supporting their own class."""
 
     def __check_init__(self):
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}.")
+        if self.init not in ("coverage", "snorkel"):
+            raise ValueError(f"init must be 'coverage' or 'snorkel', got {self.init!r}.")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}.")
         if self.balance not in BALANCE_MODES:
             raise ValueError(f"balance must be one of {BALANCE_MODES}, got {self.balance!r}.")
         if not isinstance(self.n_iter, int) or self.n_iter < 1:
@@ -459,15 +496,25 @@ class MatrixCompletion(AbstractLabelModel):
         k, m = stats.n_classes, stats.coverage.shape[0]
         s = _structure(m, k, self.edges)
         prior = self._prior(stats, s)
-        mu_init = _init_mu(stats.coverage, s, self.prec_init)
-        mu0 = jnp.clip(mu_init * (1.0 + self.init_noise * jr.normal(key, mu_init.shape)), 0.0, 1.0)
-        mu, trace = self._optimise(stats.O, prior, mu_init, mu0, jnp.asarray(s.mask))
-        # align latent classes (only among classes of equal prior, which leaves the objective unchanged)
-        single = mu[: m * k].reshape(m, k, k)
-        clash = jnp.abs(prior[:, None] - prior[None, :]) > 1e-6
-        cost = -single.sum(axis=0) + 1e3 * clash
-        rows, cols = optax.assignment.hungarian_algorithm(cost)
-        mu = mu[:, cols[jnp.argsort(rows)]]
+        if self.init == "snorkel":
+            mu_init = _snorkel_init_mu(stats.O, prior, s, self.prec_init)
+            mu0 = mu_init * self.init_scale  # snorkel: l2 pulls towards the unscaled guess
+        else:
+            mu_init = _init_mu(stats.coverage, s, self.prec_init)
+            mu0 = mu_init * self.init_scale
+        mu0 = jnp.clip(mu0 * (1.0 + self.init_noise * jr.normal(key, mu0.shape)), 0.0, 1.0)
+        mu, trace = self._optimise(stats.O, prior, mu_init, mu0, jnp.asarray(s.mask), m * k)
+        if not self.anchor:
+            # align latent classes (only among classes of equal prior, which leaves the objective
+            # unchanged); with the anchor the constraint itself names the classes
+            single = mu[: m * k].reshape(m, k, k)
+            clash = jnp.abs(prior[:, None] - prior[None, :]) > 1e-6
+            cost = -single.sum(axis=0) + 1e3 * clash
+            rows, cols = optax.assignment.hungarian_algorithm(cost)
+            mu = mu[:, cols[jnp.argsort(rows)]]
+        if self.init == "snorkel":
+            eps = jnp.minimum(0.01, 10.0 ** -jnp.ceil(jnp.log10(stats.n_rows)))
+            mu = jnp.clip(mu, eps, 1.0 - eps)
         tables, cliques = _tables_from_mu(mu, s)
         return _finalize(tables, cliques, prior, self.edges, {"loss": trace})
 
@@ -479,11 +526,17 @@ class MatrixCompletion(AbstractLabelModel):
             return jnp.asarray(stats.class_balance, jnp.float32)
         mk = s.m * k
         p, _ = fit_class_balance(
-            stats.O[:mk, :mk], stats.O3, s.mask[:mk, :mk], s.triples, stats.coverage, k=k
+            stats.O[:mk, :mk],
+            stats.O3,
+            s.mask[:mk, :mk],
+            s.triples,
+            stats.coverage,
+            k=k,
+            anchor=self.anchor,
         )
         return jax.lax.stop_gradient(p)
 
-    def _optimise(self, O, prior, mu_init, mu0, mask):
+    def _optimise(self, O, prior, mu_init, mu0, mask, n_single: int):
         diag = jnp.diagonal(O)
         l2 = self.l2
 
@@ -492,16 +545,30 @@ class MatrixCompletion(AbstractLabelModel):
             marg = mu @ prior - diag
             return jnp.sum(resid**2) + jnp.sum(marg**2) + l2 * jnp.sum((mu - mu_init) ** 2)
 
-        schedule = optax.cosine_decay_schedule(self.lr, self.n_iter, alpha=0.01)
+        if self.schedule == "cosine":
+            schedule = optax.cosine_decay_schedule(self.lr, self.n_iter, alpha=0.01)
+        else:
+            schedule = self.lr
         opt = (
             optax.adam(schedule) if self.optimizer == "adam" else optax.sgd(schedule, momentum=0.9)
         )
+
+        k = prior.shape[0]
+
+        def project(mu):
+            if self.init == "snorkel":  # snorkel clamps once, after the last step
+                return mu
+            mu = jnp.clip(mu, 0.0, 1.0)
+            if self.anchor:
+                single = anchor_rows(mu[:n_single].reshape(-1, k, k))
+                mu = mu.at[:n_single].set(single.reshape(n_single, k))
+            return mu
 
         def step(carry, _):
             mu, state = carry
             value, grad = jax.value_and_grad(loss)(mu)
             updates, state = opt.update(grad, state, mu)
-            return (jnp.clip(optax.apply_updates(mu, updates), 0.0, 1.0), state), value
+            return (project(optax.apply_updates(mu, updates)), state), value
 
         (mu, _), trace = jax.lax.scan(step, (mu0, opt.init(mu0)), None, length=self.n_iter)
         return mu, trace
@@ -527,6 +594,16 @@ def _init_mu(coverage, s: _Structure, prec_init) -> Float[Array, "d k"]:
         pair = single[ei][:, :, None, :] * single[ej][:, None, :, :]  # [e, a, b, y]
         parts.append(pair.reshape(-1, k))
     return jnp.concatenate(parts, axis=0).astype(jnp.float32)
+
+
+def _snorkel_init_mu(O, prior, s: _Structure, prec_init) -> Float[Array, "d k"]:
+    """snorkel 0.10 ``LabelModel._init_params``: ``mu[j k + y, y] = clip(P(lambda_j = y) prec_init /
+    P(Y = y), 0, 1)``, every other entry 0 (clique rows included)."""
+    k, mk = s.k, s.m * s.k
+    lps = jnp.diagonal(O)[:mk].reshape(s.m, k)  # P(lambda_j = y)
+    diag = jnp.clip(lps * prec_init / prior[None, :], 0.0, 1.0)  # [j, y]
+    single = diag[:, :, None] * jnp.eye(k, dtype=jnp.float32)[None]  # [j, a, y]
+    return jnp.zeros((s.d, k), jnp.float32).at[:mk].set(single.reshape(mk, k))
 
 
 def _tables_from_mu(mu, s: _Structure):

@@ -10,6 +10,7 @@ from .classification import (
     log_loss,
     roc_auc,
     score,
+    tie_break_wrench,
     tie_split,
 )
 from .recovery import align_classes, confusion_error
@@ -31,5 +32,6 @@ __all__ = [
     "score",
     "slice_scores",
     "slice_table",
+    "tie_break_wrench",
     "tie_split",
 ]

@@ -4,8 +4,12 @@ Items with gold label ``-1`` (unknown) are excluded from every metric. A metric 
 item returns NaN by design (``score`` callers check for it); none of these raise under ``jit``.
 """
 
+import functools
+import hashlib
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, Int
 
 
@@ -29,19 +33,67 @@ def tie_split(probs: Float[Array, "n k"]) -> Float[Array, "n k"]:
     return winners / winners.sum(axis=-1, keepdims=True)
 
 
-def accuracy(probs: Float[Array, "n k"], y: Int[Array, " n"]) -> Float[Array, ""]:
-    """Expected accuracy of the argmax under uniform random tie-breaking (see ``tie_split``)."""
-    hit = jnp.take_along_axis(tie_split(probs), jnp.maximum(y, 0)[:, None], axis=-1)[:, 0]
+TIE_RULES = ("split", "wrench")
+WRENCH_TIE_TOL = 1e-5
+"""Classes within this of the row maximum tie (snorkel's ``probs_to_preds``)."""
+
+
+@functools.lru_cache(maxsize=8)
+def _wrench_offsets(n: int, k: int) -> np.ndarray:
+    """``[i, c] = sha1(str(i)) mod c`` for ``c = 0..k`` (entries for ``c < 2`` are 0)."""
+    h = [int(hashlib.sha1(str(i).encode("utf-8")).hexdigest(), 16) for i in range(n)]
+    out = np.zeros((n, k + 1), np.int32)
+    for c in range(2, k + 1):
+        out[:, c] = [v % c for v in h]
+    return out
+
+
+def tie_break_wrench(probs: Float[Array, "n k"]) -> Int[Array, " n"]:
+    """Hard predictions with WRENCH's tie rule (snorkel's ``probs_to_preds``,
+    ``tie_break_policy="random"``).
+
+    Classes within ``1e-5`` of the row maximum tie; row ``i`` (its position in ``probs``) takes tied
+    class number ``int(sha1(str(i))) mod n_tied`` in index order. Deterministic, but it depends on
+    the row order, so it reproduces WRENCH cells only on WRENCH's row order (``load_wrench`` keeps
+    the file order). Jittable: the hashes are a constant of the row count.
+    """
+    n, k = probs.shape
+    offsets = jnp.asarray(_wrench_offsets(int(n), int(k)))
+    tied = jnp.abs(probs - probs.max(axis=1, keepdims=True)) < WRENCH_TIE_TOL  # [i, c]
+    n_tied = tied.sum(axis=1)
+    r = jnp.take_along_axis(offsets, n_tied[:, None], axis=1)[:, 0]
+    rank = jnp.cumsum(tied, axis=1) - 1  # position among the tied classes
+    return jnp.argmax(tied & (rank == r[:, None]), axis=1).astype(jnp.int32)
+
+
+def _hard(probs, tie_rule: str):
+    if tie_rule == "split":
+        return tie_split(probs)
+    if tie_rule == "wrench":
+        return jax.nn.one_hot(tie_break_wrench(probs), probs.shape[-1])
+    raise ValueError(f"tie_rule must be one of {TIE_RULES}, got {tie_rule!r}.")
+
+
+def accuracy(
+    probs: Float[Array, "n k"], y: Int[Array, " n"], *, tie_rule: str = "split"
+) -> Float[Array, ""]:
+    """Accuracy of the argmax; ties: expected score under uniform random tie-breaking
+    (``tie_rule="split"``, see ``tie_split``; jittable) or WRENCH's hash rule (``"wrench"``, see
+    ``tie_break_wrench``; host-side)."""
+    hit = jnp.take_along_axis(_hard(probs, tie_rule), jnp.maximum(y, 0)[:, None], axis=-1)[:, 0]
     return _mean(hit, _mask(y))
 
 
-def f1(probs: Float[Array, "n k"], y: Int[Array, " n"]) -> Float[Array, ""]:
+def f1(
+    probs: Float[Array, "n k"], y: Int[Array, " n"], *, tie_rule: str = "split"
+) -> Float[Array, ""]:
     """Binary F1 of class 1 for k = 2; macro-averaged F1 over classes for k > 2.
 
-    True/false positive counts are expectations under uniform random tie-breaking (``tie_split``).
+    True/false positive counts are expectations under uniform random tie-breaking (``tie_split``),
+    or, with ``tie_rule="wrench"``, counts under WRENCH's hash rule (``tie_break_wrench``).
     """
     k = probs.shape[-1]
-    pred = tie_split(probs) * _mask(y)[:, None]  # [i, c]
+    pred = _hard(probs, tie_rule) * _mask(y)[:, None]  # [i, c]
     gold = jax.nn.one_hot(y, k) * _mask(y)[:, None]
     tp = (pred * gold).sum(0)
     fp = (pred * (1.0 - gold)).sum(0)
