@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..data._validate import is_traced
+from ..data.validate import is_traced
 
 AugmentFn = Callable[..., Array]
 """An augmentation ``(x, *, key) -> x`` applied to every minibatch (e.g. a TANDA policy)."""

@@ -7,12 +7,12 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax.scipy.special import xlogy
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels
-from ..data._validate import is_traced
+from ..data.validate import is_traced
+from ..metrics import min_cost_permutation
 from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
 
 _INITS = ("majority_vote", "uniform")
@@ -127,8 +127,7 @@ def _class_permutation(log_conf: Float[Array, "m k o"]) -> Int[Array, " k"]:
     """``perm[t]``: the LF output class matched to latent class ``t`` (max summed diagonal)."""
     k = log_conf.shape[1]
     summed = jnp.exp(log_conf[:, :, :k]).sum(axis=0)  # [t, o], class outputs only
-    rows, cols = optax.assignment.hungarian_algorithm(-summed)
-    return cols[jnp.argsort(rows)]
+    return min_cost_permutation(-summed)
 
 
 class DawidSkeneFitted(AbstractGenerativeFitted):

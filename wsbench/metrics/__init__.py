@@ -12,7 +12,7 @@ from .classification import (
     score,
     tie_split,
 )
-from .recovery import align_classes, confusion_error
+from .recovery import align_classes, confusion_error, min_cost_permutation
 from .summary import mean_sem
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "f1",
     "log_loss",
     "mean_sem",
+    "min_cost_permutation",
     "roc_auc",
     "score",
     "tie_split",
