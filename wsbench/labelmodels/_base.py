@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels
 from ..data.validate import as_label_matrix
@@ -28,7 +28,7 @@ class AbstractFitted(eqx.Module):
     trace: eqx.AbstractVar[dict[str, Array]]
 
     @abc.abstractmethod
-    def predict_proba(self, L) -> Float[Array, "n k"]:
+    def predict_proba(self, L: Int[ArrayLike, "n m"]) -> Float[Array, "n k"]:
         """Posterior ``P(Y | L)`` per row; rows with no votes get the class prior (generative models
         that treat abstentions as observations: ``uncovered_prior()``)."""
 

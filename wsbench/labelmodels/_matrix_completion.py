@@ -54,7 +54,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import optax
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels
 from ..metrics import min_cost_permutation
@@ -119,7 +119,7 @@ class MatrixCompletionFitted(AbstractGenerativeFitted):
             clique_tables = jnp.zeros((0, k1, k1, k), jnp.float32)
         return _finalize(tables, jnp.asarray(clique_tables, jnp.float32), prior, edges, {})
 
-    def predict_proba(self, L) -> Float[Array, "n k"]:
+    def predict_proba(self, L: Int[ArrayLike, "n m"]) -> Float[Array, "n k"]:
         m, k = self.tables.shape[0], self.prior.shape[0]
         return _predict(self, checked_L(L, n_classes=k, n_lfs=m))
 
