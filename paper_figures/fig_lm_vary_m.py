@@ -18,19 +18,17 @@ No JAX import.
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import style  # paper_figures/style.py: the script's own folder is on sys.path
 from scipy import stats
-
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import style  # noqa: E402
 
 style.apply()
 import matplotlib.pyplot as plt  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
 
 DATA = HERE / "data" / "lm_vary_m.csv"
 OUT = HERE / "out" / "fig_lm_vary_m.png"

@@ -12,20 +12,18 @@ python paper_figures/fig_recovery.py [--out paper_figures/out/fig_recovery.pdf]
 import argparse
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import style  # paper_figures/style.py: the script's own folder is on sys.path
+from scipy import stats
 
-matplotlib.use("Agg")
+style.apply()
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "recovery.csv"
 OUT = HERE / "out" / "fig_recovery.pdf"
 METRIC = "param/confusion_error"
-LABELS = {"dawid_skene": "Dawid-Skene", "matrix_completion": "MatrixCompletion"}
-COLORS = {"dawid_skene": "tab:orange", "matrix_completion": "tab:blue"}
 PANELS = ("independent", "dependent")
 
 
@@ -81,14 +79,14 @@ def plot(df: pd.DataFrame) -> plt.Figure:
             n, mean = curve["n"].to_numpy(), curve[METRIC].to_numpy()
             half = ci95(curve[f"{METRIC}_sem"], curve["n_seeds"])
             slope, _ = loglog_slope(n, mean)
-            color = COLORS.get(est)
+            color = style.color(est)
             ax.plot(
                 n,
                 mean,
                 "o-",
                 ms=3,
                 color=color,
-                label=f"{LABELS.get(est, est)} (slope {slope:+.2f})",
+                label=f"{style.label(est)} (slope {slope:+.2f})",
             )
             ax.fill_between(
                 n, np.maximum(mean - half, mean * 1e-3), mean + half, color=color, alpha=0.25, lw=0

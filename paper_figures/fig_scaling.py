@@ -12,19 +12,17 @@ python paper_figures/fig_scaling.py [--out paper_figures/out/fig_scaling.pdf]
 import argparse
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import style  # paper_figures/style.py: the script's own folder is on sys.path
+from scipy import stats
 
-matplotlib.use("Agg")
+style.apply()
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "scaling.csv"
 OUT = HERE / "out" / "fig_scaling.pdf"
-LABELS = {"dawid_skene": "Dawid-Skene", "matrix_completion": "MatrixCompletion"}
-COLORS = {"dawid_skene": "tab:orange", "matrix_completion": "tab:blue"}
 NEEDED = (
     "test/labelmodel_accuracy",
     "test/majority_vote_accuracy",
@@ -62,7 +60,7 @@ def plot(df: pd.DataFrame) -> plt.Figure:
     for est in estimators:
         part = df[df["estimator"] == est]
         n = part["n_unlabeled"].to_numpy()
-        name, color = LABELS.get(est, est), COLORS.get(est)
+        name, color = style.label(est), style.color(est)
         _band(left, n, part, "test/labelmodel_accuracy", marker="o", ms=3, color=color, label=name)
         _band(
             right,

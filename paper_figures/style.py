@@ -1,8 +1,11 @@
 """Shared figure style: rcParams, one fixed colour and label per estimator, column widths.
 
-Every ``paper_figures/fig_*.py`` script can ``from style import ...`` (scripts run from any folder:
-they put their own folder on ``sys.path``). No JAX and no wsbench import: figures read only the
-committed CSVs under ``paper_figures/data/``.
+The only holder of estimator labels, colours and markers: every ``paper_figures/fig_*.py`` script
+does ``import style`` (a script's own folder is on ``sys.path`` when it runs, from any folder) and
+asks ``color(name)`` / ``label(name)`` / ``marker(name)``. An estimator not listed here gets a
+deterministic fallback (a colour from the default cycle chosen by a hash of its name, its config
+name as label), so a new estimator appears in every figure with no edit. No JAX and no wsbench
+import: figures read only the committed CSVs under ``paper_figures/data/``.
 """
 
 import matplotlib
@@ -62,6 +65,7 @@ def label(name: str) -> str:
 
 
 def marker(name: str) -> str:
+    """The estimator's marker (``"o"`` when none is set)."""
     return MARKERS.get(name, "o")
 
 

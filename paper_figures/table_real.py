@@ -1,41 +1,30 @@
 """Table: every label model x every real dataset, in the metric each dataset is known by.
 
 Data: ``paper_figures/data/real_table.csv`` — one row per (estimator, dataset, dev_labels) with the
-mean and standard error over seeds of every ``test/*`` metric; exported from the sweep of
-``conf/experiment/real_table.yaml``:
-
-    WSBENCH_DATA_MIRROR=../shared/datasets python paper_figures/table_real.py --run
-
-``--run`` runs the sweep (``python experiments/labelmodel.py experiment=real_table launcher=basic``
-in a subprocess, from a fresh ``results/real_table``), then exports and renders; the steps one at a
-time:
+mean and standard error over seeds of every ``test/*`` metric. The sweep and its export are the
+experiment's (``conf/experiment/real_table.yaml``); this script reads only that CSV:
 
     export WSBENCH_DATA_MIRROR=../shared/datasets
     python experiments/labelmodel.py experiment=real_table launcher=basic
-    python paper_figures/table_real.py --export  # results/real_table -> paper_figures/data/*.csv
+    python -c "from wsbench.run import results; results.export('real_table', \
+        'paper_figures/data/real_table.csv', by=['estimator', 'dataset', 'cfg.dev_labels'])"
     python paper_figures/table_real.py           # -> paper_figures/out/table_real.{csv,md}
 
 Metric per dataset (``METRICS``): accuracy for YouTube and ChemProt, F1 of the positive class for
 SMS, spouse and CDR (imbalanced), ROC-AUC and accuracy for the chest X-ray reports. ``dev_labels``
 is the benchmark protocol: ``none`` (the label model sees only L) or ``class_balance`` (it also
 gets the class prior computed from the valid split's gold labels). Cells are ``mean ± sem`` over
-seeds on the test split. No JAX import: the export reads the runner's parquet files with
-``wsbench.run.results`` (pandas only).
+seeds on the test split. No JAX and no wsbench import.
 """
 
 import argparse
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 DATA = HERE / "data" / "real_table.csv"
 OUT = HERE / "out"
-EXPERIMENT = "real_table"
 
 # dataset -> metrics reported (first = primary), in table order.
 METRICS: dict[str, tuple[str, ...]] = {
@@ -66,36 +55,15 @@ NOTES = (
 )
 
 
-def run_sweep(extra: list[str] | None = None) -> None:
-    """Run the ``real_table`` sweep from scratch (removes ``results/real_table`` first)."""
-    shutil.rmtree(REPO / "results" / EXPERIMENT, ignore_errors=True)
-    cmd = [sys.executable, str(REPO / "experiments" / "labelmodel.py"), f"experiment={EXPERIMENT}",
-           "launcher=basic", *(extra or [])]  # fmt: skip
-    subprocess.run(cmd, cwd=REPO, check=True)
-
-
-def export(experiment: str = EXPERIMENT, path: str | Path = DATA) -> pd.DataFrame:
-    """Aggregate the sweep's per-seed rows into ``path`` (mean and sem over seeds per group)."""
-    from wsbench.run import results  # pandas/pyarrow only, no JAX
-
-    df = results.load(experiment)
-    df = df.rename(columns={"cfg.dev_labels": "dev_labels"})
-    metrics = [c for c in results.metric_columns(df) if c.startswith("test/")]
-    table = results.aggregate(df, list(KEYS), metrics)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False, float_format="%.6g")
-    return table
-
-
 def load(path: str | Path = DATA) -> pd.DataFrame:
     """The aggregated table; checks the columns the table needs."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(
-            f"{path} does not exist; run the sweep and `python {Path(__file__).name} --export`."
+            f"{path} does not exist; run and export the sweep of "
+            "conf/experiment/real_table.yaml (its Run: and Export: lines)."
         )
-    df = pd.read_csv(path)
+    df = pd.read_csv(path).rename(columns={"cfg.dev_labels": "dev_labels"})
     needed = {*KEYS, "n_seeds"}
     needed |= {f"test/{m}{s}" for ms in METRICS.values() for m in ms for s in ("", "_sem")}
     missing = sorted(needed - set(df.columns))
@@ -175,21 +143,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DATA), help="aggregated CSV (default: %(default)s)")
     parser.add_argument("--out", default=str(OUT), help="output folder (default: %(default)s)")
-    parser.add_argument(
-        "--export", action="store_true", help=f"first export results/{EXPERIMENT} to --data"
-    )
-    parser.add_argument(
-        "--run", action="store_true", help="first run the sweep from scratch, then --export"
-    )
-    args, extra = parser.parse_known_args(argv)
-    if extra and not args.run:
-        parser.error(
-            f"unrecognised arguments {extra} (Hydra overrides are passed on only with --run)"
-        )
-    if args.run:
-        run_sweep(extra)
-    if args.run or args.export:
-        export(EXPERIMENT, args.data)
+    args = parser.parse_args(argv)
     long = long_table(load(args.data))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,7 @@
 """Test helpers: the conf/ registry of estimators, config instantiation, tree comparisons."""
 
+import importlib.util
+import sys
 from pathlib import Path
 
 import jax
@@ -8,6 +10,22 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONF = REPO_ROOT / "conf"
+
+
+def load_figure_script(name: str, folder: Path | None = None):
+    """Import ``paper_figures/<name>.py`` as a module, as running the script would.
+
+    A script's own folder is on ``sys.path`` when it runs (``import style``); importing it from a
+    test puts ``folder`` (default: ``paper_figures/``) there the same way.
+    """
+    folder = folder or REPO_ROOT / "paper_figures"
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location(f"paper_figures_{name}", folder / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def group_configs(group: str) -> dict[str, Path]:

@@ -169,6 +169,21 @@ def test_launcher_keys_stay_out_of_job_config_and_dirnames():
     assert {"launcher", "logger", "progress", "jax_cache"} <= set(excluded)
 
 
+@pytest.mark.parametrize("primary", ["labelmodel", "endmodel", "recovery"])
+def test_primary_configs_share_hydra_settings_and_the_not_result_keys(primary):
+    """conf/hydra/default.yaml: one run/sweep layout, and exclude_keys == keys.NOT_RESULT_KEYS."""
+    from wsbench.run.keys import NOT_RESULT_KEYS
+
+    cfg = _compose(config=primary, hydra_cfg=True)
+    assert list(cfg.hydra.job.config.override_dirname.exclude_keys) == list(NOT_RESULT_KEYS)
+    assert OmegaConf.to_container(cfg.hydra.sweep) == {
+        "dir": "results/${name}/multirun",
+        "subdir": "${hydra:job.override_dirname}",
+    }
+    assert cfg.hydra.job_logging.loggers.jax.level == "WARNING"
+    assert "exclude_keys" not in (CONF / f"{primary}.yaml").read_text()  # one copy only
+
+
 def test_unknown_estimator_name_names_group_and_options():
     with pytest.raises(MissingConfigException) as info:
         _compose("estimator=nope")

@@ -1,9 +1,8 @@
 """Array type aliases shared across wsbench (jaxtyping dimension names: n, m, k, t, d, h, s)."""
 
-from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
+from jaxtyping import ArrayLike, Float
 
-LabelMatrix = Int[ArrayLike, "n m"]
-Probs = Float[Array, "n k"]
 ScalarLike = float | Float[ArrayLike, ""]
+"""A continuous hyperparameter: a Python float, or a scalar array leaf (vmappable)."""
 
-__all__ = ["Array", "LabelMatrix", "Probs", "PRNGKeyArray", "ScalarLike"]
+__all__ = ["ScalarLike"]

@@ -22,7 +22,7 @@ import pytest
 
 from wsbench.data import WeakLabels
 from wsbench.labelmodels import MatrixCompletion
-from wsbench.run.grid import expand_grid
+from wsbench.labelmodels.grid import expand_grid
 from wsbench.synthetic import sample_independent
 
 SIZES = [(n, m, k) for n in (10_000, 100_000, 1_000_000) for m in (10, 50, 100) for k in (2, 10)]

@@ -116,9 +116,8 @@ import jax.numpy as jnp  # noqa: E402
 from jaxtyping import Array, Float  # noqa: E402
 
 from wsbench.data import vote_counts  # noqa: E402
-from wsbench.labelmodels import AbstractFitted  # noqa: E402
+from wsbench.labelmodels import AbstractFitted, check_weak_labels, checked_L  # noqa: E402
 from wsbench.labelmodels import checks as C  # noqa: E402
-from wsbench.labelmodels._base import check_weak_labels, checked_L  # noqa: E402
 
 _IMPURE_CALLS = [0]
 

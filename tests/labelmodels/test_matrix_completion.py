@@ -13,7 +13,7 @@ import pytest
 from tests.reference import matrix_completion_numpy as ref
 from wsbench.data import WeakLabels
 from wsbench.labelmodels import MatrixCompletion, MatrixCompletionFitted, overlap_stats
-from wsbench.run.grid import expand_grid
+from wsbench.labelmodels.grid import expand_grid
 from wsbench.synthetic import (
     bayes_posterior,
     dependent_posterior,

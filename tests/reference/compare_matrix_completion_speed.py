@@ -75,7 +75,7 @@ def wsbench_side(args) -> dict:
     import jax.random as jr
 
     from wsbench.labelmodels import MatrixCompletion
-    from wsbench.run.grid import expand_grid
+    from wsbench.labelmodels.grid import expand_grid
     from wsbench.synthetic import sample_independent
 
     sim = sample_independent(

@@ -4,6 +4,7 @@
 with ``debug=smoke`` (Hydra's compose API; no Hydra app, so ``out_dir`` is explicit).
 """
 
+import dataclasses
 import json
 import os
 
@@ -16,7 +17,8 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 from tests._utils import CONF
-from wsbench.run import labelmodel, results
+from wsbench.data import Dataset, Split
+from wsbench.run import build, labelmodel, results
 from wsbench.run.logging import JsonlLogger, Logger, MultiLogger, WandbLogger
 
 FAST = ["debug=smoke", "jax_cache=null", "progress=false", "logger=none"]
@@ -97,7 +99,7 @@ def test_second_run_skips_and_returns_stored_summary(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("a completed job must not be recomputed")
 
-    monkeypatch.setattr(labelmodel, "score_grid_splits", boom)
+    monkeypatch.setattr(labelmodel, "score_grid", boom)
     assert labelmodel.run(cfg, out_dir=tmp_path) == first
     assert {name: (tmp_path / name).stat().st_mtime_ns for name in FILES} == stamps
     # keys that do not change the numbers do not force a re-run either
@@ -173,20 +175,20 @@ def test_write_marks_complete_only_at_the_end(tmp_path, monkeypatch):
 @pytest.mark.parametrize("dev_labels", ["none", "class_balance"])
 def test_dev_labels_sets_train_class_balance(tmp_path, monkeypatch, dev_labels):
     seen = {}
-    real = labelmodel.score_grid_splits
+    real = labelmodel.score_grid
 
     def spy(stacked, train_weak, *args, **kwargs):
         seen.setdefault("balance", train_weak.class_balance)
         return real(stacked, train_weak, *args, **kwargs)
 
-    monkeypatch.setattr(labelmodel, "score_grid_splits", spy)
+    monkeypatch.setattr(labelmodel, "score_grid", spy)
     cfg = _cfg("dataset=synthetic_ds", f"dev_labels={dev_labels}")
     labelmodel.run(cfg, out_dir=tmp_path)
     balance = seen["balance"]
     if dev_labels == "none":
         assert balance is None
         return
-    data = labelmodel._build_dataset(_cfg("dataset=synthetic_ds"))  # the same (subsampled) data
+    data = build.build_dataset(_cfg("dataset=synthetic_ds"))  # the same (subsampled) data
     y = np.asarray(data.valid.y)
     counts = np.bincount(y[y >= 0], minlength=cfg.dataset.n_classes) + 1.0
     np.testing.assert_allclose(np.asarray(balance), counts / counts.sum(), rtol=1e-6)
@@ -239,7 +241,7 @@ BAD = {
     "bad logger kwarg": (["logger=jsonl", "logger.filename=a/b.jsonl"], r"plain file name"),
     "logger not a Logger": (
         ["logger._target_=wsbench.labelmodels.MajorityVote", "~logger.loggers"],
-        r"does not implement wsbench.run.logging.Logger",
+        r"not a wsbench.run.logging.Logger",
     ),
 }
 
@@ -270,13 +272,13 @@ def test_run_outside_hydra_needs_out_dir():
 
 
 def test_dataset_without_test_gold_is_rejected(tmp_path, monkeypatch):
-    real = labelmodel._subsample
+    real = Dataset.subsample
 
-    def drop_test_gold(split, n, key):
-        out = real(split, n, key)
-        return type(out)(weak=out.weak, y=None, x=out.x)
+    def drop_test_gold(data, n, *, key):
+        out = real(data, n, key=key)
+        return dataclasses.replace(out, test=Split(weak=out.test.weak, y=None, x=out.test.x))
 
-    monkeypatch.setattr(labelmodel, "_subsample", drop_test_gold)
+    monkeypatch.setattr(Dataset, "subsample", drop_test_gold)
     with pytest.raises(ValueError, match="test split has no gold labels"):
         labelmodel.run(_cfg(), out_dir=tmp_path)
 

@@ -14,6 +14,7 @@ from ._discriminator import ImageDiscriminator, TextDiscriminator
 from ._evaluate import POLICIES, fit_and_score, make_policy
 from ._generator import AbstractGenerator, LSTMGenerator, MeanFieldGenerator
 from ._policy import (
+    NO_AUGMENT,
     AbstractAugmentPolicy,
     CropFlipPolicy,
     IdentityPolicy,
@@ -50,6 +51,7 @@ __all__ = [
     "AbstractGenerator",
     "CropFlipPolicy",
     "IdentityPolicy",
+    "NO_AUGMENT",
     "ImageDiscriminator",
     "LSTMGenerator",
     "MeanFieldGenerator",

@@ -1,9 +1,11 @@
 """The data containers: ``WeakLabels`` (what a label model sees), ``Split`` and ``Dataset``."""
 
 import equinox as eqx
-from jaxtyping import Array, Float, Int
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from ._validate import as_class_balance, as_features, as_gold, as_label_matrix, check_n_classes
+from .validate import as_class_balance, as_features, as_gold, as_label_matrix, check_n_classes
 
 
 class WeakLabels(eqx.Module):
@@ -42,6 +44,17 @@ class WeakLabels(eqx.Module):
     def m(self) -> int:
         return self.L.shape[1]
 
+    def subset(self, idx) -> "WeakLabels":
+        """The rows ``idx`` (an index array or slice); ``n_classes`` and ``class_balance`` kept.
+
+        Jittable: under ``jit`` only shapes and dtypes are checked.
+        """
+        return WeakLabels(L=self.L[idx], n_classes=self.n_classes, class_balance=self.class_balance)
+
+    def with_class_balance(self, class_balance) -> "WeakLabels":
+        """The same votes carrying ``class_balance`` (``(k,)``, e.g. ``class_frequencies(y, k)``)."""
+        return WeakLabels(L=self.L, n_classes=self.n_classes, class_balance=class_balance)
+
 
 class Split(eqx.Module):
     """One split: weak labels, optional gold labels ``y`` (``-1`` = unknown) and features ``x``."""
@@ -63,6 +76,29 @@ class Split(eqx.Module):
     @property
     def n(self) -> int:
         return self.weak.n
+
+    @property
+    def has_gold(self) -> bool:
+        """Whether ``y`` holds at least one known gold label (concrete arrays only)."""
+        return self.y is not None and bool((self.y >= 0).any())
+
+    def subset(self, idx) -> "Split":
+        """The rows ``idx`` of votes, gold labels and features (jittable)."""
+        return Split(
+            weak=self.weak.subset(idx),
+            y=None if self.y is None else self.y[idx],
+            x=None if self.x is None else self.x[idx],
+        )
+
+    def subsample(self, n: int, *, key: PRNGKeyArray) -> "Split":
+        """At most ``n`` rows drawn without replacement (original order kept); itself if ``n >= self.n``."""
+        if self.n <= n:
+            return self
+        return self.subset(jnp.sort(jr.permutation(key, self.n)[:n]))
+
+    def with_class_balance(self, class_balance) -> "Split":
+        """The split whose weak labels carry ``class_balance`` (what ``dev_labels`` may reveal)."""
+        return Split(weak=self.weak.with_class_balance(class_balance), y=self.y, x=self.x)
 
 
 class Dataset(eqx.Module):
@@ -93,3 +129,11 @@ class Dataset(eqx.Module):
     @property
     def n_classes(self) -> int:
         return self.train.weak.n_classes
+
+    def subsample(self, n: int, *, key: PRNGKeyArray) -> "Dataset":
+        """At most ``n`` rows per split; split ``i`` (train, valid, test) draws with ``fold_in(key, i)``."""
+        train, valid, test = (
+            sp.subsample(n, key=jr.fold_in(key, i))
+            for i, sp in enumerate((self.train, self.valid, self.test))
+        )
+        return Dataset(train=train, valid=valid, test=test, name=self.name)

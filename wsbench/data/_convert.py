@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ._containers import WeakLabels
-from ._validate import check_n_classes
+from .validate import check_n_classes
 
 
 def from_long(

@@ -1,15 +1,8 @@
 """Pure, jittable operations on label matrices."""
 
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, Int
-
-
-def one_hot_votes(L: Int[Array, "n m"], n_classes: int) -> Float[Array, "n m k"]:
-    """One-hot votes; abstains (``-1``) become all-zero rows."""
-    classes = jnp.arange(n_classes).reshape(
-        (1,) * L.ndim + (n_classes,)
-    )  # explicit rank (no promotion)
-    return (L[..., None] == classes).astype(jnp.float32)
 
 
 def vote_counts(L: Int[Array, "n m"], n_classes: int) -> Float[Array, "n k"]:
@@ -44,3 +37,10 @@ def conflict(L: Int[Array, "n m"]) -> Float[Array, " m"]:
     voted = L != -1
     disagree = voted[:, :, None] & voted[:, None, :] & (L[:, :, None] != L[:, None, :])
     return disagree.any(axis=2).mean(axis=0)
+
+
+def class_frequencies(y: Int[Array, " n"], n_classes: int) -> Float[Array, " k"]:
+    """Add-one smoothed class frequencies of gold labels ``y`` (``-1`` = unknown is skipped)."""
+    y = np.asarray(y)
+    counts = np.bincount(y[y >= 0], minlength=n_classes).astype(np.float64) + 1.0
+    return jnp.asarray(counts / counts.sum(), jnp.float32)

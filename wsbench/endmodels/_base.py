@@ -16,8 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..augment._policy import NO_AUGMENT
-from ..data._validate import is_traced
+from ..augment import NO_AUGMENT
+from ..data.validate import is_traced
 
 AugmentFn = Callable[..., Array]
 """An augmentation ``(x, *, key) -> x`` applied to every minibatch: a

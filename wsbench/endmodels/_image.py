@@ -13,8 +13,8 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..augment._policy import NO_AUGMENT
-from ..data._validate import is_traced
+from ..augment import NO_AUGMENT
+from ..data.validate import is_traced
 from ..types import ScalarLike
 from ._base import (
     AbstractEndModel,

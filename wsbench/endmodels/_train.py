@@ -9,7 +9,7 @@ import jax.random as jr
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..augment._policy import IdentityPolicy
+from ..augment import IdentityPolicy
 from .losses import soft_cross_entropy
 
 

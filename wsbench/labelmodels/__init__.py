@@ -1,9 +1,20 @@
-"""Label models behind one estimator protocol."""
+"""Label models behind one estimator protocol.
+
+The protocol (``AbstractLabelModel``, ``AbstractFitted``, the two-stage and dependency-aware
+refinements) and the input checks a new estimator needs (``check_weak_labels``, ``checked_L``) are
+public here; ``wsbench.labelmodels.grid`` vmaps fits over hyperparameters and seeds, and
+``wsbench.labelmodels.checks`` is the contract suite every estimator passes.
+"""
 
 from ._base import (
+    AbstractDependencyAware,
     AbstractFitted,
     AbstractGenerativeFitted,
     AbstractLabelModel,
+    AbstractTwoStageLabelModel,
+    as_array_hyperparameters,
+    check_weak_labels,
+    checked_L,
     fit_predict_proba,
     get_params,
     predict,
@@ -12,17 +23,15 @@ from ._base import (
 from ._dawid_skene import DawidSkene, DawidSkeneFitted
 from ._flying_squid import FlyingSquid, FlyingSquidFitted
 from ._majority_vote import MajorityVote, MajorityVoteFitted
-from ._matrix_completion import (
-    MatrixCompletion,
-    MatrixCompletionFitted,
-    OverlapStats,
-    overlap_stats,
-)
+from ._matrix_completion import MatrixCompletion, MatrixCompletionFitted
+from ._statistics import OverlapStats, overlap_stats
 
 __all__ = [
+    "AbstractDependencyAware",
     "AbstractFitted",
     "AbstractGenerativeFitted",
     "AbstractLabelModel",
+    "AbstractTwoStageLabelModel",
     "DawidSkene",
     "DawidSkeneFitted",
     "FlyingSquid",
@@ -32,6 +41,9 @@ __all__ = [
     "MatrixCompletion",
     "MatrixCompletionFitted",
     "OverlapStats",
+    "as_array_hyperparameters",
+    "check_weak_labels",
+    "checked_L",
     "fit_predict_proba",
     "get_params",
     "overlap_stats",

@@ -10,11 +10,12 @@ import dataclasses
 from typing import Any, TypeVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels
-from ..data._validate import as_label_matrix
+from ..data.validate import as_label_matrix
 
 
 class AbstractFitted(eqx.Module):
@@ -27,7 +28,7 @@ class AbstractFitted(eqx.Module):
     trace: eqx.AbstractVar[dict[str, Array]]
 
     @abc.abstractmethod
-    def predict_proba(self, L) -> Float[Array, "n k"]:
+    def predict_proba(self, L: Int[ArrayLike, "n m"]) -> Float[Array, "n k"]:
         """Posterior ``P(Y | L)`` per row; rows with no votes get the class prior (generative models
         that treat abstentions as observations: ``uncovered_prior()``)."""
 
@@ -115,7 +116,55 @@ class AbstractLabelModel(eqx.Module):
         """Fit to weak labels. Pure: same (self, data, key) -> same result; jit- and vmap-compatible."""
 
 
+class AbstractTwoStageLabelModel(AbstractLabelModel):
+    """A label model whose fit is ``fit_from_stats(statistics(data))`` (optax's ``init``/``update``).
+
+    ``statistics`` makes the one pass over the label matrix and may depend only on the structural
+    (static) hyperparameters; ``fit_from_stats`` is pure in the continuous ones. A sweep over
+    continuous hyperparameters and seeds (``wsbench.labelmodels.grid.score_grid``) then computes the
+    statistics once and vmaps only ``fit_from_stats``, without knowing the concrete model.
+    """
+
+    @abc.abstractmethod
+    def statistics(self, data: WeakLabels) -> Any:
+        """The sufficient statistics of ``data`` (a pytree); a function of static fields only."""
+
+    @abc.abstractmethod
+    def fit_from_stats(self, stats: Any, *, key: PRNGKeyArray) -> AbstractFitted:
+        """Fit from ``statistics(data)``; pure, jit- and vmap-compatible."""
+
+    def fit(self, data: WeakLabels, *, key: PRNGKeyArray) -> AbstractFitted:
+        return self.fit_from_stats(self.statistics(data), key=key)
+
+
+class AbstractDependencyAware(AbstractLabelModel):
+    """A label model that takes known dependency edges ``(i, j)`` between LFs (a static field).
+
+    Pipelines that know the true dependencies (``wsbench.run.recovery``: the generator's edges) hand
+    them over with ``with_edges``; models that are not dependency-aware are left unchanged.
+    """
+
+    edges: eqx.AbstractVar[tuple[tuple[int, int], ...]]
+
+    def with_edges(self, edges) -> "AbstractDependencyAware":
+        """A copy with ``edges`` (any iterable of LF index pairs) replacing the model's edges."""
+        return dataclasses.replace(self, edges=tuple(tuple(int(v) for v in e) for e in edges))
+
+
 M = TypeVar("M", bound=AbstractLabelModel)
+
+
+def as_array_hyperparameters(est: M) -> M:
+    """``est`` with every float hyperparameter as a float32 array leaf (the one cast of wsbench).
+
+    Python floats are static to ``eqx.filter_jit`` (one compilation per value) and cannot be
+    stacked; as float32 arrays they are traced and vmappable. Static fields are untouched.
+    """
+    return jax.tree.map(lambda x: jnp.asarray(x, jnp.float32) if _is_float(x) else x, est)
+
+
+def _is_float(x) -> bool:
+    return isinstance(x, float) or (hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating))
 
 
 def check_weak_labels(data) -> WeakLabels:

@@ -25,7 +25,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, Float
+
+from ..metrics import min_cost_permutation
 
 MAX_TRIPLES = 200
 """At most this many LF triples enter the three-way overlaps (cost ``O(n * MAX_TRIPLES)``)."""
@@ -51,17 +53,6 @@ def choose_triples(comp: np.ndarray, k: int) -> np.ndarray:
         pick = np.unique(np.linspace(0, len(triples) - 1, max_t).round().astype(int))
         triples = [triples[i] for i in pick]
     return np.asarray(triples, dtype=np.int32).reshape(-1, 3)
-
-
-def triple_overlaps(L: Int[Array, "c m"], triples: np.ndarray, k: int) -> Float[Array, "t k3"]:
-    """Counts (not frequencies) of joint non-abstain votes ``(x, y, z)`` of each triple on a row chunk."""
-    t = triples.shape[0]
-    La, Lb, Lc = L[:, triples[:, 0]], L[:, triples[:, 1]], L[:, triples[:, 2]]  # (c, t)
-    valid = (La >= 0) & (Lb >= 0) & (Lc >= 0)
-    flat = jnp.where(valid, (La * k + Lb) * k + Lc, k**3)  # dummy slot k**3 for "someone abstained"
-    rows = jnp.broadcast_to(jnp.arange(t)[None, :], flat.shape)
-    counts = jnp.zeros((t, k**3 + 1), jnp.float32).at[rows, flat].add(1.0)
-    return counts[:, : k**3]
 
 
 def anchor_rows(mu: Float[Array, "m a y"]) -> Float[Array, "m a y"]:
@@ -175,6 +166,5 @@ def fit_class_balance(
         return p, trace
     # align latent classes so that the LFs agree with the class they are credited to, on average
     cost = -jnp.sum(mu, axis=0)  # [a (label), y (latent)]
-    rows, cols = optax.assignment.hungarian_algorithm(cost)
-    perm = cols[jnp.argsort(rows)]
+    perm = min_cost_permutation(cost)
     return p[perm], trace

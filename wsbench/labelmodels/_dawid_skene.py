@@ -8,12 +8,12 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax.scipy.special import xlogy
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels
-from ..data._validate import is_traced
+from ..data.validate import is_traced
+from ..metrics import min_cost_permutation
 from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
 
 _INITS = ("majority_vote", "vote_fraction", "uniform")
@@ -142,8 +142,7 @@ def _vote_fraction_posterior(
 
 def _class_permutation(agreement: Float[Array, "k k"]) -> Int[Array, " k"]:
     """``perm[t]``: the LF output class matched to latent class ``t`` (max total agreement)."""
-    rows, cols = optax.assignment.hungarian_algorithm(-agreement)
-    return cols[jnp.argsort(rows)]
+    return min_cost_permutation(-agreement)
 
 
 class DawidSkeneFitted(AbstractGenerativeFitted):

@@ -59,7 +59,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels
-from ..data._validate import is_traced
+from ..data.validate import is_traced
 from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
 
 _AGGREGATES = ("mean", "median")

@@ -3,7 +3,7 @@
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels, vote_counts
 from ._base import AbstractFitted, AbstractLabelModel, check_weak_labels, checked_L
@@ -16,7 +16,7 @@ class MajorityVoteFitted(AbstractFitted):
     n_lfs: int = eqx.field(static=True)
     trace: dict[str, Array]
 
-    def predict_proba(self, L) -> Float[Array, "n k"]:
+    def predict_proba(self, L: Int[ArrayLike, "n m"]) -> Float[Array, "n k"]:
         k = self.prior.shape[0]
         L = checked_L(L, n_classes=k, n_lfs=self.n_lfs)
         counts = vote_counts(L, k)

@@ -46,7 +46,6 @@ References:
     Creation with Weak Supervision." VLDB 2018.
 """
 
-import functools
 from typing import Literal
 
 import equinox as eqx
@@ -55,183 +54,25 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import optax
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels
-from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
-from ._class_balance import anchor_rows, choose_triples, fit_class_balance, triple_overlaps
+from ..metrics import min_cost_permutation
+from ._base import (
+    AbstractDependencyAware,
+    AbstractGenerativeFitted,
+    AbstractTwoStageLabelModel,
+    as_array_hyperparameters,
+    check_weak_labels,
+    checked_L,
+)
+from ._class_balance import anchor_rows, fit_class_balance
+from ._dependencies import _as_edges, _Structure, _structure
+from ._statistics import OverlapStats, overlap_stats
 
 EPS = 1e-6
 """Floor on every fitted probability (keeps log-likelihoods finite)."""
-CHUNK = 16384
-"""Rows per chunk when accumulating overlaps (bounds memory at n = 1e6)."""
 BALANCE_MODES = ("auto", "data", "unsupervised", "uniform")
-
-
-# ----------------------------------------------------------------------------------------------------------
-# static structure (depends only on m, k and the edges)
-
-
-class _Structure:
-    """Variables, components and the rooted forest implied by ``(m, k, edges)`` (plain NumPy, static)."""
-
-    def __init__(self, m: int, k: int, edges: tuple[tuple[int, int], ...]):
-        for i, j in edges:
-            if j >= m:
-                raise ValueError(
-                    f"dependency edge {(i, j)} names LF {j}, but there are only {m} LFs."
-                )
-        # union-find, rejecting cycles (only forests, i.e. edge cliques, are supported)
-        root = list(range(m))
-
-        def find(a):
-            while root[a] != a:
-                root[a] = root[root[a]]
-                a = root[a]
-            return a
-
-        for i, j in edges:
-            ri, rj = find(i), find(j)
-            if ri == rj:
-                raise ValueError(
-                    f"the dependency edges contain a cycle through {(i, j)}; MatrixCompletion supports "
-                    "dependency graphs that are forests (cliques of two LFs, single-LF separators). "
-                    "Drop edges to make the graph a forest, or merge strongly dependent LFs."
-                )
-            root[ri] = rj
-        comp_ids = np.array([find(j) for j in range(m)])
-        _, self.comp = np.unique(comp_ids, return_inverse=True)  # (m,) component per LF
-        self.n_components = int(self.comp.max()) + 1
-        # root each tree at its lowest-index LF; orient edges parent -> child by BFS
-        adj = {j: [] for j in range(m)}
-        for e, (i, j) in enumerate(edges):
-            adj[i].append((j, e))
-            adj[j].append((i, e))
-        self.parent = np.arange(m)
-        self.parent_edge = np.full(m, -1)
-        self.child_is_second = np.zeros(m, dtype=bool)  # the child is edges[e][1]
-        seen = np.zeros(m, dtype=bool)
-        for r in range(m):
-            if seen[r]:
-                continue
-            seen[r], queue = True, [r]
-            while queue:
-                a = queue.pop(0)
-                for b, e in adj[a]:
-                    if not seen[b]:
-                        seen[b] = True
-                        self.parent[b], self.parent_edge[b] = a, e
-                        self.child_is_second[b] = edges[e][1] == b
-                        queue.append(b)
-        self.m, self.k, self.edges = m, k, edges
-        self.d = m * k + len(edges) * k * k
-        var_comp = [np.repeat(self.comp, k)]
-        var_comp += [np.full(k * k, self.comp[i]) for i, _ in edges]
-        self.var_comp = np.concatenate(var_comp)
-        self.mask = (self.var_comp[:, None] != self.var_comp[None, :]).astype(np.float32)
-        self.triples = choose_triples(self.comp, k)
-
-
-@functools.lru_cache(maxsize=64)
-def _structure(m: int, k: int, edges: tuple[tuple[int, int], ...]) -> _Structure:
-    return _Structure(m, k, edges)
-
-
-def _as_edges(edges) -> tuple[tuple[int, int], ...]:
-    out = set()
-    for e in edges:
-        i, j = (int(v) for v in e)
-        if i == j or i < 0 or j < 0:
-            raise ValueError(
-                f"dependency edges must join two different LFs (indices >= 0), got {e!r}."
-            )
-        out.add((min(i, j), max(i, j)))
-    return tuple(sorted(out))
-
-
-# ----------------------------------------------------------------------------------------------------------
-# sufficient statistics
-
-
-class OverlapStats(eqx.Module):
-    """What ``MatrixCompletion`` needs from ``L``: computed in one pass, reused by every fit.
-
-    Attributes:
-        O: ``(d, d)`` second moments ``E[psi psi^T]`` of the indicator variables (the m one-hot LF votes,
-            then one ``k*k`` one-hot joint vote per dependency edge).
-        O3: ``(t, k^3)`` third moments of the LF triples used by the unsupervised class balance
-            (``(0, k^3)`` when not needed).
-        coverage: ``(m,)`` fraction of rows on which each LF votes.
-        class_balance: the data's class balance, when given.
-        n_rows: ``n`` (float scalar), the number of rows the moments average over.
-    """
-
-    O: Float[Array, "d d"]
-    O3: Float[Array, "t k3"]
-    coverage: Float[Array, " m"]
-    class_balance: Float[Array, " k"] | None
-    n_classes: int = eqx.field(static=True)
-    edges: tuple[tuple[int, int], ...] = eqx.field(static=True)
-    n_rows: Float[Array, ""] | None = None
-
-
-def _indicators(L: Int[Array, "c m"], k: int, edges) -> Float[Array, "c d"]:
-    c, m = L.shape
-    single = (L[:, :, None] == jnp.arange(k)[None, None, :]).reshape(c, m * k)
-    parts = [single]
-    if edges:
-        ei = np.array([e[0] for e in edges])
-        ej = np.array([e[1] for e in edges])
-        Li, Lj = L[:, ei], L[:, ej]
-        idx = jnp.where((Li >= 0) & (Lj >= 0), Li * k + Lj, -1)
-        parts.append((idx[:, :, None] == jnp.arange(k * k)[None, None, :]).reshape(c, -1))
-    return jnp.concatenate(parts, axis=1).astype(jnp.float32)
-
-
-def overlap_stats(
-    L: Int[Array, "n m"], k: int, edges=(), *, class_balance=None, triples: bool = True
-) -> OverlapStats:
-    """One pass over ``L`` (in row chunks): the overlap matrix and, optionally, the triple moments.
-
-    Args:
-        L: ``(n, m)`` label matrix (-1 = abstain); k: number of classes.
-        edges: dependency edges (adds one joint indicator variable per edge).
-        class_balance: carried along for ``fit_from_stats``.
-        triples: also compute the three-way overlaps for the unsupervised class balance.
-    """
-    return _overlap_stats(jnp.asarray(L), class_balance, k, _as_edges(edges), bool(triples))
-
-
-@functools.partial(jax.jit, static_argnums=(2, 3, 4))
-def _overlap_stats(L, class_balance, k, edges, triples) -> OverlapStats:
-    n, m = L.shape
-    s = _structure(m, k, edges)
-    chunk = min(n, CHUNK)
-    n_chunks = -(-n // chunk)
-    pad = n_chunks * chunk - n
-    Lc = jnp.concatenate([L, jnp.full((pad, m), -1, L.dtype)], axis=0).reshape(n_chunks, chunk, m)
-    tri = s.triples if triples else np.zeros((0, 3), np.int32)
-
-    def body(carry, Lk):
-        O, O3 = carry
-        X = _indicators(Lk, k, edges)
-        O = O + X.T @ X
-        if tri.shape[0]:
-            O3 = O3 + triple_overlaps(Lk, tri, k)
-        return (O, O3), None
-
-    init = (jnp.zeros((s.d, s.d), jnp.float32), jnp.zeros((tri.shape[0], k**3), jnp.float32))
-    (O, O3), _ = jax.lax.scan(body, init, Lc)
-    coverage = (L >= 0).mean(axis=0).astype(jnp.float32)
-    return OverlapStats(
-        O=O / n,
-        O3=O3 / n,
-        coverage=coverage,
-        class_balance=class_balance,
-        n_classes=k,
-        n_rows=jnp.asarray(n, jnp.float32),
-        edges=tuple(edges),
-    )
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -278,7 +119,7 @@ class MatrixCompletionFitted(AbstractGenerativeFitted):
             clique_tables = jnp.zeros((0, k1, k1, k), jnp.float32)
         return _finalize(tables, jnp.asarray(clique_tables, jnp.float32), prior, edges, {})
 
-    def predict_proba(self, L) -> Float[Array, "n k"]:
+    def predict_proba(self, L: Int[ArrayLike, "n m"]) -> Float[Array, "n k"]:
         m, k = self.tables.shape[0], self.prior.shape[0]
         return _predict(self, checked_L(L, n_classes=k, n_lfs=m))
 
@@ -369,7 +210,7 @@ def _finalize(tables, clique_tables, prior, edges, trace) -> MatrixCompletionFit
 # the estimator
 
 
-class MatrixCompletion(AbstractLabelModel):
+class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
     r"""Matrix-completion label model of Ratner et al. (2019) — the model behind Snorkel's ``LabelModel``.
 
     See the module docstring for the model, the objective and the junction-tree posterior. The fit is a
@@ -487,10 +328,7 @@ class MatrixCompletion(AbstractLabelModel):
                 "these stats have no triple overlaps, which the unsupervised class balance needs; "
                 "compute them with MatrixCompletion.statistics(data) (or overlap_stats(..., triples=True))."
             )
-        est = jax.tree.map(
-            lambda v: jnp.asarray(v, jnp.float32) if isinstance(v, float) else v, self
-        )
-        return _fit_from_stats(est, stats, key)
+        return _fit_from_stats(as_array_hyperparameters(self), stats, key)
 
     def _fit_impl(self, stats: OverlapStats, key: PRNGKeyArray) -> MatrixCompletionFitted:
         k, m = stats.n_classes, stats.coverage.shape[0]
@@ -510,8 +348,7 @@ class MatrixCompletion(AbstractLabelModel):
             single = mu[: m * k].reshape(m, k, k)
             clash = jnp.abs(prior[:, None] - prior[None, :]) > 1e-6
             cost = -single.sum(axis=0) + 1e3 * clash
-            rows, cols = optax.assignment.hungarian_algorithm(cost)
-            mu = mu[:, cols[jnp.argsort(rows)]]
+            mu = mu[:, min_cost_permutation(cost)]
         if self.init == "snorkel":
             eps = jnp.minimum(0.01, 10.0 ** -jnp.ceil(jnp.log10(stats.n_rows)))
             mu = jnp.clip(mu, eps, 1.0 - eps)
@@ -603,7 +440,7 @@ def _snorkel_init_mu(O, prior, s: _Structure, prec_init) -> Float[Array, "d k"]:
     lps = jnp.diagonal(O)[:mk].reshape(s.m, k)  # P(lambda_j = y)
     diag = jnp.clip(lps * prec_init / prior[None, :], 0.0, 1.0)  # [j, y]
     single = diag[:, :, None] * jnp.eye(k, dtype=jnp.float32)[None]  # [j, a, y]
-    return jnp.zeros((s.d, k), jnp.float32).at[:mk].set(single.reshape(mk, k))
+    return jnp.zeros((s.n_vars, k), jnp.float32).at[:mk].set(single.reshape(mk, k))
 
 
 def _tables_from_mu(mu, s: _Structure):

@@ -182,8 +182,8 @@ def check_vmap_over_seeds_matches_loop(est: AbstractLabelModel, *, key: PRNGKeyA
 
 
 def check_grid_stacking(est: AbstractLabelModel, *, key: PRNGKeyArray) -> None:
-    """``wsbench.run.grid.stack([est, est])``, vmapped over the grid axis, equals single fits."""
-    from ..run.grid import stack
+    """``wsbench.labelmodels.grid.stack([est, est])``, vmapped over the grid axis, equals single fits."""
+    from .grid import stack
 
     k_data, k_fit = jr.split(key)
     data = _tiny(k_data)

@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
-from ..data._ops import vote_counts
+from ..data import vote_counts
 
 
 def label_density(L: Int[Array, "n m"]) -> Float[Array, ""]:

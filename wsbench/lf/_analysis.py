@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..data._ops import conflict, coverage, overlap
-from ..data._validate import as_gold, as_label_matrix
+from ..data import conflict, coverage, overlap
+from ..data.validate import as_gold, as_label_matrix
 
 _CHUNK = 16384  # rows per block for the (n, m, m) conflict computation
 

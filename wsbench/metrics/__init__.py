@@ -13,7 +13,7 @@ from .classification import (
     tie_break_wrench,
     tie_split,
 )
-from .recovery import align_classes, confusion_error
+from .recovery import align_classes, confusion_error, min_cost_permutation
 from .slices import slice_scores, slice_table
 from .summary import mean_sem
 
@@ -28,6 +28,7 @@ __all__ = [
     "f1",
     "log_loss",
     "mean_sem",
+    "min_cost_permutation",
     "roc_auc",
     "score",
     "slice_scores",

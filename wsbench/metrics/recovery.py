@@ -8,6 +8,17 @@ import optax
 from jaxtyping import Array, Float, Int
 
 
+def min_cost_permutation(cost: Float[Array, "k k"]) -> Int[Array, " k"]:
+    """``perm`` with ``perm[t]`` the column assigned to row ``t`` by the min-cost matching (Hungarian).
+
+    The one class-alignment step of wsbench: label models align their latent classes with it
+    (pass a negated score to maximise), and ``align_classes`` aligns estimates with the truth.
+    Jittable and vmappable (``optax.assignment.hungarian_algorithm``).
+    """
+    rows, cols = optax.assignment.hungarian_algorithm(cost)
+    return cols[jnp.argsort(rows)]
+
+
 @jax.jit
 def align_classes(est: Float[Array, "m k k"], true: Float[Array, "m k k"]) -> Int[Array, " k"]:
     """The permutation ``perm`` of estimated latent classes that best matches the true ones (Hungarian).
@@ -17,8 +28,7 @@ def align_classes(est: Float[Array, "m k k"], true: Float[Array, "m k k"]) -> In
     of matching true ``t`` with estimated ``s`` is the L1 distance of their confusion rows, summed over LFs.
     """
     cost = jnp.abs(true[:, :, None, :] - est[:, None, :, :]).sum(axis=(0, 3))  # [t, s]
-    rows, cols = optax.assignment.hungarian_algorithm(cost)
-    return cols[jnp.argsort(rows)]
+    return min_cost_permutation(cost)
 
 
 @functools.partial(jax.jit, static_argnames="align")

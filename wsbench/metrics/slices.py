@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from ..data._validate import is_traced
+from ..data.validate import is_traced
 from .classification import METRICS
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from ..data import WeakLabels
-from ..data._validate import as_class_balance, as_features, as_label_matrix, is_traced
+from ..data.validate import as_class_balance, as_features, as_label_matrix, is_traced
 from ._task_graph import TaskGraph
 
 

@@ -23,8 +23,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..endmodels._base import check_features, check_sizes, check_targets, check_weights
-from ..endmodels._train import adamw
+from ..endmodels import adamw, check_features, check_sizes, check_targets, check_weights
 from ..endmodels.losses import soft_cross_entropy
 from ..types import ScalarLike
 from ._task_graph import TaskGraph

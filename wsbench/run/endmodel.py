@@ -18,7 +18,6 @@ features get class-conditional Gaussian ones drawn from the gold labels (``cfg.f
 
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 import equinox as eqx
@@ -29,26 +28,21 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from .. import metrics
-from ..data import Split, WeakLabels
+from ..data import Split
 from ..endmodels import AbstractEndModel, votes_weight
 from ..labelmodels import MajorityVote
 from ..synthetic import dataset_with_features
-from . import results
-from .labelmodel import (
-    _build,
-    _build_dataset,
-    _build_estimator,
-    _build_logger,
-    _check_top_level,
-    _choice,
-    _enable_compile_cache,
-    _flatten,
-    _has_gold,
-    _hydra_output_dir,
-    _snake,
-    _swept,
-    _target_name,
+from .build import (
+    build,
+    build_dataset,
+    build_estimator,
+    check_data_options,
+    check_groups,
+    check_seeds,
+    component_name,
+    sizes,
 )
+from .job import Job
 from .seeding import named_key, root_key
 
 log = logging.getLogger(__name__)
@@ -80,18 +74,12 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
         ValueError: on a malformed config, a dataset without features (and ``features: null``) or
             without test gold labels.
     """
-    out_dir = Path(out_dir) if out_dir is not None else _hydra_output_dir()
-    config = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
-    _check_top_level(cfg)
-    done = results.is_complete(out_dir, config)
-    if done is not None:
-        log.info("skipping completed job %s", out_dir)
-        return done["summary"]
-    _enable_compile_cache(cfg.get("jax_cache"))
-
-    est_name = _choice("estimator") or _snake(_target_name(cfg.estimator))
-    em_name = _choice("endmodel") or _snake(_target_name(cfg.endmodel))
-    data = _build_dataset(cfg)
+    job = Job.open(cfg, out_dir, check=check_config)
+    if job.done is not None:
+        return job.done["summary"]
+    est_name = component_name(cfg, "estimator")
+    em_name = component_name(cfg, "endmodel")
+    data = build_dataset(cfg)
     if data.train.x is None or data.test.x is None:
         if cfg.get("features") is None:
             raise ValueError(
@@ -101,21 +89,15 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
             )
         feats = OmegaConf.to_container(cfg.features, resolve=True)
         data = dataset_with_features(data, named_key(root_key(cfg.data_seed), "features"), **feats)
-    estimator = _build_estimator(cfg.estimator, est_name)
-    endmodel = _build(cfg.endmodel, "endmodel", em_name)
-    if not isinstance(endmodel, AbstractEndModel):
-        raise ValueError(
-            f"endmodel {em_name!r} built a {type(endmodel).__name__}, not an "
-            "wsbench.endmodels.AbstractEndModel."
-        )
-    sizes = _sizes(cfg.get("n_unlabeled"), data.train.n)
-    with_gold = _has_gold(data.train)
+    estimator = build_estimator(cfg)
+    endmodel = build(cfg.endmodel, "endmodel", em_name, expect=AbstractEndModel)
+    n_sizes = _sizes(cfg.get("n_unlabeled"), data.train.n)
+    with_gold = data.train.has_gold
     keys = jr.split(named_key(root_key(cfg.seed), "fit"), cfg.seeds)
 
-    flat, swept = _flatten(config), _swept()
     rows: list[dict[str, Any]] = []
     per_n: dict[int, dict[str, np.ndarray]] = {}
-    for n in sizes:
+    for n in n_sizes:
         values = _scale_point(
             estimator,
             endmodel,
@@ -136,30 +118,21 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
             {k: round(float(v.mean()), 4) for k, v in values.items()},
         )
         for s in range(int(cfg.seeds)):
-            row = {
+            fields = {
                 "estimator": est_name,
                 "endmodel": em_name,
                 "dataset": data.name,
                 "n_unlabeled": int(n),
                 "seed_index": s,
             }
-            row.update(swept)
-            row.update({k: float(v[s]) for k, v in values.items()})
-            row.update(flat)
-            rows.append(row)
+            rows.append(job.row(fields, {k: float(v[s]) for k, v in values.items()}))
 
-    last = per_n[sizes[-1]]
+    last = per_n[n_sizes[-1]]
     summary = {k: float(v.mean()) for k, v in last.items()}
     if cfg.objective not in summary:
         raise ValueError(f"objective {cfg.objective!r} is not among the metrics {sorted(summary)}.")
     summary["objective"] = summary[cfg.objective]
-    results.write(rows, out_dir, config, summary=summary)
-    logger = _build_logger(cfg)
-    logger.start(out_dir=out_dir, config=config, group=str(cfg.name), job_type=est_name)
-    logger.log_rows(rows)
-    logger.log_summary(summary)
-    logger.finish()
-    return summary
+    return job.finish(rows, summary, job_type=est_name)
 
 
 @eqx.filter_jit
@@ -187,9 +160,8 @@ def _scale_point(
 
     def one(key):
         k_perm, k_lm, k_mv, k_soft, k_em_mv, k_gold = jr.split(key, 6)
-        idx = jr.permutation(k_perm, pool.n)[:n]
-        L, x = pool.weak.L[idx], pool.x[idx]
-        weak = WeakLabels(L=L, n_classes=k, class_balance=pool.weak.class_balance)
+        part = pool.subset(jr.permutation(k_perm, pool.n)[:n])
+        weak, L, x = part.weak, part.weak.L, part.x
         covered = votes_weight(L)
         weights = covered if drop_uncovered else jnp.ones(n, jnp.float32)
         fitted = estimator.fit(weak, key=k_lm)
@@ -207,7 +179,7 @@ def _scale_point(
             ),
         }
         if with_gold:
-            y = pool.y[idx]
+            y = part.y
             out["train/labelmodel_accuracy"] = metrics.accuracy(q, y)
             gold = jax.nn.one_hot(jnp.maximum(y, 0), k)
             out["test/endmodel_gold_accuracy"] = end_accuracy(
@@ -218,17 +190,15 @@ def _scale_point(
     return jax.vmap(one)(keys)
 
 
+def check_config(cfg: DictConfig) -> None:
+    """The end-model pipeline's config checks (``ValueError`` naming the key to fix)."""
+    check_seeds(cfg)
+    check_data_options(cfg)
+    check_groups(cfg, ("estimator", "endmodel", "dataset", "logger"))
+
+
 def _sizes(n_unlabeled, n_train: int) -> list[int]:
+    """Training sizes capped at the train split (debug=smoke subsamples it); null: all of it."""
     if n_unlabeled is None:
         return [n_train]
-    if isinstance(n_unlabeled, (str, int)) or len(n_unlabeled) == 0:
-        raise ValueError(
-            f"config key 'n_unlabeled' must be null or a non-empty list, got {n_unlabeled!r}."
-        )
-    sizes = []
-    for v in n_unlabeled:
-        n = int(float(v))
-        if n < 2 or n != float(v):
-            raise ValueError(f"n_unlabeled values must be integers >= 2, got {v!r}.")
-        sizes.append(min(n, n_train))  # capped at the train split (debug=smoke subsamples it)
-    return sorted(set(sizes))
+    return sizes(n_unlabeled, "n_unlabeled", cap=n_train)

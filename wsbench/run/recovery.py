@@ -13,15 +13,13 @@ aligning the estimated latent classes to the true ones with the Hungarian algori
 part of Snorkel's conditional table that the label model must learn. A consistent estimator's error
 falls as ``n^{-1/2}``; ``loglog_slope`` fits the exponent.
 
-Estimators with an ``edges`` field (dependency-aware models such as MatrixCompletion) receive the
-generator's dependency edges; the check is structural (``dataclasses.fields``), never by name.
+Dependency-aware estimators (``AbstractDependencyAware``, e.g. MatrixCompletion) receive the
+generator's dependency edges; the check is by protocol class, never by name.
 """
 
-import dataclasses
 import logging
 import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import equinox as eqx
@@ -29,25 +27,13 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from .. import metrics
-from ..labelmodels import AbstractGenerativeFitted, AbstractLabelModel
+from ..labelmodels import AbstractDependencyAware, AbstractGenerativeFitted, AbstractLabelModel
 from ..synthetic import Simulation
-from . import results
-from .labelmodel import (
-    _build,
-    _build_estimator,
-    _build_logger,
-    _choice,
-    _enable_compile_cache,
-    _flatten,
-    _hydra_output_dir,
-    _is_int,
-    _snake,
-    _swept,
-    _target_name,
-)
+from .build import build, build_estimator, check_groups, check_seeds, component_name, sizes
+from .job import Job
 from .seeding import named_key, root_key
 
 log = logging.getLogger(__name__)
@@ -71,23 +57,17 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     Raises:
         ValueError: on a malformed config or an estimator whose fitted model has no ``confusions()``.
     """
-    out_dir = Path(out_dir) if out_dir is not None else _hydra_output_dir()
-    config = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
-    n_grid = _check_config(cfg)
-    done = results.is_complete(out_dir, config)
-    if done is not None:
-        log.info("skipping completed job %s", out_dir)
-        return done["summary"]
-    _enable_compile_cache(cfg.get("jax_cache"))
-
-    est_name = _choice("estimator") or _snake(_target_name(cfg.estimator))
+    job = Job.open(cfg, out_dir, check=check_config)
+    if job.done is not None:
+        return job.done["summary"]
+    n_grid = _n_grid(cfg)
+    est_name = component_name(cfg, "estimator")
     generator = str(cfg.generator)
-    estimator = _build_estimator(cfg.estimator, est_name)
-    sampler = _build(cfg.generators[generator], "generators", generator)
+    estimator = build_estimator(cfg)
+    sampler = build(cfg.generators[generator], "generators", generator)
     data_keys = jr.split(named_key(root_key(cfg.data_seed), "data"), cfg.seeds)
     fit_keys = jr.split(named_key(root_key(cfg.seed), "fit"), cfg.seeds)
 
-    flat, swept = _flatten(config), _swept()
     rows: list[dict[str, Any]] = []
     errors = np.zeros((len(n_grid), cfg.seeds))
     for i, n in enumerate(n_grid):
@@ -106,17 +86,14 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
             batch,
         )
         for s in range(int(cfg.seeds)):
-            row = {
+            fields = {
                 "estimator": est_name,
                 "generator": generator,
                 "n": int(n),
                 "seed_index": s,
                 "seed_batch": batch,
             }
-            row.update(swept)
-            row.update({k: float(v[s]) for k, v in values.items()})
-            row.update(flat)
-            rows.append(row)
+            rows.append(job.row(fields, {k: float(v[s]) for k, v in values.items()}))
 
     keep = np.asarray(n_grid) >= int(cfg.slope_min_n)
     slope, intercept = (
@@ -126,12 +103,7 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     )
     summary = {"slope": slope, "intercept": intercept, "objective": slope}
     summary.update({f"error@{n}": float(errors[i].mean()) for i, n in enumerate(n_grid)})
-    results.write(rows, out_dir, config, summary=summary)
-    logger = _build_logger(cfg)
-    logger.start(out_dir=out_dir, config=config, group=str(cfg.name), job_type=est_name)
-    logger.log_rows(rows)
-    logger.log_summary(summary)
-    logger.finish()
+    job.finish(rows, summary, job_type=est_name)
     log.info("%s / %s: log-log slope %.3f (reference -0.5)", est_name, generator, slope)
     return summary
 
@@ -181,9 +153,9 @@ def _recovery_at(estimator, data_keys, fit_keys, *, sampler, n, batch_size):
 
 
 def with_edges(estimator: AbstractLabelModel, edges) -> AbstractLabelModel:
-    """Give the generator's dependency edges to estimators that have an ``edges`` field."""
-    if "edges" in {f.name for f in dataclasses.fields(estimator)}:
-        return dataclasses.replace(estimator, edges=tuple(tuple(int(v) for v in e) for e in edges))
+    """Give the generator's dependency edges to dependency-aware estimators (others unchanged)."""
+    if isinstance(estimator, AbstractDependencyAware):
+        return estimator.with_edges(edges)
     return estimator
 
 
@@ -220,36 +192,20 @@ def loglog_slope(n, error) -> tuple[float, float]:
     return float(slope), float(intercept)
 
 
-def _check_config(cfg: DictConfig) -> list[int]:
-    for key in ("seed", "data_seed"):
-        if not _is_int(cfg.get(key)) or cfg[key] < 0:
-            raise ValueError(
-                f"config key {key!r} must be a non-negative int, got {cfg.get(key)!r}."
-            )
-    if not _is_int(cfg.get("seeds")) or cfg.seeds < 1:
-        raise ValueError(f"config key 'seeds' must be a positive int, got {cfg.get('seeds')!r}.")
-    grid = cfg.get("n_grid")
-    if grid is None or isinstance(grid, (str, int)) or len(grid) == 0:
-        raise ValueError(f"config key 'n_grid' must be a non-empty list of sizes, got {grid!r}.")
-    n_grid = []
-    for v in grid:
-        n = int(float(v))  # YAML may give 1e6 as a float
-        if n < 2 or n != float(v):
-            raise ValueError(f"n_grid values must be integers >= 2, got {v!r}.")
-        n_grid.append(n)
-    if cfg.get("subsample") is not None:  # debug=smoke: cap the largest n
-        cap = int(cfg.subsample)
-        n_grid = sorted({min(n, cap) for n in n_grid})
+def check_config(cfg: DictConfig) -> None:
+    """The recovery pipeline's config checks (``ValueError`` naming the key to fix)."""
+    check_seeds(cfg)
+    _n_grid(cfg)
     gens = cfg.get("generators")
     if not isinstance(gens, Mapping) or str(cfg.get("generator")) not in gens:
         raise ValueError(
             f"config key 'generator' must name one of generators {sorted(gens or {})}, "
             f"got {cfg.get('generator')!r}."
         )
-    for group in ("estimator", "logger"):
-        node = cfg.get(group)
-        if not isinstance(node, Mapping) or "_target_" not in node:
-            raise ValueError(
-                f"config group {group!r} must select an option with a _target_, got {node!r}."
-            )
-    return sorted(set(n_grid))
+    check_groups(cfg, ("estimator", "logger"))
+
+
+def _n_grid(cfg: DictConfig) -> list[int]:
+    """``n_grid`` as sorted ints; debug=smoke (``subsample``) caps the largest n."""
+    cap = None if cfg.get("subsample") is None else int(cfg.subsample)
+    return sizes(cfg.get("n_grid"), "n_grid", cap=cap)

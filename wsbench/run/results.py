@@ -32,7 +32,7 @@ RESULTS_ROOT = "results"
 TABLE_METRICS = ("test/accuracy", "test/f1", "test/log_loss", "test/brier", "test/ece")
 
 # Config keys that do not change the numbers (where results go, how they are logged).
-_NOT_RESULT_KEYS = ("logger", "progress", "jax_cache")
+from .keys import NOT_RESULT_KEYS as _NOT_RESULT_KEYS  # noqa: E402
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -116,7 +116,7 @@ def class_balance_or_uniform(class_balance, k: int) -> np.ndarray:
 
 def subset(sim: Simulation, idx) -> Simulation:
     """The simulation restricted to rows ``idx`` (parameters unchanged)."""
-    weak = WeakLabels(L=sim.weak.L[idx], n_classes=sim.weak.n_classes)
+    weak = sim.weak.subset(idx)
     x = None if sim.x is None else sim.x[idx]
     return eqx.tree_at(
         lambda s: (s.weak, s.y, s.x), sim, (weak, sim.y[idx], x), is_leaf=lambda v: v is None

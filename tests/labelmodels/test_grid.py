@@ -17,7 +17,7 @@ from wsbench.labelmodels import (
     MajorityVote,
     set_params,
 )
-from wsbench.run.grid import expand_grid, score_grid, stack
+from wsbench.labelmodels.grid import expand_grid, score_grid, stack
 from wsbench.synthetic import sample_independent, subset
 
 
@@ -92,7 +92,8 @@ def _loop(est, points, train, test, keys):
 
 def _assert_matches_loop(est, grid, train, test, keys, *, atol=1e-5):
     stacked, points = expand_grid(est, grid)
-    got, got_traces = score_grid(stacked, train, test, keys, n_points=len(points))
+    got, got_traces = score_grid(stacked, train, {"test": test}, keys, n_points=len(points))
+    got = got["test"]
     want, want_traces = _loop(est, points, train, test, keys)
     h, s = len(points), keys.shape[0]
     assert set(got) == set(want[0][0])
@@ -141,7 +142,8 @@ def test_majority_vote_empty_grid(splits, key):
     keys = jr.split(key, 4)
     stacked, points = expand_grid(MajorityVote(), {})
     assert points == [{}]
-    scores, traces = score_grid(stacked, train, test, keys, n_points=1)
+    scores, traces = score_grid(stacked, train, {"test": test}, keys, n_points=1)
+    scores = scores["test"]
     assert traces == {}
     fitted = MajorityVote().fit(train, key=keys[0])
     want = metrics.score(fitted.predict_proba(test.weak.L), test.y, test.weak.L)
@@ -172,9 +174,9 @@ def test_score_grid_reuses_compiled_program(key):
     (tr1, te1), (tr2, te2) = data(k1), data(k2)
     stacked, points = expand_grid(_Tempered(), {"temperature": [0.5, 1.0]})
     keys1, keys2 = jr.split(k_fit, 2), jr.split(jr.fold_in(k_fit, 1), 2)
-    jax.block_until_ready(score_grid(stacked, tr1, te1, keys1, n_points=2))
+    jax.block_until_ready(score_grid(stacked, tr1, {"test": te1}, keys1, n_points=2))
     with count_compilations() as c:
-        jax.block_until_ready(score_grid(stacked, tr2, te2, keys2, n_points=2))
+        jax.block_until_ready(score_grid(stacked, tr2, {"test": te2}, keys2, n_points=2))
     assert c.count == 0, f"score_grid recompiled {c.count} time(s) for new data of the same shapes"
 
 
@@ -206,3 +208,13 @@ def test_stack_rejects_different_static_fields():
         stack([DawidSkene(n_iter=5), DawidSkene(n_iter=6)])
     with pytest.raises(ValueError, match="at least one"):
         stack([])
+
+
+def test_two_stage_grid_matches_loop(splits, key):
+    """A two-stage model (statistics once, fit_from_stats vmapped) matches single ``fit`` calls."""
+    from wsbench.labelmodels import AbstractTwoStageLabelModel, MatrixCompletion
+
+    train, test = splits
+    est = MatrixCompletion(n_iter=30, init_noise=0.1)
+    assert isinstance(est, AbstractTwoStageLabelModel)
+    _assert_matches_loop(est, {"lr": [0.01, 0.05]}, train, test, jr.split(key, 2), atol=1e-4)

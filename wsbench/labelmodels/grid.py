@@ -1,7 +1,8 @@
 """The in-process grid: fit and score every (hyperparameter point x seed) in one compiled program.
 
 Inside a job, seeds and continuous hyperparameters are vmapped (purejaxrl's double vmap); across
-jobs, Hydra multirun sweeps what changes shapes or code (ARCHITECTURE.md, section 5).
+jobs, Hydra multirun sweeps what changes shapes or code (ARCHITECTURE.md, section 5). JAX only: the
+runners (``wsbench.run``) and the contract checks (``checks.py``) both build on it.
 """
 
 import dataclasses
@@ -16,7 +17,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .. import metrics
 from ..data import Split, WeakLabels
-from ..labelmodels import AbstractLabelModel
+from ._base import AbstractLabelModel, AbstractTwoStageLabelModel, as_array_hyperparameters
 
 M = TypeVar("M", bound=AbstractLabelModel)
 
@@ -54,42 +55,16 @@ def expand_grid(est: M, grid: Mapping[str, Sequence[float]]) -> tuple[M, list[di
             )
         if isinstance(values, (str, bytes)) or len(values) == 0:
             raise ValueError(f"grid[{name!r}] must be a non-empty list of numbers, got {values!r}.")
-    points = [dict(zip(grid, v, strict=True)) for v in itertools.product(*grid.values())]
-    est = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32) if _is_float(x) else x, est)
-    points_cast = [{k: float(v) for k, v in p.items()} for p in points]
-    return stack([dataclasses.replace(est, **p) for p in points_cast]), points_cast
-
-
-def _is_float(x) -> bool:
-    return isinstance(x, float) or (hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating))
-
-
-def score_grid(
-    stacked: M,
-    train: WeakLabels,
-    test: Split,
-    keys: PRNGKeyArray,
-    *,
-    n_points: int,
-) -> tuple[dict[str, Float[Array, "h s"]], dict[str, Array]]:
-    """Fit on ``train`` and score on ``test`` for every (grid point, seed) in one program.
-
-    Args:
-        stacked: estimators stacked along a leading axis of size ``n_points`` (``expand_grid``).
-        train: weak labels to fit on; test: the split to score (needs gold ``y``).
-        keys: ``(s,)`` fit keys, one per seed.
-        n_points: the grid size (static).
-
-    Returns:
-        ``(scores, traces)``: every metric in ``wsbench.metrics.score`` as an ``(h, s)`` array, and the
-        fitted models' traces with leading ``(h, s)`` axes.
-    """
-    scores, traces = score_grid_splits(stacked, train, {"test": test}, keys, n_points=n_points)
-    return scores["test"], traces
+    points = [
+        {k: float(v) for k, v in zip(grid, values, strict=True)}
+        for values in itertools.product(*grid.values())
+    ]
+    est = as_array_hyperparameters(est)
+    return stack([dataclasses.replace(est, **p) for p in points]), points
 
 
 @eqx.filter_jit
-def score_grid_splits(
+def score_grid(
     stacked: M,
     train: WeakLabels,
     splits: Mapping[str, Split],
@@ -97,14 +72,27 @@ def score_grid_splits(
     *,
     n_points: int,
 ) -> tuple[dict[str, dict[str, Float[Array, "h s"]]], dict[str, Array]]:
-    """Like ``score_grid``, but each fit is scored on several splits (one fit per grid point x seed).
+    """Fit on ``train`` and score on every split of ``splits``, for every (grid point, seed).
+
+    One fit per (grid point, seed), scored on each split. Two-stage models
+    (``AbstractTwoStageLabelModel``) compute their statistics of ``train`` once for the whole grid.
+
+    Args:
+        stacked: estimators stacked along a leading axis of size ``n_points`` (``expand_grid``).
+        train: weak labels to fit on.
+        splits: ``{name: split}`` to score (each needs gold ``y``).
+        keys: ``(s,)`` fit keys, one per seed.
+        n_points: the grid size (static).
 
     Returns:
-        ``({split: {metric: (h, s)}}, traces)``.
+        ``(scores, traces)``: ``{split: {metric: (h, s)}}`` for every metric of
+        ``wsbench.metrics.score``, and the fitted models' traces with leading ``(h, s)`` axes.
     """
+    two_stage = isinstance(stacked, AbstractTwoStageLabelModel)
+    stats = stacked.statistics(train) if two_stage else None  # static fields only: shared
 
     def one(est, key):
-        fitted = est.fit(train, key=key)
+        fitted = est.fit_from_stats(stats, key=key) if two_stage else est.fit(train, key=key)
         scores = {
             name: metrics.score(fitted.predict_proba(split.weak.L), split.y, split.weak.L)
             for name, split in splits.items()

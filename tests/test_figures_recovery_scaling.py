@@ -1,23 +1,15 @@
 """The recovery and scaling figures render from their committed CSVs (Agg backend, no JAX needed)."""
 
-import importlib.util
-import sys
-
 import numpy as np
 import pytest
 
-from tests._utils import REPO_ROOT
+from tests._utils import load_figure_script
 
 FIGURES = ("fig_recovery", "fig_scaling")
 
 
 def _load(name):
-    path = REPO_ROOT / "paper_figures" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"paper_figures_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_figure_script(name)
 
 
 @pytest.mark.parametrize("name", FIGURES)

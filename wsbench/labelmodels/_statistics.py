@@ -1,0 +1,114 @@
+"""Sufficient statistics of a label matrix for moment-based label models (one pass over ``L``).
+
+``OverlapStats`` holds the second moments of the LFs' indicator variables (and, optionally, the
+third moments of LF triples); ``MatrixCompletion.statistics`` computes them once and every fit of a
+sweep reuses them (``AbstractTwoStageLabelModel``).
+"""
+
+import functools
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int
+
+from ._dependencies import _as_edges, _structure
+
+CHUNK = 16384
+"""Rows per chunk when accumulating overlaps (bounds memory at n = 1e6)."""
+
+
+class OverlapStats(eqx.Module):
+    """What ``MatrixCompletion`` needs from ``L``: computed in one pass, reused by every fit.
+
+    Attributes:
+        O: ``(d, d)`` second moments ``E[psi psi^T]`` of the indicator variables (the m one-hot LF votes,
+            then one ``k*k`` one-hot joint vote per dependency edge).
+        O3: ``(t, k^3)`` third moments of the LF triples used by the unsupervised class balance
+            (``(0, k^3)`` when not needed).
+        coverage: ``(m,)`` fraction of rows on which each LF votes.
+        class_balance: the data's class balance, when given.
+        n_rows: ``n`` (float scalar), the number of rows the moments average over.
+    """
+
+    O: Float[Array, "d d"]
+    O3: Float[Array, "t k3"]
+    coverage: Float[Array, " m"]
+    class_balance: Float[Array, " k"] | None
+    n_classes: int = eqx.field(static=True)
+    edges: tuple[tuple[int, int], ...] = eqx.field(static=True)
+    n_rows: Float[Array, ""] | None = None
+
+
+def _indicators(L: Int[Array, "c m"], k: int, edges) -> Float[Array, "c d"]:
+    c, m = L.shape
+    single = (L[:, :, None] == jnp.arange(k)[None, None, :]).reshape(c, m * k)
+    parts = [single]
+    if edges:
+        ei = np.array([e[0] for e in edges])
+        ej = np.array([e[1] for e in edges])
+        Li, Lj = L[:, ei], L[:, ej]
+        idx = jnp.where((Li >= 0) & (Lj >= 0), Li * k + Lj, -1)
+        parts.append((idx[:, :, None] == jnp.arange(k * k)[None, None, :]).reshape(c, -1))
+    return jnp.concatenate(parts, axis=1).astype(jnp.float32)
+
+
+def overlap_stats(
+    L: Int[Array, "n m"], k: int, edges=(), *, class_balance=None, triples: bool = True
+) -> OverlapStats:
+    """One pass over ``L`` (in row chunks): the overlap matrix and, optionally, the triple moments.
+
+    Args:
+        L: ``(n, m)`` label matrix (-1 = abstain); k: number of classes.
+        edges: dependency edges (adds one joint indicator variable per edge).
+        class_balance: carried along for ``fit_from_stats``.
+        triples: also compute the three-way overlaps for the unsupervised class balance.
+    """
+    return _overlap_stats(jnp.asarray(L), class_balance, k, _as_edges(edges), bool(triples))
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _overlap_stats(L, class_balance, k, edges, triples) -> OverlapStats:
+    n, m = L.shape
+    s = _structure(m, k, edges)
+    chunk = min(n, CHUNK)
+    n_chunks = -(-n // chunk)
+    pad = n_chunks * chunk - n
+    Lc = jnp.concatenate([L, jnp.full((pad, m), -1, L.dtype)], axis=0).reshape(n_chunks, chunk, m)
+    tri = s.triples if triples else np.zeros((0, 3), np.int32)
+
+    def body(carry, Lk):
+        O, O3 = carry
+        X = _indicators(Lk, k, edges)
+        O = O + X.T @ X
+        if tri.shape[0]:
+            O3 = O3 + triple_overlaps(Lk, tri, k)
+        return (O, O3), None
+
+    init = (
+        jnp.zeros((s.n_vars, s.n_vars), jnp.float32),
+        jnp.zeros((tri.shape[0], k**3), jnp.float32),
+    )
+    (O, O3), _ = jax.lax.scan(body, init, Lc)
+    coverage = (L >= 0).mean(axis=0).astype(jnp.float32)
+    return OverlapStats(
+        O=O / n,
+        O3=O3 / n,
+        coverage=coverage,
+        class_balance=class_balance,
+        n_classes=k,
+        n_rows=jnp.asarray(n, jnp.float32),
+        edges=tuple(edges),
+    )
+
+
+def triple_overlaps(L: Int[Array, "c m"], triples: np.ndarray, k: int) -> Float[Array, "t k3"]:
+    """Counts (not frequencies) of joint non-abstain votes ``(x, y, z)`` of each triple on a row chunk."""
+    t = triples.shape[0]
+    La, Lb, Lc = L[:, triples[:, 0]], L[:, triples[:, 1]], L[:, triples[:, 2]]  # (c, t)
+    valid = (La >= 0) & (Lb >= 0) & (Lc >= 0)
+    flat = jnp.where(valid, (La * k + Lb) * k + Lc, k**3)  # dummy slot k**3 for "someone abstained"
+    rows = jnp.broadcast_to(jnp.arange(t)[None, :], flat.shape)
+    counts = jnp.zeros((t, k**3 + 1), jnp.float32).at[rows, flat].add(1.0)
+    return counts[:, : k**3]
