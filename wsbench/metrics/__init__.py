@@ -1,4 +1,4 @@
-"""Metrics: classification (jittable, mask-aware), parameter recovery, seed-axis summaries."""
+"""Metrics: classification (jittable, mask-aware), parameter recovery, seed-axis summaries, bootstrap intervals over test rows."""
 
 from .classification import (
     METRICS,
@@ -13,12 +13,14 @@ from .classification import (
     tie_split,
 )
 from .recovery import align_classes, confusion_error
-from .summary import mean_sem
+from .summary import bootstrap_ci, bootstrap_samples, mean_sem, resample_indices
 
 __all__ = [
     "METRICS",
     "accuracy",
     "align_classes",
+    "bootstrap_ci",
+    "bootstrap_samples",
     "brier",
     "confusion_error",
     "coverage",
@@ -26,6 +28,7 @@ __all__ = [
     "f1",
     "log_loss",
     "mean_sem",
+    "resample_indices",
     "roc_auc",
     "score",
     "tie_split",
