@@ -59,10 +59,34 @@ def test_youtube_split_is_by_video(data_dir):
     )  # a partition (one COMMENT_ID repeats)
 
 
+def _sms_split_from_the_documented_rule(path):
+    """Sizes and spam counts per split, recomputed from the raw file and the rule in
+    ``wsbench/tasks/spam.py``'s docstring (not from the code under test): line i gets
+    ``crc32("sms-<i>")``; the 500 lowest are test, the next 500 valid, the rest train."""
+    import zlib
+
+    lines = [ln for ln in path.read_text(encoding="utf-8").split("\n") if ln.rstrip("\r")]
+    spam_flag = [ln.split("\t", 1)[0] == "spam" for ln in lines]
+    order = sorted(range(len(lines)), key=lambda i: (zlib.crc32(f"sms-{i}".encode()), i))
+    parts = {"test": order[:500], "valid": order[500:1000], "train": order[1000:]}
+    return {s: (len(ix), sum(spam_flag[i] for i in ix)) for s, ix in parts.items()}
+
+
 @needs_mirror
 def test_sms_split_and_lfs(data_dir):
+    # UCI SMS Spam Collection v.1 readme (and the mirror's SOURCE.md): 5,574 messages, 747 spam.
+    # Our split keeps 500 + 500 for test/valid, so train = 5574 - 1000 = 4574 (WRENCH's sms uses
+    # its own split, 4571/500/500, which is not reproducible from the raw file).
+    expected = _sms_split_from_the_documented_rule(
+        MIRROR / "sms_spam_collection_raw" / "SMSSpamCollection"
+    )
+    assert sum(n for n, _ in expected.values()) == 5574
+    assert sum(k for _, k in expected.values()) == 747
     ds = _build(spam.make_sms, data_dir)
-    _check(ds, (4574, 500, 500), (631 / 4574, 55 / 500, 62 / 500), 12)
+    sizes = tuple(expected[s][0] for s in ("train", "valid", "test"))
+    assert sizes == (4574, 500, 500)
+    rates = tuple(expected[s][1] / expected[s][0] for s in ("train", "valid", "test"))
+    _check(ds, sizes, rates, 12)
 
 
 @pytest.fixture(scope="module")
