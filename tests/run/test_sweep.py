@@ -7,9 +7,6 @@ import sys
 import textwrap
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
@@ -108,6 +105,9 @@ def _table():
 
 
 def test_summary_figure_legend_outside_axis_fitted_bars_explained():
+    import matplotlib
+
+    matplotlib.use("Agg")
     table, by = _table()
     fig = sweep.summary_figure(table, by, "test/accuracy")
     ax = fig.axes[0]
