@@ -106,6 +106,7 @@ def _table():
 
 def test_summary_figure_legend_outside_axis_fitted_bars_explained():
     import matplotlib
+    import matplotlib.text
 
     matplotlib.use("Agg")
     table, by = _table()
@@ -121,6 +122,12 @@ def test_summary_figure_legend_outside_axis_fitted_bars_explained():
     assert (table["test/accuracy"] >= lo).all() and (table["test/accuracy"] <= hi).all()
     title = ax.get_title(loc="left")
     assert "error bars" in title and "standard error" in title and "3 replicate" in title
+    fig_box = fig.bbox
+    for text in fig.findobj(matplotlib.text.Text):
+        if text.get_text() and text.get_visible():
+            box = text.get_window_extent(renderer)
+            assert box.x0 >= fig_box.x0 - 1 and box.x1 <= fig_box.x1 + 1, text.get_text()
+            assert box.y0 >= fig_box.y0 - 1 and box.y1 <= fig_box.y1 + 1, text.get_text()
     # every estimator is drawn once per dataset, with its error bar
     assert len(ax.get_legend().get_texts()) == 3
     ys = sorted(np.concatenate([line.get_ydata() for line in ax.lines if line.get_marker() == "o"]))

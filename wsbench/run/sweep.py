@@ -190,7 +190,7 @@ def summary_figure(table: pd.DataFrame, by: list[str], objective: str):
     estimators = sorted(table["estimator"].unique())
     width = 0.8 / max(len(estimators), 1)
     sem_col = objective + "_sem"
-    fig, ax = plt.subplots(figsize=(max(4.5, 0.9 * len(groups) + 2.5), 3.4))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(groups) + 3.5), 3.8))
     # Points with error bars, not bars from 0: the differences between label models are a few
     # points of accuracy, which bars anchored at 0 would flatten; the axis is fitted to the data.
     for i, est in enumerate(estimators):
@@ -217,9 +217,9 @@ def summary_figure(table: pd.DataFrame, by: list[str], objective: str):
     n_min, n_max = int(table["n_seeds"].min()), int(table["n_seeds"].max())
     n_text = f"{n_min}" if n_min == n_max else f"{n_min}-{n_max}"
     ax.set_title(
-        f"points: mean over {n_text} replicate(s) (seeds x data draws); "
-        "error bars: ±1 standard error\n(zero width: the replicates gave identical scores; "
-        "y-axis does not start at 0)",
+        f"points: mean over {n_text} replicate(s) (seeds x data draws)\n"
+        "error bars: ±1 standard error (zero width: identical replicates)\n"
+        "y-axis does not start at 0",
         fontsize=7,
         loc="left",
     )
