@@ -159,3 +159,16 @@ def test_pre_digest_marker_is_recomputed(tmp_path):
     del marker["files"]
     (tmp_path / "results.json").write_text(json.dumps(marker))
     assert results.is_complete(tmp_path, config) is None
+
+
+def test_complete_job_check_removes_old_temporaries_only(tmp_path):
+    config = {"seed": 0}
+    results.write([{"test/accuracy": 1.0}], tmp_path, config)
+    old = tmp_path / ".results.parquet.aaaa.tmp"
+    young = tmp_path / ".results.json.bbbb.tmp"
+    old.write_text("left by a killed run")
+    young.write_text("maybe a running writer's")
+    hours_ago = old.stat().st_mtime - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    assert results.is_complete(tmp_path, config) is not None
+    assert not old.exists() and young.exists()

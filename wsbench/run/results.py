@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ RESULTS_ROOT = "results"
 TABLE_METRICS = ("test/accuracy", "test/f1", "test/log_loss", "test/brier", "test/ece")
 
 log = logging.getLogger(__name__)
+STALE_AFTER_S = 600.0  # a temporary file this old belongs to no running write
 _FILES = (ROWS, TRACES, CONFIG)  # vouched for by the marker (by sha256), written before it
 
 # Config keys that do not change the numbers (where results go, how they are logged).
@@ -76,14 +78,24 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def remove_stale_temporaries(out_dir: str | os.PathLike) -> list[Path]:
-    """Delete temporary files left in ``out_dir`` by interrupted atomic writes; return them."""
+def remove_stale_temporaries(out_dir: str | os.PathLike, *, older_than: float = 0.0) -> list[Path]:
+    """Delete temporary files left in ``out_dir`` by interrupted atomic writes; return them.
+
+    ``older_than``: seconds since the last modification; younger files are kept (a writer that is
+    still running may own them).
+    """
     folder = Path(out_dir)
     if not folder.is_dir():
         return []
-    stale = [p for name in (*_FILES, MARKER) for p in folder.glob(f".{name}.*.tmp")]
-    for p in stale:
-        p.unlink(missing_ok=True)
+    now = time.time()
+    stale = []
+    for p in (p for name in (*_FILES, MARKER) for p in folder.glob(f".{name}.*.tmp")):
+        try:
+            if now - p.stat().st_mtime >= older_than:
+                p.unlink(missing_ok=True)
+                stale.append(p)
+        except OSError:
+            continue
     return stale
 
 
@@ -122,6 +134,8 @@ def is_complete(out_dir: str | os.PathLike, config: Mapping[str, Any]) -> dict[s
     stored = _verified_marker(Path(out_dir))
     if stored is None or stored.get("config_hash") != config_hash(config):
         return None
+    # a job skipped as complete still loses the leftovers of an earlier interrupted write
+    remove_stale_temporaries(out_dir, older_than=STALE_AFTER_S)
     return stored
 
 
