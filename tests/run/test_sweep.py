@@ -22,7 +22,7 @@ SCRIPT = textwrap.dedent(
 
     def main(swallow):
         print("ready", flush=True)
-        for _ in range(600):  # a sweep: many short steps
+        for _ in range(100):  # a sweep: many short steps (5 s in all)
             try:
                 time.sleep(0.05)
             except KeyboardInterrupt:
