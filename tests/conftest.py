@@ -26,3 +26,36 @@ def key(request):
 
 def pytest_report_header(config):
     return f"wsbench test seed: WSBENCH_TEST_SEED={TEST_SEED}; jax backend: {jax.default_backend()}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Real-data tests must not skip silently where the data is there (CI sets the variable below).
+
+REQUIRE_REAL_DATA = "WSBENCH_REQUIRE_REAL_DATA"
+_REAL_DATA_SKIP = ("dataset mirror", "WSBENCH_DATA_MIRROR")
+
+
+def _is_real_data_skip(report) -> bool:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return any(s.lower() in reason.lower() for s in _REAL_DATA_SKIP)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With ``WSBENCH_REQUIRE_REAL_DATA=1``, a test skipped for want of the dataset mirror fails.
+
+    Real-data tests skip with a reason naming the mirror (``needs_mirror`` and the mirror
+    fixtures); where CI has the mirror, such a skip means the mirror was not found or not passed
+    on, and the run must not pass with those tests unrun.
+    """
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get(REQUIRE_REAL_DATA) == "1" and _is_real_data_skip(report):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{item.nodeid}: skipped for want of real data although {REQUIRE_REAL_DATA}=1 "
+            f"(WSBENCH_DATA_MIRROR={os.environ.get('WSBENCH_DATA_MIRROR')!r}); skip reason: "
+            f"{reason}"
+        )

@@ -214,7 +214,10 @@ def _pipeline(path: Path) -> str:
     found = set(re.findall(r"experiments/(\w+)\.py", header))
     assert len(found) == 1, f"{path.name}: header should name one experiments/<pipeline>.py"
     pipeline = found.pop()
-    assert (CONF / f"{pipeline}.yaml").is_file() and (REPO_ROOT / "experiments" / f"{pipeline}.py")
+    assert (CONF / f"{pipeline}.yaml").is_file(), f"{path.name}: conf/{pipeline}.yaml is missing"
+    assert (REPO_ROOT / "experiments" / f"{pipeline}.py").is_file(), (
+        f"{path.name}: experiments/{pipeline}.py is missing"
+    )
     return pipeline
 
 

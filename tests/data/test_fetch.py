@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from wsbench.data import fetch as fetch_module
 from wsbench.data.fetch import (
     ChecksumError,
     FetchError,
+    ManifestError,
     data_root,
     dataset_dir,
     fetch,
@@ -135,6 +137,69 @@ def test_unknown_dataset_lists_names():
         dataset_dir("nope")
 
 
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("datasets:\n  toy: [unclosed\n", r"not valid YAML at line \d+, column \d+"),
+        ("- just\n- a list\n", "expected a mapping with a 'datasets' key"),
+        ("datasets:\n  toy: 3\n", "dataset 'toy' must be a mapping"),
+        ("datasets:\n  toy: {description: x}\n", "needs a non-empty list 'files'"),
+        ("datasets:\n  toy: {files: [{sha256: x}]}\n", r"files\[0\] has no 'path'"),
+        ("datasets:\n  toy: {files: [{path: f, sha256: abc}]}\n", "'sha256' must be 64 hex"),
+        (
+            f"datasets:\n  toy: {{files: [{{path: f, sha256: {'a' * 64}, size: -1}}]}}\n",
+            "'size' must be a non-negative integer",
+        ),
+    ],
+)
+def test_malformed_manifest_is_a_clear_value_error(monkeypatch, tmp_path, text, match):
+    path = tmp_path / f"manifest_{abs(hash(text))}.yaml"
+    path.write_text(text)
+    monkeypatch.setenv("WSBENCH_MANIFEST", str(path))
+    with pytest.raises(ManifestError, match=match) as info:
+        list_datasets()
+    assert isinstance(info.value, ValueError)
+    assert str(path) in str(info.value) and "WSBENCH_MANIFEST" in str(info.value)
+
+
+def test_how_to_lists_the_pinned_urls(tmp_path, monkeypatch):
+    write_manifest(
+        tmp_path,
+        monkeypatch,
+        [
+            {"path": "a.txt", "sha256": sha(b"a"), "size": 1, "url": "https://example.org/a.txt"},
+            {
+                "path": "b.txt",
+                "sha256": sha(b"b"),
+                "size": 1,
+                "archive": "https://example.org/b.zip",
+                "member": "in/b.txt",
+            },
+            {"path": "c.txt", "sha256": sha(b"c"), "size": 1},
+        ],
+    )
+    with pytest.raises(FetchError) as info:
+        fetch("toy", data_dir=tmp_path / "data", mirror=tmp_path / "nowhere")
+    msg = str(info.value)
+    assert "Pinned URLs" in msg
+    assert "a.txt: https://example.org/a.txt" in msg
+    assert "b.txt: member in/b.txt of https://example.org/b.zip" in msg
+    assert "c.txt:" not in msg
+
+
+def test_repo_manifest_errors_list_the_urls_they_promise():
+    """Every manual text that promises "the pinned raw URLs" gets them listed in the error."""
+    for name, entry in manifest().items():
+        if "pinned raw" not in entry.get("manual", ""):
+            continue
+        text = fetch_module._how_to(name, Path("/x"))
+        urls = [f.get("url") or f.get("archive") for f in entry["files"]]
+        assert any(urls), name
+        for u in urls:
+            if u:
+                assert u in text, (name, u)
+
+
 def test_missing_manifest_is_clear(monkeypatch, tmp_path):
     monkeypatch.setenv("WSBENCH_MANIFEST", str(tmp_path / "absent.yaml"))
     with pytest.raises(FetchError, match="cannot find the dataset manifest"):
@@ -204,6 +269,44 @@ def test_local_copy_modified_is_refetched(toy, tmp_path):
         verify("toy", data_dir=tmp_path / "data")
 
 
+def _tamper_keep_size_and_mtime(path: Path) -> None:
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    data[0] ^= 0x01
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+
+
+def test_tampered_local_copy_with_restored_mtime_is_caught(toy, tmp_path):
+    mirror, contents, _ = toy
+    out = fetch("toy", mirror=mirror, data_dir=tmp_path / "data")
+    _tamper_keep_size_and_mtime(out / "a.txt")
+    fetch("toy", mirror=mirror, data_dir=tmp_path / "data")  # re-copied from the mirror
+    assert (out / "a.txt").read_bytes() == contents["a.txt"]
+    # no mirror and a dead URL: a clear error, never the tampered bytes
+    _tamper_keep_size_and_mtime(out / "a.txt")
+    shutil.rmtree(mirror)
+    with pytest.raises(FetchError, match="(?s)local copy failed its check.*sha256.*by hand"):
+        fetch("toy", data_dir=tmp_path / "data")
+    assert not (out / "a.txt").exists()
+
+
+def test_verified_local_copy_is_not_rehashed(toy, tmp_path, monkeypatch):
+    mirror, _, _ = toy
+    fetch("toy", mirror=mirror, data_dir=tmp_path / "data")
+    hashed = []
+    real = fetch_module._sha256
+    monkeypatch.setattr(fetch_module, "_sha256", lambda p: hashed.append(p.name) or real(p))
+    fetch("toy", data_dir=tmp_path / "data")
+    assert hashed == []  # unchanged files: the stamp vouches for them
+    os.utime(tmp_path / "data" / "toy" / "a.txt")  # touched: checked again, once
+    fetch("toy", data_dir=tmp_path / "data")
+    assert hashed == ["a.txt"]
+    fetch("toy", data_dir=tmp_path / "data")
+    assert hashed == ["a.txt"]
+
+
 def test_force_recopies(toy, tmp_path):
     mirror, _, _ = toy
     out = fetch("toy", mirror=mirror, data_dir=tmp_path / "data")
@@ -234,10 +337,9 @@ def test_download_checksum_mismatch(tmp_path, monkeypatch):
     )
     with pytest.raises(ChecksumError, match=r"toy/f\.txt from file:.*sha256"):
         fetch("toy", data_dir=tmp_path / "data")
-    assert (
-        not list((tmp_path / "data").rglob("*"))
-        or not (tmp_path / "data" / "toy" / "f.txt").exists()
-    )
+    # nothing survives: neither the file under its final name nor the partial download
+    leftovers = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+    assert leftovers == []
 
 
 def test_download_zip_member(tmp_path, monkeypatch):

@@ -106,7 +106,11 @@ def test_vmap_over_learning_rate(key):
 
     lrs = jnp.array([0.01, 0.1])
     batched = jax.vmap(fit)(lrs)
+    np.testing.assert_allclose(batched[0], fit(0.01), atol=1e-5)
     np.testing.assert_allclose(batched[1], fit(0.1), atol=1e-5)
+    # the two learning rates really give two models (a vmap that broadcast one lr would pass above
+    # only if both fits coincided)
+    assert np.abs(np.asarray(batched[0]) - np.asarray(batched[1])).max() > 1e-3
 
 
 @pytest.mark.parametrize(

@@ -99,9 +99,34 @@ def test_apply_lfs_on_dataframe_rows_allow_attribute_access():
     assert L[:, 0].tolist() == L[:, 1].tolist() == [1, -1, -1, -1]
 
 
-def test_progress_bar_runs(capsys):
+def test_progress_bar_runs(monkeypatch):
+    """progress=True draws a bar (on a terminal) that advances once per record and is closed;
+    progress=False turns it off."""
+    import tqdm.auto
+
+    made = []
+
+    class FakeBar:
+        def __init__(self, iterable, **kwargs):
+            self.iterable, self.kwargs, self.seen, self.closed = iterable, kwargs, 0, False
+            made.append(self)
+
+        def __iter__(self):
+            for item in self.iterable:
+                self.seen += 1
+                yield item
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", FakeBar)
     L = apply_lfs([has_link], RECORDS, progress=True)
     assert L[:, 0].tolist() == [1, -1, -1, -1]
+    (bar,) = made
+    assert bar.kwargs["disable"] is None  # None: tqdm draws only when stderr is a terminal
+    assert bar.kwargs["total"] == len(RECORDS) and bar.seen == len(RECORDS) and bar.closed
+    apply_lfs([has_link], RECORDS, progress=False)
+    assert made[1].kwargs["disable"] is True
 
 
 def test_vectorized_equals_per_record(key):

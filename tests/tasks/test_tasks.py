@@ -59,10 +59,34 @@ def test_youtube_split_is_by_video(data_dir):
     )  # a partition (one COMMENT_ID repeats)
 
 
+def _sms_split_from_the_documented_rule(path):
+    """Sizes and spam counts per split, recomputed from the raw file and the rule in
+    ``wsbench/tasks/spam.py``'s docstring (not from the code under test): line i gets
+    ``crc32("sms-<i>")``; the 500 lowest are test, the next 500 valid, the rest train."""
+    import zlib
+
+    lines = [ln for ln in path.read_text(encoding="utf-8").split("\n") if ln.rstrip("\r")]
+    spam_flag = [ln.split("\t", 1)[0] == "spam" for ln in lines]
+    order = sorted(range(len(lines)), key=lambda i: (zlib.crc32(f"sms-{i}".encode()), i))
+    parts = {"test": order[:500], "valid": order[500:1000], "train": order[1000:]}
+    return {s: (len(ix), sum(spam_flag[i] for i in ix)) for s, ix in parts.items()}
+
+
 @needs_mirror
 def test_sms_split_and_lfs(data_dir):
+    # UCI SMS Spam Collection v.1 readme (and the mirror's SOURCE.md): 5,574 messages, 747 spam.
+    # Our split keeps 500 + 500 for test/valid, so train = 5574 - 1000 = 4574 (WRENCH's sms uses
+    # its own split, 4571/500/500, which is not reproducible from the raw file).
+    expected = _sms_split_from_the_documented_rule(
+        MIRROR / "sms_spam_collection_raw" / "SMSSpamCollection"
+    )
+    assert sum(n for n, _ in expected.values()) == 5574
+    assert sum(k for _, k in expected.values()) == 747
     ds = _build(spam.make_sms, data_dir)
-    _check(ds, (4574, 500, 500), (631 / 4574, 55 / 500, 62 / 500), 12)
+    sizes = tuple(expected[s][0] for s in ("train", "valid", "test"))
+    assert sizes == (4574, 500, 500)
+    rates = tuple(expected[s][1] / expected[s][0] for s in ("train", "valid", "test"))
+    _check(ds, sizes, rates, 12)
 
 
 @pytest.fixture(scope="module")
@@ -91,23 +115,88 @@ def test_spouse_dataset(data_dir):
     _check(ds, (2811, 2811, 2701), (190 / 2811, 190 / 2811, 218 / 2701), 9)
 
 
+def _cdr_counts_from_the_documented_rule(path):
+    """(candidates, positives) of one PubTator file, recomputed from the raw text with the rules of
+    ``wsbench/tasks/cdr.py``'s docstring (an independent, set-based implementation): sentences are
+    the title and the abstract cut after ``.?!`` + whitespace before ``[A-Z0-9([]`` (no cut inside
+    a gold mention); one candidate per (document, sentence, chemical id, disease id) co-occurring
+    in a sentence, ids ``-1`` dropped; positive iff the pair is a CID relation of the document."""
+    import re
+
+    cut = re.compile(r"(?<=[.?!])\s+(?=[A-Z0-9(\[])")
+    docs = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if "|t|" in line[:20] or "|a|" in line[:20]:
+            pmid, kind, body = line.split("|", 2)
+            docs.setdefault(pmid, {"t": "", "a": "", "m": [], "r": set()})[kind] = body
+        elif line.strip():
+            f = line.split("\t")
+            if len(f) == 4 and f[1] == "CID":
+                docs[f[0]]["r"].add((f[2], f[3]))
+            elif len(f) >= 6:
+                docs[f[0]]["m"].append((int(f[1]), int(f[2]), f[4], f[5].split("|")))
+    n = pos = 0
+    for d in docs.values():
+        text = d["t"] + " " + d["a"]
+        base = len(d["t"]) + 1
+        cuts = {base} | {base + m.end() for m in cut.finditer(d["a"])}
+        cuts = sorted(c for c in cuts if not any(s < c < e for s, e, _, _ in d["m"]))
+        bounds = [0, *[c for c in cuts if 0 < c < len(text)], len(text)]
+        pairs = set()
+        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            ids = {"Chemical": set(), "Disease": set()}
+            for s, e, typ, mids in d["m"]:
+                if a <= s and e <= b:
+                    ids[typ].update(x for x in mids if x and x != "-1")
+            pairs |= {(i, c, z) for c in ids["Chemical"] for z in ids["Disease"]}
+        n += len(pairs)
+        pos += sum((c, z) in d["r"] for _, c, z in pairs)
+    return n, pos
+
+
 @needs_mirror
 def test_cdr_dataset(data_dir):
     ds = _build(cdr.make_cdr, data_dir)
-    sizes = tuple(s.n for s in (ds.train, ds.valid, ds.test))
-    assert sizes == (3783, 4046, 3953)
-    _check(
-        ds, sizes, tuple(float(np.mean(np.asarray(s.y))) for s in (ds.train, ds.valid, ds.test)), 12
-    )
+    expected = [
+        _cdr_counts_from_the_documented_rule(MIRROR / "bc5cdr_pubtator" / cdr.FILES[s])
+        for s in ("train", "valid", "test")
+    ]
+    sizes = tuple(n for n, _ in expected)
+    assert sizes == (3783, 4046, 3953)  # what the rule gives on BC5CDR (no upstream count exists)
+    _check(ds, sizes, tuple(p / n for n, p in expected), 12)
     assert 0.3 < float(np.mean(np.asarray(ds.test.y))) < 0.45
+
+
+def _chest_xray_counts_from_the_documented_rule(path):
+    """(reports, abnormal) per split from the raw CSV and ``wsbench/tasks/chest_xray.py``'s
+    docstring: ``u = crc32(str(uid)) / 2**32``; train if u < 0.6, valid if u < 0.8, else test;
+    abnormal iff ``Problems`` is not exactly ``normal``."""
+    import csv
+    import zlib
+
+    counts = {s: [0, 0] for s in ("train", "valid", "test")}
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            u = zlib.crc32(str(int(row["uid"])).encode()) / 2**32
+            split = "train" if u < 0.6 else "valid" if u < 0.8 else "test"
+            counts[split][0] += 1
+            counts[split][1] += row["Problems"] != "normal"
+    return counts
 
 
 @pytest.mark.slow
 @needs_mirror
 def test_chest_xray_dataset(data_dir):
+    expected = _chest_xray_counts_from_the_documented_rule(
+        MIRROR / "iu_chest_xray_reports" / "indiana_reports.csv"
+    )
+    assert sum(n for n, _ in expected.values()) == 3851  # the mirror's SOURCE.md: 3,851 reports
     ds = _build(chest_xray.make_chest_xray, data_dir)
-    _check(ds, (2321, 730, 800), (1481 / 2321, 473 / 730, 519 / 800), 15)
-    assert sum(s.n for s in (ds.train, ds.valid, ds.test)) == 3851
+    sizes = tuple(expected[s][0] for s in ("train", "valid", "test"))
+    assert sizes == (2321, 730, 800)
+    _check(
+        ds, sizes, tuple(expected[s][1] / expected[s][0] for s in ("train", "valid", "test")), 15
+    )
 
 
 @needs_mirror

@@ -31,9 +31,22 @@ def from_long(
         (both sorted by first appearance).
 
     Raises:
+        TypeError: ``records`` is neither a DataFrame nor a mapping (e.g. a list of tuples).
         ValueError: on missing columns, an item labelled twice by the same LF with different labels,
             or labels outside the known classes.
     """
+    if not isinstance(records, Mapping) and not hasattr(records, "columns"):
+        kind = type(records).__name__
+        inner = ""
+        if isinstance(records, (list, tuple)) and records:
+            inner = f" of {type(records[0]).__name__}"
+        raise TypeError(
+            f"from_long(records=...) needs a pandas DataFrame or a mapping of column name -> "
+            f"sequence ({{{task!r}: [...], {worker!r}: [...], {label!r}: [...]}}), got a "
+            f"{kind}{inner}. For (item, LF, label) tuples pass "
+            f"pandas.DataFrame(records, columns=[{task!r}, {worker!r}, {label!r}]) or "
+            f"dict(zip([{task!r}, {worker!r}, {label!r}], zip(*records)))."
+        )
     cols = {}
     for c in (task, worker, label):
         try:

@@ -78,7 +78,10 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        line = text.splitlines()[err.lineno - 1] if text.splitlines() else ""
+        lines = text.split("\n")  # keeps a trailing empty line, unlike splitlines()
+        line = lines[err.lineno - 1] if 0 < err.lineno <= len(lines) else ""
+        if not line.strip() and err.pos >= len(text.rstrip()):
+            line = "<end of file: the file is truncated>"
         raise ValueError(
             f"{path}: malformed JSON at line {err.lineno}, column {err.colno}"
             f"{_row_near(text, err.pos)}: "
@@ -216,7 +219,29 @@ def load_wrench(
         ValueError: a missing file, or bad data; messages name the file and the row id.
     """
     del key
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(
+            f"load_wrench(root=...) needs the path of a WRENCH dataset folder (str or Path), got "
+            f"{type(root).__name__}."
+        )
     root = Path(root)
+    if root.is_file():
+        hint = (
+            f"; to read that one split file use read_wrench_split({str(root)!r}, n_classes)"
+            if root.suffix == ".json"
+            else ""
+        )
+        raise ValueError(
+            f"load_wrench(root=...) needs the dataset folder holding label.json and "
+            f"train/valid/test.json, got the file {root}; pass its folder {root.parent}{hint}."
+        )
+    if n_classes is not None and (
+        isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer))
+    ):
+        raise TypeError(
+            f"load_wrench(n_classes=...) must be an int (or None to read it from label.json), got "
+            f"{n_classes!r} of type {type(n_classes).__name__}; pass e.g. n_classes=2."
+        )
     if not root.is_dir():
         raise ValueError(
             f"WRENCH dataset folder {root} does not exist; fetch it first (wsbench.data.fetch)."

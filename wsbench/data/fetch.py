@@ -41,6 +41,7 @@ from typing import Any
 __all__ = [
     "ChecksumError",
     "FetchError",
+    "ManifestError",
     "data_root",
     "dataset_dir",
     "fetch",
@@ -60,6 +61,10 @@ class FetchError(RuntimeError):
 
 class ChecksumError(FetchError, ValueError):
     """A file's sha256 (or size) differs from the manifest."""
+
+
+class ManifestError(FetchError, ValueError):
+    """``manifest.yaml`` is not valid YAML or an entry lacks a required field."""
 
 
 @dataclass(frozen=True)
@@ -87,17 +92,74 @@ def _manifest_candidates() -> list[Path]:
     return candidates
 
 
+_FIX_MANIFEST = (
+    "Fix the file (compare with the repository's datasets/manifest.yaml) or point WSBENCH_MANIFEST "
+    "at a valid manifest."
+)
+
+
 @lru_cache(maxsize=4)
 def _load_manifest(path: str) -> dict[str, Any]:
     import yaml
 
-    with open(path, encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = yaml.safe_load(fh)
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ManifestError(f"{path} is not valid YAML{at}: {problem}. {_FIX_MANIFEST}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("datasets"), dict):
-        raise FetchError(
-            f"{path} is not a wsbench manifest: expected a mapping with a 'datasets' key."
+        raise ManifestError(
+            f"{path} is not a wsbench manifest: expected a mapping with a 'datasets' key. "
+            f"{_FIX_MANIFEST}"
         )
+    for name, entry in doc["datasets"].items():
+        _check_entry(path, name, entry)
     return doc["datasets"]
+
+
+def _check_entry(path: str, name: Any, entry: Any) -> None:
+    where = f"{path}: dataset {name!r}"
+    if not isinstance(entry, dict):
+        raise ManifestError(
+            f"{where} must be a mapping (description, files, ...), got {type(entry).__name__}. "
+            f"{_FIX_MANIFEST}"
+        )
+    files = entry.get("files")
+    if not isinstance(files, list) or not files:
+        raise ManifestError(f"{where} needs a non-empty list 'files'. {_FIX_MANIFEST}")
+    for i, f in enumerate(files):
+        if not isinstance(f, dict):
+            raise ManifestError(
+                f"{where}, files[{i}] must be a mapping with 'path' and 'sha256', got "
+                f"{type(f).__name__}. {_FIX_MANIFEST}"
+            )
+        if not isinstance(f.get("path"), str) or not f["path"]:
+            raise ManifestError(f"{where}, files[{i}] has no 'path' string. {_FIX_MANIFEST}")
+        digest = f.get("sha256")
+        if (
+            not isinstance(digest, str)
+            or len(digest) != 64
+            or not all(c in "0123456789abcdefABCDEF" for c in digest)
+        ):
+            raise ManifestError(
+                f"{where}, file {f['path']!r}: 'sha256' must be 64 hex digits, got {digest!r}. "
+                f"{_FIX_MANIFEST}"
+            )
+        size = f.get("size")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            raise ManifestError(
+                f"{where}, file {f['path']!r}: 'size' must be a non-negative integer (bytes) or "
+                f"absent, got {size!r}. {_FIX_MANIFEST}"
+            )
+        for key in ("url", "archive", "member"):
+            if f.get(key) is not None and not isinstance(f[key], str):
+                raise ManifestError(
+                    f"{where}, file {f['path']!r}: {key!r} must be a string, got {f[key]!r}. "
+                    f"{_FIX_MANIFEST}"
+                )
 
 
 def manifest() -> dict[str, dict[str, Any]]:
@@ -150,6 +212,16 @@ def _how_to(name: str, target: Path) -> str:
         f"directory holding {name}/. Files and sha256: see datasets/manifest.yaml; "
         f"steps: {_README}."
     )
+    pinned = [
+        f"  {f.path}: {f.url}"
+        if f.url
+        else f"  {f.path}: member {f.member or f.path} of {f.archive}"
+        for f in _files(name)
+        if f.url or f.archive
+    ]
+    if pinned:
+        lines.append("Pinned URLs (download each, keep the bytes unmodified):")
+        lines.extend(pinned)
     return "\n".join(lines)
 
 
@@ -217,12 +289,20 @@ def _read_stamp(folder: Path) -> dict:
 
 
 def _stat_key(path: Path) -> list:
+    """What must be unchanged for a past sha256 check to still hold.
+
+    Size and mtime alone are not enough: an edit followed by ``os.utime`` (or ``touch -r``)
+    restores the mtime. The inode change time ``st_ctime_ns`` cannot be set from user space; every
+    write, ``utime``, ``chmod`` or rename updates it, and a replaced file has a new inode. So a
+    matching (device, inode, size, mtime, ctime) means the bytes were not touched since the check
+    (short of changing the system clock as root); anything else triggers a full sha256.
+    """
     st = path.stat()
-    return [st.st_size, st.st_mtime_ns]
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
 
 def _is_verified(f: _File, path: Path, stamp: dict) -> bool:
-    """True when ``path`` was verified before and is unchanged since (size and mtime)."""
+    """True when ``path`` was verified before and is unchanged since (see ``_stat_key``)."""
     rec = stamp.get(f.path)
     return bool(rec) and rec.get("sha256") == f.sha256 and rec.get("stat") == _stat_key(path)
 
@@ -349,11 +429,13 @@ def fetch(
     new_stamp = {}
     for f in files:
         dest = folder / f.path
+        rejected = None
         if not force and dest.is_file():
             if not _is_verified(f, dest, stamp):
                 try:
                     _check(name, f, dest, origin=str(folder), target=folder)
-                except ChecksumError:
+                except ChecksumError as err:
+                    rejected = str(err).split("\n", 1)[0]
                     dest.unlink()  # stale or corrupted local copy: obtain it again below
             if dest.is_file():
                 new_stamp[f.path] = {"sha256": f.sha256, "stat": _stat_key(dest)}
@@ -379,6 +461,13 @@ def fetch(
                 origin = _obtain_remote(name, f, tmp, folder, timeout)
             _check(name, f, tmp, origin=origin, target=folder)
             os.replace(tmp, dest)
+        except FetchError as err:
+            if rejected is None:
+                raise
+            raise type(err)(
+                f"the local copy failed its check and was removed ({rejected}); obtaining it "
+                f"again failed too: {err}"
+            ) from err
         finally:
             tmp.unlink(missing_ok=True)
         new_stamp[f.path] = {"sha256": f.sha256, "stat": _stat_key(dest)}

@@ -378,6 +378,75 @@ def check_beats_chance_on_easy_data(est: AbstractLabelModel, *, key: PRNGKeyArra
             )
 
 
+def _two_group_problem(
+    seed: int, *, n_second: int, acc_second: float, n: int = 1000
+) -> tuple[WeakLabels, np.ndarray]:
+    """k=4, class balance (0.4, 0.2, 0.2, 0.2) given; 3 accurate LFs vote the true class, a second
+    group of ``n_second`` weaker LFs votes a 3-cycle of it (1 -> 2 -> 3 -> 1) among the three
+    classes of equal balance. Which naming of the latent classes the LFs agree with most, and
+    where a fit starting from majority vote or from "every LF is accurate" lands, differ."""
+    k, balance, cycle = 4, np.array([0.4, 0.2, 0.2, 0.2], np.float32), np.array([0, 2, 3, 1])
+    rng = np.random.default_rng(seed)
+    y = rng.choice(k, n, p=balance)
+    cols = []
+    for j in range(3 + n_second):
+        target, acc = (y, 0.95) if j < 3 else (cycle[y], acc_second)
+        vote = np.where(rng.random(n) < acc, target, (target + rng.integers(1, k, n)) % k)
+        cols.append(np.where(rng.random(n) < 0.7, vote, -1))
+    L = jnp.asarray(np.stack(cols, axis=1).astype(np.int32))
+    return WeakLabels(L=L, n_classes=k, class_balance=balance), y
+
+
+def check_latent_classes_named_by_lf_agreement(
+    est: AbstractLabelModel, *, key: PRNGKeyArray
+) -> None:
+    """Latent classes are named after the LF output classes they agree with most.
+
+    A latent-class model is identified only up to a relabelling of classes of equal prior, so after
+    fitting, latent class ``t`` must carry the name ``o`` that maximises the agreement summed over
+    LFs, ``sum_j P(lambda_j = o | Y = t)``: among relabellings of equal-prior classes, the identity
+    maximises the trace of ``fitted.confusions().sum(0)``. Two problems with permuted latent classes
+    and unequal balance (``_two_group_problem``), built so that a fit from majority vote and a fit
+    from "every LF accurate" each land on a 3-cycle of the right naming: a missing alignment step,
+    or one that applies the inverse permutation, fails here. Models without latent classes
+    (not ``AbstractGenerativeFitted``) pass trivially.
+    """
+    import itertools
+
+    # (seed, size of the cycled group, its accuracy, n): the first problems send EM from majority vote
+    # to the cycled naming; in the others a fit from "every LF accurate" lands on the accurate
+    # group's naming for some seeds (which ones depends on the optimiser; several are tried).
+    problems = (
+        *((seed, 6, 0.55, 2000) for seed in range(2)),
+        *((seed, 12, 0.6, 1000) for seed in range(6)),
+    )
+    for seed, n_second, acc_second, n in problems:
+        data, _ = _two_group_problem(seed, n_second=n_second, acc_second=acc_second, n=n)
+        fitted = _fit(est, data, key)
+        if not isinstance(fitted, AbstractGenerativeFitted):
+            return
+        k = data.n_classes
+        agree = np.asarray(fitted.confusions(), np.float64)[:, :, :k].sum(axis=0)  # [t, o]
+        prior = np.asarray(fitted.class_prior(), np.float64)
+        identity = float(np.trace(agree))
+        best, best_perm = identity, tuple(range(k))
+        for perm in itertools.permutations(range(k)):
+            if any(abs(prior[t] - prior[o]) > 1e-4 for t, o in enumerate(perm)):
+                continue  # only relabellings that leave the prior (and the likelihood) unchanged
+            total = float(agree[np.arange(k), perm].sum())
+            if total > best:
+                best, best_perm = total, perm
+        if best > identity * (1 + 1e-3) + 1e-6:
+            raise AssertionError(
+                f"{_name(est)}: latent classes are not named after the LF outputs they agree with "
+                f"(problem {seed}): renaming latent class t to {list(best_perm)}[t] raises the "
+                f"summed agreement trace(confusions().sum(0)) from {identity:.3f} to {best:.3f}. "
+                "After fitting, relabel latent classes (among classes of equal prior) by the "
+                "assignment maximising the summed diagonal, applying the permutation in the right "
+                "direction (new class o = old latent perm^-1[o])."
+            )
+
+
 def _config_target(est: AbstractLabelModel) -> str:
     from .. import labelmodels
 
@@ -467,6 +536,7 @@ ALL_CHECKS: tuple[Callable[..., None], ...] = (
     check_uncovered_rows_get_prior,
     check_row_permutation_equivariance,
     check_beats_chance_on_easy_data,
+    check_latent_classes_named_by_lf_agreement,
     check_config_roundtrip,
     check_rejects_bad_input,
 )

@@ -1,4 +1,4 @@
-"""Metrics: classification (jittable, mask-aware), parameter recovery, seed-axis summaries."""
+"""Metrics: classification (jittable, mask-aware), parameter recovery, seed-axis summaries, bootstrap intervals over test rows."""
 
 from .classification import (
     METRICS,
@@ -15,12 +15,14 @@ from .classification import (
 )
 from .recovery import align_classes, confusion_error, min_cost_permutation
 from .slices import slice_scores, slice_table
-from .summary import mean_sem
+from .summary import bootstrap_ci, bootstrap_samples, mean_sem, resample_indices
 
 __all__ = [
     "METRICS",
     "accuracy",
     "align_classes",
+    "bootstrap_ci",
+    "bootstrap_samples",
     "brier",
     "confusion_error",
     "coverage",
@@ -29,6 +31,7 @@ __all__ = [
     "log_loss",
     "mean_sem",
     "min_cost_permutation",
+    "resample_indices",
     "roc_auc",
     "score",
     "slice_scores",

@@ -82,11 +82,24 @@ class JsonlLogger:
             self._write("finish")
 
 
+# wandb settings that keep an offline run off the network entirely: with the defaults, wandb-core's
+# system monitor probes cloud metadata services (a DNS query for metadata.google.internal, ...).
+OFFLINE_SETTINGS = {
+    "x_disable_stats": True,
+    "x_disable_machine_info": True,
+    "disable_git": True,
+    "disable_code": True,
+    "disable_job_creation": True,
+}
+
+
 class WandbLogger:
     """Weights & Biases sink; ``wandb`` is imported only when a run starts.
 
     The default ``mode="offline"`` never touches the network and never prompts (``wandb sync``
-    uploads later). ``WANDB_MODE`` in the environment takes precedence; ``WANDB_MODE=disabled``
+    uploads later): besides ``mode="offline"`` it turns off what would still resolve host names
+    (the system monitor's cloud-metadata probes, machine info, git metadata, error reporting to
+    Sentry), see ``OFFLINE_SETTINGS``. ``WANDB_MODE`` in the environment takes precedence; ``WANDB_MODE=disabled``
     (what CI sets) makes this logger a no-op without importing ``wandb``.
 
     Args:
@@ -111,8 +124,14 @@ class WandbLogger:
         mode = os.environ.get("WANDB_MODE", self.mode)
         if mode == "disabled":
             return
+        if mode == "offline":
+            # read by wandb and its wandb-core service process when they start
+            os.environ.setdefault("WANDB_ERROR_REPORTING", "false")
         import wandb  # lazy: importing wandb costs seconds
 
+        settings = {"silent": True, "console": "off"}
+        if mode == "offline":
+            settings |= OFFLINE_SETTINGS
         self.run = wandb.init(
             project=self.project,
             entity=self.entity,
@@ -123,7 +142,7 @@ class WandbLogger:
             mode=mode,
             tags=list(self.tags),
             reinit="finish_previous",
-            settings=wandb.Settings(silent=True, console="off"),
+            settings=wandb.Settings(**settings),
         )
 
     def log_rows(self, rows) -> None:

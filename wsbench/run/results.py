@@ -9,13 +9,21 @@ A finished job folder holds::
 
 Every file is written to a temporary file in the same folder and then ``os.replace``-d, so a job
 killed at any moment leaves either the complete previous file or nothing, never a torn one.
+``write`` first removes the old marker (a job being rewritten is never complete, whatever files of
+an earlier run remain) and leftover temporary files of interrupted writes; the marker records the
+sha256 of every file it vouches for, so a job is complete only if ``results.json`` matches the
+config *and* the files on disk (a corrupted or foreign ``results.parquet`` is not accepted).
+Files get the permissions of an ordinary file under the process umask (0644 under umask 022), so
+collaborators on a shared filesystem can read them.
 """
 
 import hashlib
 import io
 import json
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +39,10 @@ CONFIG = "config.yaml"
 RESULTS_ROOT = "results"
 TABLE_METRICS = ("test/accuracy", "test/f1", "test/log_loss", "test/brier", "test/ece")
 
+log = logging.getLogger(__name__)
+STALE_AFTER_S = 600.0  # a temporary file this old belongs to no running write
+_FILES = (ROWS, TRACES, CONFIG)  # vouched for by the marker (by sha256), written before it
+
 # Config keys that do not change the numbers (where results go, how they are logged).
 from .keys import NOT_RESULT_KEYS as _NOT_RESULT_KEYS  # noqa: E402
 
@@ -41,6 +53,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; results are meant to be shared
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -51,6 +64,41 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only portable way to read it; restored at once
+    os.umask(mask)
+    return mask
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def remove_stale_temporaries(out_dir: str | os.PathLike, *, older_than: float = 0.0) -> list[Path]:
+    """Delete temporary files left in ``out_dir`` by interrupted atomic writes; return them.
+
+    ``older_than``: seconds since the last modification; younger files are kept (a writer that is
+    still running may own them).
+    """
+    folder = Path(out_dir)
+    if not folder.is_dir():
+        return []
+    now = time.time()
+    stale = []
+    for p in (p for name in (*_FILES, MARKER) for p in folder.glob(f".{name}.*.tmp")):
+        try:
+            if now - p.stat().st_mtime >= older_than:
+                p.unlink(missing_ok=True)
+                stale.append(p)
+        except OSError:
+            continue
+    return stale
+
+
 def config_hash(config: Mapping[str, Any]) -> str:
     """A stable hash of the parts of a resolved config that determine the results."""
     kept = {k: v for k, v in config.items() if k not in _NOT_RESULT_KEYS}
@@ -58,17 +106,36 @@ def config_hash(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def is_complete(out_dir: str | os.PathLike, config: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The stored summary if ``out_dir`` holds complete results for ``config``, else None."""
-    marker = Path(out_dir) / MARKER
-    if not marker.is_file() or not (Path(out_dir) / ROWS).is_file():
-        return None
+def _verified_marker(out_dir: Path) -> dict[str, Any] | None:
+    """The marker of ``out_dir`` if it is readable and every file it vouches for matches its digest."""
     try:
-        stored = json.loads(marker.read_text())
-    except (OSError, json.JSONDecodeError):
+        stored = json.loads((out_dir / MARKER).read_text())
+    except (OSError, ValueError):
         return None
-    if stored.get("config_hash") != config_hash(config):
+    digests = stored.get("files") if isinstance(stored, dict) else None
+    if not isinstance(digests, dict) or set(digests) != set(_FILES):
+        return None  # torn, foreign or pre-digest marker: not trusted, the job is recomputed
+    for name, digest in digests.items():
+        try:
+            if _sha256(out_dir / name) != digest:
+                return None
+        except OSError:
+            return None
+    return stored
+
+
+def is_complete(out_dir: str | os.PathLike, config: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The stored summary if ``out_dir`` holds complete results for ``config``, else None.
+
+    Complete means: ``results.json`` exists, its config hash equals ``config_hash(config)``, and
+    ``results.parquet``, ``traces.npz`` and ``config.yaml`` are byte-for-byte the files it was
+    written with (sha256), so rows of another config or a corrupted file never pass.
+    """
+    stored = _verified_marker(Path(out_dir))
+    if stored is None or stored.get("config_hash") != config_hash(config):
         return None
+    # a job skipped as complete still loses the leftovers of an earlier interrupted write
+    remove_stale_temporaries(out_dir, older_than=STALE_AFTER_S)
     return stored
 
 
@@ -95,14 +162,25 @@ def write(
     if not rows:
         raise ValueError("results.write needs at least one row.")
     out = Path(out_dir)
+    # Invalidate first: from here until the new marker lands the folder is not a complete job,
+    # even if a kill leaves files of this run next to files of an earlier one.
+    (out / MARKER).unlink(missing_ok=True)
+    remove_stale_temporaries(out)
     buf = io.BytesIO()
     pd.DataFrame(list(rows)).to_parquet(buf, index=False)
-    atomic_write_bytes(out / ROWS, buf.getvalue())
+    blobs = {ROWS: buf.getvalue()}
     buf = io.BytesIO()
     np.savez(buf, **{k: np.asarray(v) for k, v in (traces or {}).items()})
-    atomic_write_bytes(out / TRACES, buf.getvalue())
-    atomic_write_bytes(out / CONFIG, yaml.safe_dump(dict(config), sort_keys=False).encode())
-    marker = {"config_hash": config_hash(config), "summary": dict(summary or {}), "config": config}
+    blobs[TRACES] = buf.getvalue()
+    blobs[CONFIG] = yaml.safe_dump(dict(config), sort_keys=False).encode()
+    for name in _FILES:
+        atomic_write_bytes(out / name, blobs[name])
+    marker = {
+        "config_hash": config_hash(config),
+        "files": {name: hashlib.sha256(blobs[name]).hexdigest() for name in _FILES},
+        "summary": dict(summary or {}),
+        "config": config,
+    }
     atomic_write_bytes(out / MARKER, json.dumps(marker, indent=1, default=str).encode())
     return out / ROWS
 
@@ -121,9 +199,30 @@ def _resolve(name_or_dir: str | os.PathLike) -> Path:
 
 
 def load(name_or_dir: str | os.PathLike) -> pd.DataFrame:
-    """Every complete job under a folder (or ``results/<name>``) as one DataFrame."""
+    """Every complete job under a folder (or ``results/<name>``) as one DataFrame.
+
+    A job counts only if its marker verifies (see ``is_complete``) and its hash matches the stored
+    ``config.yaml``; other job folders (interrupted, mixed, corrupted) are skipped with a warning.
+    """
     root = _resolve(name_or_dir)
-    frames = [pd.read_parquet(p) for p in sorted(root.rglob(ROWS)) if (p.parent / MARKER).is_file()]
+    frames = []
+    for p in sorted(root.rglob(ROWS)):
+        job = p.parent
+        stored = _verified_marker(job)
+        try:
+            ok = stored is not None and stored.get("config_hash") == config_hash(
+                yaml.safe_load((job / CONFIG).read_text())
+            )
+        except (OSError, yaml.YAMLError, AttributeError):
+            ok = False
+        if not ok:
+            log.warning(
+                "skipping %s: not a complete job (no results.json, or it does not match the "
+                "files or config.yaml there); re-run the sweep to recompute it",
+                job,
+            )
+            continue
+        frames.append(pd.read_parquet(p))
     if not frames:
         raise ValueError(f"no complete job results under {root}/.")
     return pd.concat(frames, ignore_index=True)

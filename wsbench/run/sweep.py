@@ -4,10 +4,21 @@ Registered in ``conf/labelmodel.yaml`` under ``hydra.callbacks``. After the last
 complete job under the sweep folder (including jobs skipped because an earlier, interrupted run of the
 same sweep finished them), prints an estimator x metric table (mean ± sem over seeds), and writes
 ``summary.csv`` and ``summary.png`` next to the jobs.
+
+Ctrl-C: ``run_interruptible(main)`` (for entry points) and ``SweepSummary`` (for every multirun that
+registers it) make an interrupt stop the sweep with one line on stderr and exit code 130, even if
+the ``KeyboardInterrupt`` was raised inside a callback that swallows exceptions (a JAX/GC
+finaliser): the signal handler records the interrupt, and it is re-raised at the next job boundary
+and checked again when ``main`` returns. A second Ctrl-C exits at once.
 """
 
 import logging
+import os
+import signal
+import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +33,62 @@ from . import results
 
 log = logging.getLogger(__name__)
 
+INTERRUPT_EXIT_CODE = 130  # 128 + SIGINT, what shells report for a Ctrl-C'd command
+INTERRUPT_MESSAGE = (
+    "wsbench: interrupted (Ctrl-C); completed jobs are kept, run the same command again to resume"
+)
+_interrupted = threading.Event()
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    if _interrupted.is_set():  # second Ctrl-C: do not wait for the current step to unwind
+        os.write(2, (INTERRUPT_MESSAGE + " (second Ctrl-C: exiting now)\n").encode())
+        os._exit(INTERRUPT_EXIT_CODE)
+    _interrupted.set()
+    raise KeyboardInterrupt
+
+
+def install_interrupt_handler() -> None:
+    """Record every Ctrl-C (SIGINT) so that a swallowed ``KeyboardInterrupt`` still stops the run.
+
+    Only from the main thread (Python delivers signals there); a no-op elsewhere.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_sigint)
+
+
+def interrupted() -> bool:
+    """Whether a Ctrl-C arrived since the handler was installed (or ``reset_interrupt``)."""
+    return _interrupted.is_set()
+
+
+def reset_interrupt() -> None:
+    """Forget a recorded Ctrl-C (tests; a long-lived process that handled it)."""
+    _interrupted.clear()
+
+
+def check_interrupted() -> None:
+    """Raise ``KeyboardInterrupt`` if a Ctrl-C was recorded, even one something swallowed."""
+    if _interrupted.is_set():
+        raise KeyboardInterrupt
+
+
+def run_interruptible(main: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call an entry point's ``main``; on Ctrl-C print one line and exit with code 130.
+
+    For ``experiments/*.py``: ``if __name__ == "__main__": run_interruptible(main)``. No traceback
+    is printed for the interrupt; other exceptions propagate unchanged.
+    """
+    install_interrupt_handler()
+    try:
+        out = main(*args, **kwargs)
+        check_interrupted()  # a KeyboardInterrupt swallowed on the way must not end in rc 0
+        return out
+    except KeyboardInterrupt:
+        sys.stderr.write(INTERRUPT_MESSAGE + "\n")
+        sys.stderr.flush()
+        sys.exit(INTERRUPT_EXIT_CODE)
+
 
 class SweepSummary(Callback):
     """Sweep progress and summary: a jobs-done progress bar while a multirun runs (for launchers
@@ -33,7 +100,14 @@ class SweepSummary(Callback):
         self._start = time.monotonic()
         self._done = 0
 
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        install_interrupt_handler()
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        check_interrupted()  # do not start another job after a (possibly swallowed) Ctrl-C
+
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        check_interrupted()
         if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
             return
         if self._bar is None:  # drawn on a terminal only; the log line below always appears
@@ -47,6 +121,7 @@ class SweepSummary(Callback):
         )
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        install_interrupt_handler()
         self._start, self._done = time.monotonic(), 0
         sweep_dir = Path(config.hydra.sweep.dir)
         done = len(list(sweep_dir.rglob(results.MARKER))) if sweep_dir.is_dir() else 0
@@ -62,6 +137,7 @@ class SweepSummary(Callback):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+        check_interrupted()
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
             df = results.load(sweep_dir)
@@ -89,6 +165,21 @@ def write_summary(df: pd.DataFrame, out_dir: Path, objective: str) -> tuple[Path
 
     if objective not in table.columns:
         objective = "test/accuracy"
+    fig = summary_figure(table, by, objective)
+    png = out_dir / "summary.png"
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return csv, png
+
+
+def summary_figure(table: pd.DataFrame, by: list[str], objective: str):
+    """``objective`` per estimator and setting: mean (point) ± standard error (bar) over replicates.
+
+    ``table`` is ``results.aggregate(df, by)``. The legend sits outside the axes; the y-axis is
+    fitted to the points and their error bars; the title says what points and bars are.
+    """
+    import matplotlib.pyplot as plt
+
     settings = [c for c in by if c != "estimator"]
     labels = (
         table[settings].astype(str).agg(", ".join, axis=1)
@@ -98,23 +189,41 @@ def write_summary(df: pd.DataFrame, out_dir: Path, objective: str) -> tuple[Path
     groups = list(dict.fromkeys(labels))
     estimators = sorted(table["estimator"].unique())
     width = 0.8 / max(len(estimators), 1)
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(groups) * max(1, len(estimators)) / 2), 3.2))
+    sem_col = objective + "_sem"
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(groups) + 3.5), 3.8))
+    # Points with error bars, not bars from 0: the differences between label models are a few
+    # points of accuracy, which bars anchored at 0 would flatten; the axis is fitted to the data.
     for i, est in enumerate(estimators):
-        sel = table["estimator"] == est
+        sel = (table["estimator"] == est).to_numpy()
         xs = [groups.index(g) + (i - (len(estimators) - 1) / 2) * width for g in labels[sel]]
-        ax.bar(
+        ax.errorbar(
             xs,
             table.loc[sel, objective],
-            width,
-            yerr=table.loc[sel, objective + "_sem"],
+            yerr=table.loc[sel, sem_col],
+            fmt="o",
+            markersize=5,
+            capsize=3,
             label=est,
-            capsize=2,
         )
-    ax.set_xticks(range(len(groups)), groups, rotation=20, ha="right", fontsize=7)
+    lo = (table[objective] - table[sem_col].fillna(0.0)).min()
+    hi = (table[objective] + table[sem_col].fillna(0.0)).max()
+    if pd.notna(lo) and pd.notna(hi):
+        pad = max(0.1 * (hi - lo), 0.01)
+        ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    ax.set_xticks(range(len(groups)), groups, rotation=20, ha="right", fontsize=8)
     ax.set_ylabel(objective)
-    ax.legend(fontsize=7, frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    n_min, n_max = int(table["n_seeds"].min()), int(table["n_seeds"].max())
+    n_text = f"{n_min}" if n_min == n_max else f"{n_min}-{n_max}"
+    ax.set_title(
+        f"points: mean over {n_text} replicate(s) (seeds x data draws)\n"
+        "error bars: ±1 standard error (zero width: identical replicates)\n"
+        "y-axis does not start at 0",
+        fontsize=7,
+        loc="left",
+    )
+    # outside the axes, so it can never cover a point or an error bar
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    png = out_dir / "summary.png"
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return csv, png
+    return fig
