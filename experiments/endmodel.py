@@ -8,6 +8,7 @@ import hydra
 from omegaconf import DictConfig
 
 from wsbench.run import endmodel
+from wsbench.run.sweep import run_interruptible
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="endmodel")
@@ -16,4 +17,4 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    run_interruptible(main)  # Ctrl-C: one line, exit code 130

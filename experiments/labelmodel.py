@@ -9,6 +9,7 @@ import hydra
 from omegaconf import DictConfig
 
 from wsbench.run import labelmodel
+from wsbench.run.sweep import run_interruptible
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="labelmodel")
@@ -17,4 +18,4 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    run_interruptible(main)  # Ctrl-C: one line, exit code 130
