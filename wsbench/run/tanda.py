@@ -24,6 +24,7 @@ optionally cut by ``cfg.subsample``; the TF set from ``cfg.tfs`` (a ``_target_``
 ``TFSet``, or a ``_partial_`` taking the task, for TFs estimated on its unlabeled data).
 """
 
+import dataclasses
 import json
 import logging
 import math
@@ -80,6 +81,8 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
         )
     tfs = _build_tfs(cfg, task) if set(policies) - {"none", "basic"} else None
     endmodel = build(cfg.endmodel, "endmodel", expect=AbstractEndModel)
+    if getattr(endmodel, "vocab_size", 0) is None and hasattr(task, "vocab_size"):
+        endmodel = dataclasses.replace(endmodel, vocab_size=int(task.vocab_size))  # text models
     em_name = type(endmodel).__name__
     tanda = None if tfs is None else Tanda(tfs=tfs, **OmegaConf.to_container(cfg.tanda))
     seed_keys = jr.split(named_key(root_key(cfg.seed), "tanda"), cfg.seeds)
