@@ -27,6 +27,9 @@ def smoke(tmp_path_factory):
     return cfg, out, summary
 
 
+# The smoke job compiles 5 end-model training loops and 2 TANDA loops: ~90 s of CPU time (far more
+# on shared cores), so it runs with the slow tests (.ci/run); the config checks below stay default.
+@pytest.mark.slow
 def test_smoke_run_writes_a_row_per_policy_and_seed(smoke):
     cfg, out, summary = smoke
     df = pd.read_parquet(out / "results.parquet")
@@ -62,6 +65,7 @@ def test_smoke_run_writes_a_row_per_policy_and_seed(smoke):
         assert z["d_loss/lstm"].shape == (2, cfg.tanda.n_steps)
 
 
+@pytest.mark.slow
 def test_smoke_run_is_skipped_when_complete_and_exports(smoke, tmp_path):
     cfg, out, summary = smoke
     before = (out / "results.parquet").stat().st_mtime_ns
