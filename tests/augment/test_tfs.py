@@ -1,5 +1,7 @@
 """Invariants of the image TFs: shape, dtype, range, identity at magnitude 0, determinism, jit, vmap."""
 
+import functools
+
 import dm_pix as pix
 import jax
 import jax.numpy as jnp
@@ -40,23 +42,42 @@ def _images(key, n, c, hw=8):
     return jr.uniform(key, (n, hw, hw, c), jnp.float32)
 
 
+@functools.cache
+def _compiled(fn):
+    """``fn`` jitted and vmap-jitted with its magnitudes as traced arguments: one compilation per
+    TF family (rotate, zoom, ...), shared by the family's TFs (the TF set's switch traces them too)."""
+    one = jax.jit(lambda p, x, k: fn(x, k, **p))
+    batched = jax.jit(jax.vmap(lambda p, x, k: fn(x, k, **p), in_axes=(None, 0, 0)))
+    return one, batched
+
+
 @pytest.mark.parametrize("index", range(len(CIFAR)), ids=CIFAR.names)
 def test_image_tf_invariants(index, key):
     tf = CIFAR.tfs[index]
     k_x, k_tf = jr.split(key)
     xs = _images(k_x, 3, 3)
-    y = tf(xs[0], k_tf)
+    y = tf(xs[0], k_tf)  # eager
     assert y.shape == xs[0].shape and y.dtype == jnp.float32
     assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
     assert not np.allclose(y, xs[0], atol=1e-4), (
         "a TF at a non-zero magnitude must change the image"
     )
-    np.testing.assert_array_equal(y, tf(xs[0], k_tf))  # same key, same output
-    np.testing.assert_allclose(jax.jit(lambda x, k: tf(x, k))(xs[0], k_tf), y, atol=1e-5)
+    one, batched = _compiled(tf.fn)
+    np.testing.assert_allclose(one(tf.params, xs[0], k_tf), y, atol=1e-5)  # jit == eager
+    np.testing.assert_array_equal(one(tf.params, xs[0], k_tf), one(tf.params, xs[0], k_tf))
     keys = jr.split(k_tf, 3)
-    batched = jax.vmap(lambda x, k: tf(x, k))(xs, keys)
-    loop = jnp.stack([tf(xs[i], keys[i]) for i in range(3)])
-    np.testing.assert_allclose(batched, loop, atol=1e-5)
+    loop = jnp.stack([one(tf.params, xs[i], keys[i]) for i in range(3)])
+    np.testing.assert_allclose(batched(tf.params, xs, keys), loop, atol=1e-5)  # vmap == loop
+
+
+def test_tf_is_deterministic_per_key_eagerly(key):
+    """Same key, same output, for one TF of every family (eager; the jitted forms are above)."""
+    x = _images(key, 1, 3, hw=6)[0]
+    firsts = {}
+    for tf in CIFAR.tfs:
+        firsts.setdefault(tf.fn, tf)
+    for tf in firsts.values():
+        np.testing.assert_array_equal(tf(x, key), tf(x, key), err_msg=tf.name)
 
 
 def test_tfset_switch_matches_each_tf(key):

@@ -39,7 +39,7 @@ from ._text import (
     text_tfs,
     word_dropout,
 )
-from .tfs import TF, TFSet, cifar_tfs, grayscale_tfs, image_basic
+from .tfs import TF, TFSet, cifar_tfs, grayscale_tfs, image_basic, make_tfs
 
 __all__ = [
     "PAD",
@@ -68,6 +68,7 @@ __all__ = [
     "default_distance",
     "grayscale_tfs",
     "image_basic",
+    "make_tfs",
     "ngram_substitute",
     "pad_tokens",
     "reinforce_surrogate",

@@ -38,6 +38,8 @@ def make_policy(
     x_unlabeled=None,
     tanda: Tanda | None = None,
     disc_width: int = 16,
+    discriminator=None,
+    basic_pad: int = 4,
     key: PRNGKeyArray,
 ) -> tuple[AbstractAugmentPolicy, dict]:
     """The augmentation policy ``name`` (one of :data:`POLICIES`) and a dict of diagnostics.
@@ -50,6 +52,9 @@ def make_policy(
         x_unlabeled: ``(n, H, W, C)`` images for the generator (learned policies).
         tanda: training hyperparameters (defaults: ``Tanda(tfs=tfs)``).
         disc_width: channels of the default :class:`ImageDiscriminator`.
+        discriminator: the discriminator to train (default: an :class:`ImageDiscriminator` on
+            ``x_unlabeled``'s channels; pass a :class:`TextDiscriminator` for text).
+        basic_pad: the crop padding of the ``basic`` policy (pixels).
         key: PRNG key for the generator / discriminator initialisation and training.
     """
     if name not in POLICIES:
@@ -57,12 +62,12 @@ def make_policy(
     if name == "none":
         return IdentityPolicy(), {}
     if name == "basic":
-        return CropFlipPolicy(), {}
+        return CropFlipPolicy(pad=basic_pad), {}
     if tfs is None:
         raise ValueError(f"policy {name!r} needs a TF set (tfs=...).")
     if name == "heuristic":
         return RandomSequencePolicy(tfs=tfs, seq_len=seq_len), {}
-    if x_unlabeled is None or len(x_unlabeled) == 0:
+    if x_unlabeled is None or len(jax.tree.leaves(x_unlabeled)[0]) == 0:
         raise ValueError(f"policy {name!r} trains a generator: pass x_unlabeled images.")
     k_g, k_d, k_fit = jr.split(key, 3)
     gen = (
@@ -70,8 +75,11 @@ def make_policy(
         if name == "mean_field"
         else LSTMGenerator(len(tfs), seq_len, key=k_g)
     )
-    x = jnp.asarray(x_unlabeled, jnp.float32)
-    disc = ImageDiscriminator(x.shape[-1], width=disc_width, key=k_d)
+    if discriminator is None:
+        x = jnp.asarray(x_unlabeled, jnp.float32)
+        disc = ImageDiscriminator(x.shape[-1], width=disc_width, key=k_d)
+    else:
+        x, disc = jax.tree.map(jnp.asarray, x_unlabeled), discriminator
     tanda = Tanda(tfs=tfs) if tanda is None else tanda
     t0 = time.perf_counter()
     policy, trace = tanda.fit(x, gen, disc, key=k_fit)
@@ -87,15 +95,16 @@ def make_policy(
 def fit_and_score(endmodel, task, policy: AbstractAugmentPolicy, *, key: PRNGKeyArray) -> dict:
     """Train ``endmodel`` on ``task``'s labelled images with ``policy``; return test metrics.
 
-    ``task`` is a :class:`wsbench.tasks._images.ImageTask` (``x_train``, ``y_train``, ``x_test``,
+    ``task`` is a :class:`wsbench.tasks._images.ImageTask` or a text task (``x_train``, ``y_train``, ``x_test``,
     ``y_test``, ``n_classes``). Returns ``{"test_accuracy", "fit_seconds", "final_loss"}``.
     """
     targets = jax.nn.one_hot(jnp.asarray(task.y_train), task.n_classes)
+    x_train, x_test = (jax.tree.map(jnp.asarray, x) for x in (task.x_train, task.x_test))
     t0 = time.perf_counter()
-    fitted = endmodel.fit(jnp.asarray(task.x_train), targets, augment=policy, key=key)
+    fitted = endmodel.fit(x_train, targets, augment=policy, key=key)
     jax.block_until_ready(fitted.trace)
     fit_s = time.perf_counter() - t0
-    pred = np.asarray(jnp.argmax(fitted.predict_proba(jnp.asarray(task.x_test)), axis=1))
+    pred = np.asarray(jnp.argmax(fitted.predict_proba(x_test), axis=1))
     return {
         "test_accuracy": float(np.mean(pred == np.asarray(task.y_test))),
         "fit_seconds": fit_s,

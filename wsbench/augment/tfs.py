@@ -33,6 +33,7 @@ __all__ = [
     "hue",
     "identity",
     "image_basic",
+    "make_tfs",
     "affine",
     "rotate",
     "saturation",
@@ -93,7 +94,13 @@ class TFSet(eqx.Module):
         return tuple(t.name for t in self.tfs)
 
     def index(self, name: str) -> int:
+        if name not in self.names:
+            raise ValueError(f"no TF named {name!r}; the set has {list(self.names)}.")
         return self.names.index(name)
+
+    def select(self, names) -> "TFSet":
+        """The sub-set of TFs ``names`` (in that order), e.g. a few TFs for a quick run."""
+        return TFSet(tuple(self.tfs[self.index(str(n))] for n in names))
 
     def apply(self, x, index: Int[Array, ""], key: PRNGKeyArray):
         """Apply TF number ``index`` (a traced int is fine) to one data point.
@@ -318,6 +325,17 @@ def grayscale_tfs() -> TFSet:
     (no hue/colour, no flip: left-right anatomy is not symmetric). 24 TFs."""
     tfs = _geometric() + _enhance((("contrast", contrast), ("brightness", brightness)))
     return TFSet(tuple(tfs))
+
+
+_IMAGE_SETS = {"cifar": cifar_tfs, "grayscale": grayscale_tfs}
+
+
+def make_tfs(kind: str = "cifar", names=None) -> TFSet:
+    """An image TF set by name (``cifar``: the 33; ``grayscale``: the 24), optionally only ``names``."""
+    if kind not in _IMAGE_SETS:
+        raise ValueError(f"unknown image TF set {kind!r}; choose one of {sorted(_IMAGE_SETS)}.")
+    tfs = _IMAGE_SETS[kind]()
+    return tfs if names is None else tfs.select(names)
 
 
 def image_basic() -> TFSet:

@@ -14,6 +14,7 @@ from ._image import CNN, FittedImageClassifier, ResNet
 from ._logreg import LogisticRegression
 from ._mlp import MLP
 from ._select import select_on_valid
+from ._text import FittedTextClassifier, TextCNN
 from ._train import adamw, train_classifier
 from .losses import soft_cross_entropy, votes_weight
 
@@ -22,6 +23,8 @@ __all__ = [
     "MLP",
     "FittedImageClassifier",
     "ResNet",
+    "TextCNN",
+    "FittedTextClassifier",
     "AbstractEndModel",
     "AbstractFittedEndModel",
     "FittedClassifier",

@@ -1,0 +1,116 @@
+"""TANDA pipeline: the smoke experiment end to end (every policy, 2 seeds), its export, config errors."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+
+from tests._utils import CONF
+from wsbench.augment import POLICIES
+from wsbench.run import tanda
+
+FAST = ["experiment=tanda_smoke", "logger=none", "jax_cache=null"]
+
+
+def _cfg(*overrides):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("tanda", overrides=[*FAST, *overrides])
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tanda_smoke")
+    cfg = _cfg()
+    summary = tanda.run(cfg, out_dir=out)
+    return cfg, out, summary
+
+
+# The smoke job compiles 5 end-model training loops and 2 TANDA loops: ~90 s of CPU time (far more
+# on shared cores), so it runs with the slow tests (.ci/run); the config checks below stay default.
+@pytest.mark.slow
+def test_smoke_run_writes_a_row_per_policy_and_seed(smoke):
+    cfg, out, summary = smoke
+    df = pd.read_parquet(out / "results.parquet")
+    assert len(df) == len(POLICIES) * cfg.seeds == 10
+    assert sorted(df["policy"].unique()) == sorted(POLICIES)
+    assert sorted(df["seed_index"].unique()) == [0, 1]
+    assert df["test/accuracy"].between(0, 1).all() and np.isfinite(df["train/final_loss"]).all()
+    learned = df["policy"].isin(["mean_field", "lstm"])
+    assert np.isfinite(df.loc[learned, "tanda_seconds"]).all()
+    assert df.loc[~learned, "tanda_seconds"].isna().all()
+    for p in POLICIES:
+        got = df.loc[df["policy"] == p, "test/accuracy"].mean()
+        assert summary[f"test/accuracy/{p}"] == pytest.approx(got)
+    assert summary["objective"] == summary["test/accuracy/lstm"]
+    names = json.loads(df["tf_names"].iloc[0])
+    assert names == list(cfg.tfs.names)
+    for probs in df.loc[df["policy"] == "mean_field", "tf_probs"]:
+        p = np.asarray(json.loads(probs))
+        assert p.shape == (4,) and abs(p.sum() - 1) < 1e-4 and (p > 0).all()
+    for trans in df.loc[df["policy"] == "lstm", "transitions"]:
+        m = np.asarray(json.loads(trans))
+        assert m.shape == (5, 4)  # 4 "from" TFs + the start row
+        np.testing.assert_allclose(m.sum(1), 1, atol=1e-4)
+    assert df.loc[df["policy"] != "mean_field", "tf_probs"].isna().all()
+    with np.load(out / "traces.npz") as z:
+        assert (
+            z["samples/original"].shape == (4, 8, 8, 3) and z["samples/original"].dtype == np.uint8
+        )
+        np.testing.assert_array_equal(z["samples/none"], z["samples/original"])
+        assert not np.array_equal(z["samples/heuristic"], z["samples/original"])
+        assert z["tf_probs/mean_field"].shape == (2, 4)
+        assert z["transitions/lstm"].shape == (2, 5, 4)
+        assert z["d_loss/lstm"].shape == (2, cfg.tanda.n_steps)
+
+
+@pytest.mark.slow
+def test_smoke_run_is_skipped_when_complete_and_exports(smoke, tmp_path):
+    cfg, out, summary = smoke
+    before = (out / "results.parquet").stat().st_mtime_ns
+    assert tanda.run(cfg, out_dir=out) == summary  # complete: skipped, same summary
+    assert (out / "results.parquet").stat().st_mtime_ns == before
+    files = tanda.export(out, tmp_path / "tanda_smoke")
+    acc = pd.read_csv(files["accuracy"])
+    assert list(acc["policy"]) == list(POLICIES)  # in the canonical order
+    assert (acc["n_seeds"] == 2).all() and {"test/accuracy_sem", "tanda_seconds"} <= set(acc)
+    probs = pd.read_csv(files["tf_probs"])
+    assert list(probs["tf"]) == list(cfg.tfs.names) and abs(probs["prob"].sum() - 1) < 1e-4
+    trans = pd.read_csv(files["transitions"])
+    assert len(trans) == 5 * 4 and set(trans["from"]) == {*cfg.tfs.names, "start"}
+    with np.load(files["samples"]) as z:
+        assert set(z.files) == {*POLICIES, "original"}
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ("policies=[none,autoaugment]", "policies"),
+        ("policies=[none,none]", "policies"),
+        ("objective=mean_field", "objective"),
+        ("seq_len=0", "seq_len"),
+        ("seeds=0", "seeds"),
+    ],
+)
+def test_config_errors(override, match, tmp_path):
+    overrides = (
+        ["policies=[none,lstm]", override] if override.startswith("objective") else [override]
+    )
+    with pytest.raises(ValueError, match=match):
+        tanda.run(_cfg(*overrides), out_dir=tmp_path)
+
+
+def test_basic_needs_images_and_tfs_need_a_set(tmp_path):
+    with pytest.raises(ValueError, match="TF set"):
+        tanda.run(_cfg("policies=[heuristic]", "objective=heuristic", "tfs=null"), out_dir=tmp_path)
+
+
+def test_experiment_files_compose():
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        c = compose("tanda", overrides=["experiment=tanda_cifar10"])
+        p = compose("tanda", overrides=["experiment=tanda_pneumoniamnist"])
+    assert c.task._target_.endswith("make_cifar10") and c.tfs.kind == "cifar"
+    assert c.endmodel._target_.endswith("ResNet") and c.task.n_labelled == 5000
+    assert p.task._target_.endswith("make_pneumoniamnist") and p.tfs.kind == "grayscale"
+    assert list(c.policies) == list(POLICIES) == list(p.policies)

@@ -1,0 +1,274 @@
+"""Pipeline 4: augmentation policies compared on one task (TANDA, Ratner et al. NeurIPS 2017).
+
+For each seed and each policy of ``cfg.policies`` (``none``, ``basic``, ``heuristic``,
+``mean_field``, ``lstm``; ``wsbench.augment.POLICIES``):
+
+1. the policy is built (``wsbench.augment.make_policy``); the learned ones train a TANDA generator
+   and discriminator on the task's *unlabeled* split (``cfg.tanda``: ``wsbench.augment.Tanda``'s
+   hyperparameters), timed;
+2. the same end model (``cfg.endmodel``), with the same training budget and, within a seed, the same
+   initialisation and minibatch key for every policy, is trained on the labelled split with the
+   policy applied to every minibatch inside the jitted training step;
+3. test accuracy is recorded.
+
+Rows: one per (policy, seed) with ``test/accuracy``, ``train/final_loss``, ``fit_seconds``,
+``tanda_seconds`` (NaN for the policies that train nothing), and for the learned policies the
+generator's TF frequencies (``tf_probs``, mean field) or transition matrix (``transitions``, LSTM)
+as JSON text next to ``tf_names``. Traces: the same matrices stacked over seeds, TANDA's
+discriminator losses, and ``samples/<policy>``: augmented copies of the first ``cfg.n_samples``
+labelled points (seed 0) for the figure's image grid. :func:`export` turns a finished sweep into
+the small files ``paper_figures/fig_tanda.py`` reads.
+
+The task comes from ``cfg.task`` (a ``_target_`` returning an ``ImageTask`` or a text task),
+optionally cut by ``cfg.subsample``; the TF set from ``cfg.tfs`` (a ``_target_`` returning a
+``TFSet``, or a ``_partial_`` taking the task, for TFs estimated on its unlabeled data).
+"""
+
+import dataclasses
+import json
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from ..augment import POLICIES, Tanda, TFSet, fit_and_score, make_policy
+from ..endmodels import AbstractEndModel
+from . import results
+from .build import build, check_groups, check_seeds, is_int
+from .job import Job
+from .seeding import named_key, root_key
+
+log = logging.getLogger(__name__)
+
+LEARNED = ("mean_field", "lstm")
+
+
+def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[str, float]:
+    """Train the end model with every policy of ``cfg.policies`` over ``cfg.seeds`` seeds.
+
+    Args:
+        cfg: the composed ``conf/tanda.yaml``.
+        out_dir: the job folder; default: Hydra's output dir for this job.
+
+    Returns:
+        ``test/accuracy/<policy>`` (mean over seeds) for each policy and ``"objective"``
+        (``cfg.objective``). A job already complete in ``out_dir`` for the same config is skipped.
+
+    Raises:
+        ValueError: on a malformed config (unknown policy, missing TF set for a policy that needs
+            one, a ``basic`` policy on a non-image task, ...).
+    """
+    job = Job.open(cfg, out_dir, check=check_config)
+    if job.done is not None:
+        return job.done["summary"]
+    task = build(cfg.task, "task", str(cfg.task.get("_target_")).rsplit(".", 1)[-1])
+    if cfg.get("subsample") is not None:
+        task = task.subsample(**OmegaConf.to_container(cfg.subsample, resolve=True))
+    policies = [str(p) for p in cfg.policies]
+    is_image = isinstance(task.x_train, np.ndarray) and task.x_train.ndim == 4
+    if "basic" in policies and not is_image:
+        raise ValueError(
+            f"policy 'basic' (crop + flip) needs (n, H, W, C) images; task {task.name!r} is not "
+            "an image task: drop it from policies."
+        )
+    tfs = _build_tfs(cfg, task) if set(policies) - {"none", "basic"} else None
+    endmodel = build(cfg.endmodel, "endmodel", expect=AbstractEndModel)
+    if getattr(endmodel, "vocab_size", 0) is None and hasattr(task, "vocab_size"):
+        endmodel = dataclasses.replace(endmodel, vocab_size=int(task.vocab_size))  # text models
+    em_name = type(endmodel).__name__
+    tanda = None if tfs is None else Tanda(tfs=tfs, **OmegaConf.to_container(cfg.tanda))
+    seed_keys = jr.split(named_key(root_key(cfg.seed), "tanda"), cfg.seeds)
+    n_samples = min(int(cfg.n_samples), len(jax.tree.leaves(task.x_train)[0]))
+    shown = jax.tree.map(lambda a: jnp.asarray(a[:n_samples]), task.x_train)
+
+    rows: list[dict[str, Any]] = []
+    traces: dict[str, Any] = {}
+    acc: dict[str, list[float]] = {p: [] for p in policies}
+    per_seed: dict[str, list[np.ndarray]] = {}
+    for s in range(int(cfg.seeds)):
+        k_policies, k_fit, k_show = jr.split(seed_keys[s], 3)
+        for name in policies:
+            k_pol = named_key(k_policies, name)
+            policy, info = make_policy(
+                name,
+                tfs=tfs,
+                seq_len=int(cfg.seq_len),
+                x_unlabeled=task.x_unlabeled,
+                tanda=tanda,
+                disc_width=int(cfg.disc_width),
+                discriminator=_discriminator(task, int(cfg.disc_width), named_key(k_pol, "disc")),
+                basic_pad=int(cfg.basic_pad),
+                key=k_pol,
+            )
+            score = fit_and_score(endmodel, task, policy, key=k_fit)  # same key for every policy
+            values: dict[str, Any] = {
+                "test/accuracy": score["test_accuracy"],
+                "train/final_loss": score["final_loss"],
+                "fit_seconds": score["fit_seconds"],
+                "tanda_seconds": info.get("tanda_seconds", math.nan),
+                "tf_names": json.dumps(list(tfs.names)) if tfs is not None else None,
+                "tf_probs": None,
+                "transitions": None,
+            }
+            for k in ("tf_probs", "transitions"):
+                if k in info:
+                    values[k] = json.dumps(np.round(info[k], 6).tolist())
+                    per_seed.setdefault(f"{k}/{name}", []).append(info[k])
+            if "trace" in info:
+                per_seed.setdefault(f"d_loss/{name}", []).append(
+                    np.asarray(info["trace"]["d_loss"])
+                )
+            acc[name].append(score["test_accuracy"])
+            fields = {"policy": name, "task": task.name, "endmodel": em_name, "seed_index": s}
+            rows.append(job.row(fields, values))
+            log.info(
+                "%s, policy %s, seed %d: test accuracy %.4f (fit %.1f s, tanda %.1f s)",
+                task.name,
+                name,
+                s,
+                score["test_accuracy"],
+                score["fit_seconds"],
+                values["tanda_seconds"],
+            )
+            if s == 0 and n_samples > 0:
+                out = policy(shown, key=k_show)
+                if is_image:
+                    traces[f"samples/{name}"] = np.asarray(jnp.round(out * 255)).astype(np.uint8)
+                else:
+                    traces[f"samples/{name}"] = np.asarray(jax.tree.leaves(out)[0])
+    if is_image and n_samples > 0:
+        traces["samples/original"] = np.asarray(jnp.round(shown * 255)).astype(np.uint8)
+    traces.update({k: np.stack(v) for k, v in per_seed.items()})
+    summary = {f"test/accuracy/{p}": float(np.mean(v)) for p, v in acc.items()}
+    summary["objective"] = summary[f"test/accuracy/{cfg.objective}"]
+    return job.finish(rows, summary, job_type="tanda", traces=traces)
+
+
+def check_config(cfg: DictConfig) -> None:
+    """The TANDA pipeline's config checks (``ValueError`` naming the key to fix)."""
+    check_seeds(cfg)
+    check_groups(cfg, ("task", "endmodel", "logger"))
+    policies = cfg.get("policies")
+    if policies is None or isinstance(policies, str) or len(policies) == 0:
+        raise ValueError(f"config key 'policies' must be a non-empty list of {POLICIES}.")
+    bad = [p for p in policies if p not in POLICIES]
+    if bad or len(set(policies)) != len(policies):
+        raise ValueError(
+            f"config key 'policies' must list distinct policies from {POLICIES}, got "
+            f"{list(policies)}."
+        )
+    if set(policies) - {"none", "basic"} and cfg.get("tfs") is None:
+        raise ValueError(
+            "policies heuristic / mean_field / lstm need a TF set: set config key 'tfs'."
+        )
+    if cfg.get("objective") not in policies:
+        raise ValueError(
+            f"config key 'objective' must name one of the policies run {list(policies)} (its "
+            f"mean test accuracy is the sweep objective), got {cfg.get('objective')!r}."
+        )
+    for key in ("seq_len", "disc_width"):
+        if not is_int(cfg.get(key)) or cfg[key] < 1:
+            raise ValueError(f"config key {key!r} must be a positive int, got {cfg.get(key)!r}.")
+    for key in ("n_samples", "basic_pad"):
+        if not is_int(cfg.get(key)) or cfg[key] < 0:
+            raise ValueError(
+                f"config key {key!r} must be a non-negative int, got {cfg.get(key)!r}."
+            )
+
+
+def _build_tfs(cfg: DictConfig, task) -> TFSet:
+    made = build(cfg.tfs, "tfs")
+    tfs = made(task) if callable(made) and not isinstance(made, TFSet) else made
+    if not isinstance(tfs, TFSet):
+        raise ValueError(f"config key 'tfs' must build a TFSet, got {type(tfs).__name__}.")
+    return tfs
+
+
+def _discriminator(task, width: int, key):
+    """The task's own discriminator when it has one (text), else the default image one (None)."""
+    make = getattr(task, "make_discriminator", None)
+    return None if make is None else make(width=width, key=key)
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def export(name_or_dir: str | os.PathLike, prefix: str | os.PathLike) -> dict[str, Path]:
+    """Write the files ``paper_figures/fig_tanda.py`` reads from a finished TANDA sweep.
+
+    ``<prefix>.csv``: test accuracy (mean, sem, n_seeds) and mean TANDA / fit seconds per
+    (task, policy, endmodel); ``<prefix>_tf_probs.csv``: the mean-field TF frequencies (mean and sem
+    over seeds, one row per TF); ``<prefix>_transitions.csv``: the LSTM's transition matrix
+    (mean over seeds; rows ``from`` = a TF or ``start``); ``<prefix>_samples.npz``: seed 0's
+    augmented images per policy (uint8), for the image grid.
+    """
+    df = results.load(name_or_dir)
+    prefix = Path(prefix)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    table = results.aggregate(df, ["task", "policy", "endmodel"], ["test/accuracy"])
+    secs = df.groupby(["task", "policy", "endmodel"])[["tanda_seconds", "fit_seconds"]].mean()
+    table = table.merge(secs.reset_index(), on=["task", "policy", "endmodel"])
+    order = {p: i for i, p in enumerate(POLICIES)}
+    table = table.sort_values(["task", "policy"], key=lambda c: c.map(lambda v: order.get(v, v)))
+    out["accuracy"] = _write_csv(table, Path(f"{prefix}.csv"))
+
+    for kind, policy in (("tf_probs", "mean_field"), ("transitions", "lstm")):
+        part = df[(df["policy"] == policy) & df[kind].notna()]
+        if part.empty:
+            continue
+        names = json.loads(part["tf_names"].iloc[0])
+        mats = np.stack([np.asarray(json.loads(v)) for v in part[kind]])
+        if kind == "tf_probs":
+            sem = mats.std(0, ddof=1) / np.sqrt(len(mats)) if len(mats) > 1 else 0 * mats[0]
+            frame = pd.DataFrame(
+                {"tf": names, "prob": mats.mean(0), "prob_sem": sem, "n_seeds": len(mats)}
+            )
+        else:
+            mean = mats.mean(0)
+            frame = pd.DataFrame(
+                [
+                    {"from": f, "to": t, "prob": mean[i, j], "n_seeds": len(mats)}
+                    for i, f in enumerate([*names, "start"])
+                    for j, t in enumerate(names)
+                ]
+            )
+        out[kind] = _write_csv(frame, Path(f"{prefix}_{kind}.csv"))
+
+    samples = _samples(name_or_dir)
+    if samples:
+        path = Path(f"{prefix}_samples.npz")
+        np.savez_compressed(path, **samples)
+        out["samples"] = path
+    return out
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    results.atomic_write_bytes(path, frame.to_csv(index=False, float_format="%.6g").encode())
+    return path
+
+
+def _samples(name_or_dir) -> dict[str, np.ndarray]:
+    """The uint8 image samples of the first complete job (by folder order) that has them."""
+    root = Path(name_or_dir)
+    root = root if root.is_dir() else Path(results.RESULTS_ROOT) / str(name_or_dir)
+    for path in sorted(root.rglob("traces.npz")):
+        if not (path.parent / "results.json").exists():
+            continue
+        with np.load(path) as z:
+            got = {
+                k.split("/", 1)[1]: z[k]
+                for k in z.files
+                if k.startswith("samples/") and z[k].dtype == np.uint8
+            }
+        if got:
+            return got
+    return {}
