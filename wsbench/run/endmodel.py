@@ -48,8 +48,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .. import metrics
 from ..data import Split
-from ..endmodels import AbstractEndModel, votes_weight
-from ..endmodels import select_on_valid
+from ..endmodels import AbstractEndModel, select_on_valid, votes_weight
 from ..labelmodels import MajorityVote
 from ..lf import expected_advantage
 from ..synthetic import dataset_with_features
@@ -245,7 +244,7 @@ def _candidates(endmodel: AbstractEndModel, grid: dict[str, Any]) -> list[Abstra
     for combo in itertools.product(*(grid[k] for k in names)):
         kw = {
             k: (int(v) if k == "n_steps" else jnp.asarray(v, jnp.float32))
-            for k, v in zip(names, combo)
+            for k, v in zip(names, combo, strict=True)
         }
         out.append(dataclasses.replace(endmodel, **kw))
     return out
