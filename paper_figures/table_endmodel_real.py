@@ -97,7 +97,7 @@ def _cell(r: pd.Series, col: str, ci: bool = False) -> str:
 def markdown(df: pd.DataFrame) -> str:
     """A row per (dataset, estimator); the columns of the module docstring."""
     header = (
-        "| dataset (metric) | label model | "
+        "| dataset (metric) | estimator | "
         + " | ".join(name for _, name in MODELS)
         + " | adv. estimate | LM − MV acc. | sign agrees | seeds |"
     )
