@@ -66,6 +66,7 @@ def tiny_slices():
     return {"names": ["even", "odd"], "test": S}
 
 
+@pytest.mark.slow  # ~12 end-model fits + bootstraps: tens of seconds on a shared CPU
 def test_selection_run_rows(tmp_path):
     cfg = _cfg(
         *SELECT,
