@@ -142,3 +142,19 @@ def test_youtube_slices(tmp_path):
         assert S.shape == (n, 4) and S.any(axis=0).all()  # every slice non-empty in every split
         short = np.array([len(c.text.split()) < 5 for c in records[split]])
         np.testing.assert_array_equal(S[:, 0], short)
+
+
+def test_slice_metrics_columns_match_numpy_reference():
+    from wsbench.metrics import slice_metrics
+
+    kp, ky, ks = jr.split(jr.key(3), 3)
+    probs = np.asarray(jax.nn.softmax(jr.normal(kp, (60, 2)) * 2, axis=1))
+    y = np.asarray(jr.randint(ky, (60,), -1, 2))
+    S = np.asarray(jr.bernoulli(ks, 0.4, (60, 3)))
+    cols = slice_metrics(probs, y, S, ["a", "b", "c"], prefix="lm_", metrics=("accuracy", "f1"))
+    want = ref.slice_scores(probs, y, S)
+    for j, name in enumerate("abc"):
+        assert cols[f"slice/{name}/n"] == want["n"][j]
+        np.testing.assert_allclose(cols[f"slice/{name}/lm_accuracy"], want["accuracy"][j], 1e-6)
+        np.testing.assert_allclose(cols[f"slice/{name}/lm_f1"], want["f1"][j], 1e-6)
+    assert not any(k.startswith("slice/all/") for k in cols)

@@ -14,7 +14,7 @@ from .classification import (
     tie_split,
 )
 from .recovery import align_classes, confusion_error, min_cost_permutation
-from .slices import slice_scores, slice_table
+from .slices import slice_metrics, slice_scores, slice_table
 from .summary import bootstrap_ci, bootstrap_samples, mean_sem, resample_indices
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "resample_indices",
     "roc_auc",
     "score",
+    "slice_metrics",
     "slice_scores",
     "slice_table",
     "tie_break_wrench",

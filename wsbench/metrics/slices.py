@@ -80,3 +80,35 @@ def slice_table(
         name: {m: (int(v[j]) if m == "n" else float(v[j])) for m, v in scores.items()}
         for j, name in enumerate(["all", *names])
     }
+
+
+def slice_metrics(
+    probs: Float[Array, "n k"],
+    y: Int[Array, " n"],
+    S: Bool[Array, "n s"],
+    names: Sequence[str],
+    *,
+    prefix: str,
+    metrics: Sequence[str] = ("accuracy",),
+) -> dict[str, float]:
+    """Per-slice scores as flat result columns ``slice/<name>/<prefix><metric>`` and
+    ``slice/<name>/n`` (the hook every runner calls; ``prefix`` names the model, e.g.
+    ``"labelmodel_"``).
+
+    Example (a runner's row, test split)::
+
+        row.update(slice_metrics(fitted.predict_proba(test.weak.L), test.y, S_test, names,
+                                 prefix="labelmodel_"))
+
+    Raises:
+        ValueError: as for :func:`slice_table`.
+    """
+    table = slice_table(probs, y, S, names, metrics)
+    out: dict[str, float] = {}
+    for name, scores in table.items():
+        if name == "all":
+            continue
+        out[f"slice/{name}/n"] = float(scores["n"])
+        for m in metrics:
+            out[f"slice/{name}/{prefix}{m}"] = scores[m]
+    return out

@@ -30,13 +30,14 @@ satisfy. Use it to exercise the cross-modal pipeline, never to claim cross-modal
 
 Construction (deterministic, key-independent): within each split (PneumoniaMNIST's own
 train/val/test; IU reports split by ``split_of``, so train and test reports stay disjoint), the
-images of class c, in file order, take the split's reports of class c in CRC-32 order of their uid,
+images of class c, in the fixed class-interleaved order of
+:func:`wsbench.tasks.pneumoniamnist.make_pneumoniamnist` (the one reader of the npz), take the split's reports of class c in CRC-32 order of their uid,
 cycling when there are more images than reports (IU has 1379 normal and 2472 abnormal reports for
 5856 images, so reports repeat). Every split therefore has the image class balance and the image
 gold ``y``.
 
-The image reading here is minimal (``np.load`` of the MedMNIST npz); ``wsbench.tasks.pneumoniamnist``
-is the image-only task.
+The images come from ``wsbench.tasks.pneumoniamnist`` (the image-only task and the one reader of
+the MedMNIST npz).
 """
 
 from __future__ import annotations
@@ -191,6 +192,7 @@ def make_constructed_pairing(
     *,
     key=None,
     flatten: bool = True,
+    channel: bool = False,
     name: str = "chest_xray_constructed",
     mirror: str | None = None,
     data_dir: str | None = None,
@@ -204,22 +206,30 @@ def make_constructed_pairing(
     Args:
         key: ignored (the construction is fixed).
         flatten: ``x`` as ``(n, 784)`` or ``(n, 28, 28)``.
+        channel: with ``flatten=False``, ``x`` as ``(n, 28, 28, 1)`` (what the image end models
+            of ``wsbench.endmodels`` take).
         name: the dataset name.
         mirror, data_dir: passed to :func:`wsbench.data.fetch.fetch`.
     """
     del key
-    img_dir = dataset_dir("pneumoniamnist", mirror=mirror, data_dir=data_dir)
-    npz = np.load(require_file(img_dir, "pneumoniamnist_28.npz"))
+    from .pneumoniamnist import make_pneumoniamnist  # the one PneumoniaMNIST reader
+
+    task = make_pneumoniamnist(mirror=mirror, data_dir=data_dir)
+    images = {
+        "train": (task.x_train, task.y_train),
+        "valid": (task.x_valid, task.y_valid),
+        "test": (task.x_test, task.y_test),
+    }
     reports, y_reports = chest_xray.load(
         dataset_dir("iu_chest_xray_reports", mirror=mirror, data_dir=data_dir)
     )
     records, labels, xs = {}, {}, {}
-    for split, key_ in _PNEUMONIAMNIST_SPLITS.items():
-        images = npz[f"{key_}_images"]
-        y = npz[f"{key_}_labels"].reshape(-1).astype(np.int32)
+    for split, (x, y) in images.items():
+        y = np.asarray(y, np.int32)
         idx = pair_by_class(y, y_reports[split], [r.uid for r in reports[split]])
         records[split] = [reports[split][i] for i in idx]
         labels[split] = y
-        xs[split] = _images_x(images, flatten)
+        x = np.asarray(x, np.float32)  # (n, 28, 28, 1) in [0, 1]
+        xs[split] = x.reshape(len(x), -1) if flatten else x if channel else x[..., 0]
     ds = build_dataset(name, chest_xray.CHEST_XRAY_LFS, records, labels)
     return _with_x(ds, xs)
