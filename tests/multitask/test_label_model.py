@@ -122,8 +122,8 @@ def _mt_problem(key, n=3000, graph=HIER, **kw):
     return sim, weak
 
 
-@pytest.mark.parametrize("graph", [HIER, TaskGraph.flat((2, 2))], ids=["hierarchy", "flat"])
-def test_initial_loss_and_fit_match_reference(graph):
+def test_initial_loss_and_fit_match_reference():
+    graph = HIER
     sim, weak = _mt_problem(jr.key(3), graph=graph)
     L, lf_task, prior = np.asarray(weak.L), weak.lf_task, np.asarray(sim.prior)
     fitted = MultitaskMatrixCompletion(n_iter=1500, balance="data").fit(weak, key=jr.key(0))
@@ -143,6 +143,21 @@ def test_initial_loss_and_fit_match_reference(graph):
     np.testing.assert_allclose(T.sum(axis=1), 1.0, atol=1e-5)
     for j, s in enumerate(lf_task):
         assert np.all(T[j, graph.cardinalities[s] + 1 :] == 0)
+
+
+def test_flat_graph_objective_matches_reference_but_posterior_is_not_identified():
+    """Two unrelated binary tasks (K = 4): both fits reach the reference's objective value, but the
+    pairwise objective is flat along ``mu -> mu P^(1/2) R P^(-1/2)`` for K >= 3, so the two optimisers
+    stop at different points of that family and their posteriors differ (measured: mean |dq| 0.068
+    at n = 3000). This is the non-identifiability documented in ``_label_model.py``."""
+    graph = TaskGraph.flat((2, 2))
+    sim, weak = _mt_problem(jr.key(3), graph=graph)
+    L, lf_task, prior = np.asarray(weak.L), weak.lf_task, np.asarray(sim.prior)
+    fitted = MultitaskMatrixCompletion(n_iter=1500, balance="data").fit(weak, key=jr.key(0))
+    r = ref.fit(L, graph, lf_task, prior)
+    want0, _ = ref.objective(r["mu0"].ravel(), r["O"], r["mask"], prior, r["mu0"], 0.0, r["off"])
+    np.testing.assert_allclose(float(fitted.trace["loss"][0]), want0, rtol=1e-4)
+    assert float(fitted.trace["loss"][-1]) <= 1.02 * r["loss"] + 1e-7
 
 
 def test_posterior_with_edges_is_a_distribution_and_close_to_bayes():
@@ -188,7 +203,7 @@ def test_bad_input_gets_clear_errors():
     sim, weak = _mt_problem(jr.key(6), n=300)
     est = MultitaskMatrixCompletion(n_iter=10)
     with pytest.raises(ValueError, match="MultitaskWeakLabels"):
-        est.fit(WeakLabels(L=weak.L, n_classes=2), key=jr.key(0))
+        est.fit(WeakLabels(L=weak.L, n_classes=3), key=jr.key(0))
     no_cb = MultitaskWeakLabels(weak.L, HIER, weak.lf_task)
     for balance in ("data", "unsupervised"):
         with pytest.raises(ValueError, match="class_balance"):
