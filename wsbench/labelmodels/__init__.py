@@ -21,10 +21,11 @@ from ._base import (
     set_params,
 )
 from ._dawid_skene import DawidSkene, DawidSkeneFitted
+from ._dependencies import Layout
 from ._flying_squid import FlyingSquid, FlyingSquidFitted
 from ._majority_vote import MajorityVote, MajorityVoteFitted
 from ._matrix_completion import MatrixCompletion, MatrixCompletionFitted
-from ._statistics import OverlapStats, overlap_stats
+from ._statistics import OverlapStats, layout_overlap_stats, overlap_stats
 
 __all__ = [
     "AbstractDependencyAware",
@@ -36,6 +37,7 @@ __all__ = [
     "DawidSkeneFitted",
     "FlyingSquid",
     "FlyingSquidFitted",
+    "Layout",
     "MajorityVote",
     "MajorityVoteFitted",
     "MatrixCompletion",
@@ -46,6 +48,7 @@ __all__ = [
     "checked_L",
     "fit_predict_proba",
     "get_params",
+    "layout_overlap_stats",
     "overlap_stats",
     "predict",
     "set_params",

@@ -5,6 +5,7 @@ indicator variables exist, which overlaps are modelled (variables in different c
 the junction-tree posterior is rooted. Used by ``MatrixCompletion`` and its sufficient statistics.
 """
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -12,8 +13,74 @@ import numpy as np
 from ._class_balance import choose_triples
 
 
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Static, hashable shape of a moment model: per-LF output cardinalities and their latent meaning.
+
+    The latent variable takes ``k`` values. LF ``j`` votes one of ``out_cards[j]`` values (or abstains);
+    ``label_of[j][y]`` is the vote that would be correct under latent value ``y``, or ``-1`` when no vote
+    of LF ``j`` is correct there (a fine-task LF where the fine task does not apply). Single-task models
+    have ``out_cards = (k,) * m`` and ``label_of[j] = (0, ..., k-1)`` (:meth:`single`); multi-task models
+    have one latent value per feasible joint label (:meth:`from_graph`).
+
+    Attributes:
+        out_cards: ``(m,)`` output cardinality of each LF (each >= 2).
+        label_of: ``(m, k)`` correct vote of each LF under each latent value, or -1.
+        edges: dependency edges ``(i, j)``, ``i < j`` (a forest).
+    """
+
+    out_cards: tuple[int, ...]
+    label_of: tuple[tuple[int, ...], ...]
+    edges: tuple[tuple[int, int], ...] = ()
+
+    def __post_init__(self):
+        m = len(self.out_cards)
+        if len(self.label_of) != m or m == 0:
+            raise ValueError(
+                f"a Layout needs one label_of row per LF ({m}), got {len(self.label_of)}."
+            )
+        k = len(self.label_of[0])
+        for j, (c, row) in enumerate(zip(self.out_cards, self.label_of, strict=True)):
+            if c < 2 or len(row) != k or any(not -1 <= a < c for a in row):
+                raise ValueError(
+                    f"LF {j}: output cardinality {c} must be >= 2 and label_of[{j}] must have {k} "
+                    f"entries in -1..{c - 1}, got {row}."
+                )
+        object.__setattr__(self, "edges", _as_edges(self.edges))
+
+    @property
+    def m(self) -> int:
+        return len(self.out_cards)
+
+    @property
+    def k(self) -> int:
+        """The latent cardinality."""
+        return len(self.label_of[0])
+
+    @property
+    def is_single(self) -> bool:
+        """Every LF votes on the latent variable itself (the single-task matrix-completion case)."""
+        ident = tuple(range(self.k))
+        return all(c == self.k for c in self.out_cards) and all(r == ident for r in self.label_of)
+
+    @classmethod
+    def single(cls, m: int, k: int, edges=()) -> "Layout":
+        return cls((k,) * m, (tuple(range(k)),) * m, _as_edges(edges))
+
+    @classmethod
+    def from_graph(cls, graph, lf_task, edges=()) -> "Layout":
+        """Latent = the feasible joint labels of a ``TaskGraph``; LF j votes on task ``lf_task[j]``."""
+        Y = graph.Y_feasible
+        out = tuple(int(graph.cardinalities[s]) for s in lf_task)
+        lab = tuple(
+            tuple(int(v) if v < c else -1 for v in Y[:, s])
+            for s, c in zip(lf_task, out, strict=True)
+        )
+        return cls(out, lab, _as_edges(edges))
+
+
 class _Structure:
-    """Variables, components and the rooted forest implied by ``(m, k, edges)`` (plain NumPy, static).
+    """Variables, components and the rooted forest implied by a ``Layout`` (plain NumPy, static).
 
     Attributes:
         comp: ``(m,)`` dependency component of each LF; n_components: their number.
@@ -24,7 +91,8 @@ class _Structure:
         triples: LF triples in three different components (``choose_triples``).
     """
 
-    def __init__(self, m: int, k: int, edges: tuple[tuple[int, int], ...]):
+    def __init__(self, layout: Layout):
+        m, k, edges = layout.m, layout.k, layout.edges
         for i, j in edges:
             if j >= m:
                 raise ValueError(
@@ -72,18 +140,33 @@ class _Structure:
                         self.parent[b], self.parent_edge[b] = a, e
                         self.child_is_second[b] = edges[e][1] == b
                         queue.append(b)
-        self.m, self.k, self.edges = m, k, edges
-        self.n_vars = m * k + len(edges) * k * k
-        var_comp = [np.repeat(self.comp, k)]
-        var_comp += [np.full(k * k, self.comp[i]) for i, _ in edges]
+        self.m, self.k, self.edges, self.layout = m, k, edges, layout
+        self.out = np.asarray(layout.out_cards, dtype=np.int64)  # (m,)
+        self.kmax = int(self.out.max())
+        self.label_of = np.asarray(layout.label_of, dtype=np.int64)  # (m, k)
+        self.offsets = np.concatenate([[0], np.cumsum(self.out)]).astype(np.int64)  # LF blocks
+        self.n_single = int(self.offsets[-1])  # sum of output cardinalities (m * k single-task)
+        pair_sizes = [int(self.out[i] * self.out[j]) for i, j in edges]
+        self.pair_offsets = self.n_single + np.concatenate([[0], np.cumsum(pair_sizes)]).astype(
+            np.int64
+        )
+        self.n_vars = int(self.pair_offsets[-1])
+        var_comp = [np.repeat(self.comp, self.out)]
+        var_comp += [
+            np.full(sz, self.comp[i]) for (i, _), sz in zip(edges, pair_sizes, strict=True)
+        ]
         self.var_comp = np.concatenate(var_comp)
         self.mask = (self.var_comp[:, None] != self.var_comp[None, :]).astype(np.float32)
         self.triples = choose_triples(self.comp, k)
 
 
 @functools.lru_cache(maxsize=64)
+def _structure_of(layout: Layout) -> _Structure:
+    return _Structure(layout)
+
+
 def _structure(m: int, k: int, edges: tuple[tuple[int, int], ...]) -> _Structure:
-    return _Structure(m, k, edges)
+    return _structure_of(Layout.single(m, k, edges))
 
 
 def _as_edges(edges) -> tuple[tuple[int, int], ...]:

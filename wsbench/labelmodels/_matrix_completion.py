@@ -67,7 +67,7 @@ from ._base import (
     checked_L,
 )
 from ._class_balance import anchor_rows, fit_class_balance
-from ._dependencies import _as_edges, _Structure, _structure
+from ._dependencies import Layout, _as_edges, _Structure, _structure, _structure_of
 from ._statistics import OverlapStats, overlap_stats
 
 EPS = 1e-6
@@ -171,24 +171,39 @@ def _predict(fitted: MatrixCompletionFitted, L: Int[Array, "n m"]) -> Float[Arra
     return jax.nn.softmax(loglik, axis=-1)
 
 
-def _normalise(t: Array, axis) -> Array:
+def _normalise(t: Array, axis, valid=None) -> Array:
     t = jnp.maximum(t, EPS)
+    if valid is not None:  # padding rows of LFs with fewer outputs than kmax stay exactly 0
+        t = jnp.where(valid, t, 0.0)
     return t / t.sum(axis=axis, keepdims=True)
 
 
-def _finalize(tables, clique_tables, prior, edges, trace) -> MatrixCompletionFitted:
+def _valid_rows(s: _Structure):
+    """``(m, kmax+1, 1)`` and ``(e, kmax+1, kmax+1, 1)`` masks of the real (non-padding) table rows;
+    ``None, None`` for the single-task layout (no padding)."""
+    if s.layout.is_single:
+        return None, None
+    rows = np.arange(s.kmax + 1)
+    v = rows[None, :] <= s.out[:, None]  # abstain + out_cards[j] votes
+    ve = [v[i][:, None] & v[j][None, :] for i, j in s.edges]
+    ve = np.stack(ve) if ve else np.zeros((0, s.kmax + 1, s.kmax + 1), bool)
+    return v[..., None], ve[..., None]
+
+
+def _finalize(tables, clique_tables, prior, edges, trace, layout=None) -> MatrixCompletionFitted:
     """Clamp/normalise the tables and build the rooted conditional tables (abstains ignored)."""
     m, k1, k = tables.shape
-    s = _structure(m, k, edges)
-    tables = _normalise(tables, axis=1)
+    s = _structure(m, k, edges) if layout is None else _structure_of(layout)
+    valid, valid_e = _valid_rows(s)
+    tables = _normalise(tables, axis=1, valid=valid)
     cond = jnp.broadcast_to(tables[:, None, :, :], (m, k1, k1, k))
     if edges:
-        clique_tables = _normalise(clique_tables, axis=(1, 2))
+        clique_tables = _normalise(clique_tables, axis=(1, 2), valid=valid_e)
         children = np.flatnonzero(s.parent_edge >= 0)
         e = s.parent_edge[children]
         ct = clique_tables[e]  # [c, a_i, a_j, y]
         ct = jnp.where(s.child_is_second[children][:, None, None, None], ct, jnp.swapaxes(ct, 1, 2))
-        cc = ct / ct.sum(axis=2, keepdims=True)  # P(child = b | parent = a, y), [c, a, b, y]
+        cc = ct / jnp.maximum(ct.sum(axis=2, keepdims=True), 1e-30)  # P(child=b | parent=a, y)
         cond = cond.at[children].set(cc)
     log_cond = jnp.log(jnp.maximum(cond, EPS))
     # Abstentions are ignored at prediction time (Snorkel's convention): an LF's own abstain adds
@@ -332,7 +347,10 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
 
     def _fit_impl(self, stats: OverlapStats, key: PRNGKeyArray) -> MatrixCompletionFitted:
         k, m = stats.n_classes, stats.coverage.shape[0]
-        s = _structure(m, k, self.edges)
+        layout = stats.layout or Layout.single(
+            m, k, self.edges
+        )  # multi-task: MultitaskMatrixCompletion
+        s = _structure_of(layout)
         prior = self._prior(stats, s)
         if self.init == "snorkel":
             mu_init = _snorkel_init_mu(stats.O, prior, s, self.prec_init)
@@ -341,19 +359,18 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
             mu_init = _init_mu(stats.coverage, s, self.prec_init)
             mu0 = mu_init * self.init_scale
         mu0 = jnp.clip(mu0 * (1.0 + self.init_noise * jr.normal(key, mu0.shape)), 0.0, 1.0)
-        mu, trace = self._optimise(stats.O, prior, mu_init, mu0, jnp.asarray(s.mask), m * k)
+        mu, trace = self._optimise(stats.O, prior, mu_init, mu0, jnp.asarray(s.mask), s.n_single)
         if not self.anchor:
             # align latent classes (only among classes of equal prior, which leaves the objective
             # unchanged); with the anchor the constraint itself names the classes
-            single = mu[: m * k].reshape(m, k, k)
             clash = jnp.abs(prior[:, None] - prior[None, :]) > 1e-6
-            cost = -single.sum(axis=0) + 1e3 * clash
+            cost = -_agreement(mu, s) + 1e3 * clash
             mu = mu[:, min_cost_permutation(cost)]
         if self.init == "snorkel":
             eps = jnp.minimum(0.01, 10.0 ** -jnp.ceil(jnp.log10(stats.n_rows)))
             mu = jnp.clip(mu, eps, 1.0 - eps)
         tables, cliques = _tables_from_mu(mu, s)
-        return _finalize(tables, cliques, prior, self.edges, {"loss": trace})
+        return _finalize(tables, cliques, prior, self.edges, {"loss": trace}, stats.layout)
 
     def _prior(self, stats: OverlapStats, s: _Structure) -> Float[Array, " k"]:
         k = stats.n_classes
@@ -418,17 +435,36 @@ def _fit_from_stats(
     return est._fit_impl(stats, key)
 
 
+def _agreement(mu, s: _Structure) -> Float[Array, "k k"]:
+    """``[y', y] = sum_j mu_j[label_of[j, y'], y]``: how much the LFs credit latent y with the votes
+    that are correct under y' (the single-task case: ``sum_j mu_j[y', y]``)."""
+    m, k = s.m, s.k
+    if s.layout.is_single:
+        return mu[: m * k].reshape(m, k, k).sum(axis=0)
+    rows = s.offsets[:-1][:, None] + np.maximum(s.label_of, 0)  # [j, y'] row of mu
+    credit = mu[rows] * (s.label_of >= 0)[:, :, None]  # [j, y', y]
+    return credit.sum(axis=0)
+
+
 def _init_mu(coverage, s: _Structure, prec_init) -> Float[Array, "d k"]:
-    """Initial guess: each LF votes with its coverage, correct with probability ``prec_init``."""
+    """Initial guess: each LF votes with its coverage, correct with probability ``prec_init`` (LFs
+    whose task does not apply under a latent value: uniform over their votes)."""
     k = s.k
-    eye = jnp.eye(k, dtype=jnp.float32)
-    conf = prec_init * eye + (1.0 - prec_init) / (k - 1) * (1.0 - eye)  # [a, y]
-    single = coverage[:, None, None] * conf[None]  # [j, a, y]
-    parts = [single.reshape(s.m * k, k)]
-    if s.edges:
-        ei = np.array([e[0] for e in s.edges])
-        ej = np.array([e[1] for e in s.edges])
-        pair = single[ei][:, :, None, :] * single[ej][:, None, :, :]  # [e, a, b, y]
+    if s.layout.is_single:
+        eye = jnp.eye(k, dtype=jnp.float32)
+        conf = prec_init * eye + (1.0 - prec_init) / (k - 1) * (1.0 - eye)  # [a, y]
+        blocks = list(coverage[:, None, None] * conf[None])  # [j][a, y]
+    else:
+        blocks = []
+        for j in range(s.m):
+            c, lab = int(s.out[j]), s.label_of[j]
+            hit = np.arange(c)[:, None] == lab[None, :]  # [a, y]
+            conf = jnp.where(hit, prec_init, (1.0 - prec_init) / (c - 1))
+            conf = jnp.where((lab >= 0)[None, :], conf, 1.0 / c)
+            blocks.append(coverage[j] * conf)
+    parts = [jnp.concatenate(blocks, axis=0)]  # [sum_j out_j, y]
+    for i, j in s.edges:
+        pair = blocks[i][:, None, :] * blocks[j][None, :, :]  # [a, b, y]
         parts.append(pair.reshape(-1, k))
     return jnp.concatenate(parts, axis=0).astype(jnp.float32)
 
@@ -444,7 +480,13 @@ def _snorkel_init_mu(O, prior, s: _Structure, prec_init) -> Float[Array, "d k"]:
 
 
 def _tables_from_mu(mu, s: _Structure):
-    """Full tables with abstain rows from the fitted non-abstain means."""
+    """Full tables with abstain rows from the fitted non-abstain means.
+
+    General layouts: LF blocks are zero-padded to ``kmax`` votes, so tables are ``(m, kmax+1, k)``
+    and clique tables ``(e, kmax+1, kmax+1, k)``.
+    """
+    if not s.layout.is_single:
+        return _padded_tables_from_mu(mu, s)
     m, k = s.m, s.k
     single = mu[: m * k].reshape(m, k, k)  # [j, a, y]
     total = single.sum(axis=1, keepdims=True)
@@ -464,3 +506,31 @@ def _tables_from_mu(mu, s: _Structure):
     top = jnp.concatenate([none[:, None, None, :], j_only[:, None, :, :]], axis=2)  # [e, 1, k+1, y]
     rest = jnp.concatenate([i_only[:, :, None, :], pair], axis=2)  # [e, k, k+1, y]
     return tables, jnp.concatenate([top, rest], axis=1)
+
+
+def _padded_tables_from_mu(mu, s: _Structure):
+    """``_tables_from_mu`` for LFs of different output cardinalities (zero padding to ``kmax``)."""
+    k, kmax = s.k, s.kmax
+    blocks = []
+    for j in range(s.m):
+        b = mu[s.offsets[j] : s.offsets[j + 1]]  # [a, y]
+        b = b / jnp.maximum(b.sum(axis=0, keepdims=True), 1.0)
+        blocks.append(jnp.pad(b, ((0, kmax - b.shape[0]), (0, 0))))
+    single = jnp.stack(blocks)  # [j, kmax, y]
+    tables = jnp.concatenate([1.0 - single.sum(axis=1, keepdims=True), single], axis=1)
+    if not s.edges:
+        return tables, jnp.zeros((0, kmax + 1, kmax + 1, k), jnp.float32)
+    cliques = []
+    for e, (i, j) in enumerate(s.edges):
+        ci, cj = int(s.out[i]), int(s.out[j])
+        pair = mu[s.pair_offsets[e] : s.pair_offsets[e + 1]].reshape(ci, cj, k)
+        vi, vj = single[i, :ci], single[j, :cj]  # [a, y]
+        pair = jnp.minimum(pair, jnp.minimum(vi[:, None, :], vj[None, :, :]))
+        i_only = jnp.maximum(vi - pair.sum(axis=1), 0.0)
+        j_only = jnp.maximum(vj - pair.sum(axis=0), 0.0)
+        none = jnp.maximum(1.0 - vi.sum(axis=0) - vj.sum(axis=0) + pair.sum(axis=(0, 1)), 0.0)
+        top = jnp.concatenate([none[None, None], j_only[None]], axis=1)  # [1, cj+1, y]
+        rest = jnp.concatenate([i_only[:, None], pair], axis=1)  # [ci, cj+1, y]
+        full = jnp.concatenate([top, rest], axis=0)
+        cliques.append(jnp.pad(full, ((0, kmax - ci), (0, kmax - cj), (0, 0))))
+    return tables, jnp.stack(cliques)

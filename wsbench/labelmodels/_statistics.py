@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from ._dependencies import _as_edges, _structure
+from ._dependencies import Layout, _as_edges, _structure, _structure_of
 
 CHUNK = 16384
 """Rows per chunk when accumulating overlaps (bounds memory at n = 1e6)."""
@@ -39,6 +39,8 @@ class OverlapStats(eqx.Module):
     n_classes: int = eqx.field(static=True)
     edges: tuple[tuple[int, int], ...] = eqx.field(static=True)
     n_rows: Float[Array, ""] | None = None
+    layout: Layout | None = eqx.field(static=True, default=None)
+    """The ``Layout`` of the indicator variables when it is not the single-task one."""
 
 
 def _indicators(L: Int[Array, "c m"], k: int, edges) -> Float[Array, "c d"]:
@@ -52,6 +54,73 @@ def _indicators(L: Int[Array, "c m"], k: int, edges) -> Float[Array, "c d"]:
         idx = jnp.where((Li >= 0) & (Lj >= 0), Li * k + Lj, -1)
         parts.append((idx[:, :, None] == jnp.arange(k * k)[None, None, :]).reshape(c, -1))
     return jnp.concatenate(parts, axis=1).astype(jnp.float32)
+
+
+def _layout_indicators(L: Int[Array, "c m"], s) -> Float[Array, "c d"]:
+    """Indicators of a general ``Layout``: LF j's one-hot vote over its ``out_cards[j]`` values, then
+    one joint one-hot of size ``out_i * out_j`` per edge (the single-task ``_indicators`` otherwise)."""
+    if s.layout.is_single:
+        return _indicators(L, s.k, s.edges)
+    c, m = L.shape
+    kmax = s.kmax
+    onehot = (L[:, :, None] == jnp.arange(kmax)[None, None, :]).reshape(c, m * kmax)
+    cols = np.concatenate([j * kmax + np.arange(s.out[j]) for j in range(m)])
+    parts = [onehot[:, cols]]
+    if s.edges:
+        ei = np.array([e[0] for e in s.edges])
+        ej = np.array([e[1] for e in s.edges])
+        Li, Lj = L[:, ei], L[:, ej]
+        idx = jnp.where((Li >= 0) & (Lj >= 0), Li * s.out[ej][None, :] + Lj, -1)
+        pmax = int((s.out[ei] * s.out[ej]).max())
+        pair = (idx[:, :, None] == jnp.arange(pmax)[None, None, :]).reshape(c, -1)
+        pcols = np.concatenate(
+            [e * pmax + np.arange(s.out[i] * s.out[j]) for e, (i, j) in enumerate(s.edges)]
+        )
+        parts.append(pair[:, pcols])
+    return jnp.concatenate(parts, axis=1).astype(jnp.float32)
+
+
+def layout_overlap_stats(
+    L: Int[Array, "n m"], layout: Layout, *, class_balance=None
+) -> OverlapStats:
+    """Second moments of the indicator variables of a general ``Layout`` (no triple moments).
+
+    ``n_classes`` is the latent cardinality ``layout.k``; the single-task layout gives exactly
+    ``overlap_stats(L, k, edges, triples=False)``.
+    """
+    return _layout_overlap_stats(jnp.asarray(L), class_balance, layout)
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def _layout_overlap_stats(L, class_balance, layout) -> OverlapStats:
+    s = _structure_of(layout)
+    O = _accumulate(L, s.n_vars, lambda Lk: _layout_indicators(Lk, s))
+    return OverlapStats(
+        O=O,
+        O3=jnp.zeros((0, layout.k**3), jnp.float32),
+        coverage=(L >= 0).mean(axis=0).astype(jnp.float32),
+        class_balance=class_balance,
+        n_classes=layout.k,
+        n_rows=jnp.asarray(L.shape[0], jnp.float32),
+        edges=layout.edges,
+        layout=None if layout.is_single else layout,
+    )
+
+
+def _accumulate(L, d: int, indicators) -> Float[Array, "d d"]:
+    """``mean_r X_r^T X_r`` over row chunks of ``L`` (rows padded with abstains)."""
+    n, m = L.shape
+    chunk = min(n, CHUNK)
+    n_chunks = -(-n // chunk)
+    pad = n_chunks * chunk - n
+    Lc = jnp.concatenate([L, jnp.full((pad, m), -1, L.dtype)], axis=0).reshape(n_chunks, chunk, m)
+
+    def body(O, Lk):
+        X = indicators(Lk)
+        return O + X.T @ X, None
+
+    O, _ = jax.lax.scan(body, jnp.zeros((d, d), jnp.float32), Lc)
+    return O / n
 
 
 def overlap_stats(

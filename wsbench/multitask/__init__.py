@@ -4,6 +4,7 @@
 - :class:`MultitaskWeakLabels` (``L (n, m)`` + static ``lf_task``), :class:`MultitaskSplit`,
   :class:`MultitaskDataset`;
 - :class:`MultitaskMajorityVote`: feasible-set-aware majority vote;
+- :class:`MultitaskMatrixCompletion`: matrix completion over the feasible joint labels (MeTaL);
 - :func:`sample_multitask` and :func:`multitask_bayes_posterior`: synthetic data with known truth;
 - :class:`MultitaskMLP`: shared-trunk end model with one head per task, masked soft-label losses.
 """
@@ -17,6 +18,7 @@ from ._endmodel import (
     targets_from_gold,
     targets_from_marginals,
 )
+from ._label_model import MultitaskMatrixCompletion, MultitaskMatrixCompletionFitted
 from ._majority_vote import MultitaskMajorityVote, MultitaskMajorityVoteFitted, agreement_scores
 from ._synthetic import (
     MultitaskSimulation,
@@ -35,6 +37,8 @@ __all__ = [
     "MultitaskMLPFitted",
     "MultitaskMajorityVote",
     "MultitaskMajorityVoteFitted",
+    "MultitaskMatrixCompletion",
+    "MultitaskMatrixCompletionFitted",
     "MultitaskSimulation",
     "MultitaskSplit",
     "MultitaskWeakLabels",

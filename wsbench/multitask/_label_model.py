@@ -1,0 +1,143 @@
+r"""``MultitaskMatrixCompletion``: the matrix-completion label model over a task graph's feasible set.
+
+The latent variable is the joint label ``Y`` over the ``K`` feasible joint labels of a ``TaskGraph``
+(``graph.Y_feasible``). LF j votes on task ``s = lf_task[j]`` with ``k_s`` outputs, so its indicator has
+``k_s`` entries while the latent has ``K`` values: ``mu_j[a, y] = P(lambda_j = a | Y = y)`` is
+``k_s x K``. Conditional independence across dependency components gives, as in the single-task
+model, ``O_ij = mu_i diag(P(Y)) mu_j^T`` for LFs i, j in different components -- including LFs on
+*different tasks*, which is where the cross-task information enters (Ratner et al., AAAI 2019).
+
+This module is a thin layer: the fit is ``MatrixCompletion``'s own (``fit_from_stats``) on the
+statistics of a ``wsbench.labelmodels.Layout`` built from the graph (``Layout.from_graph``), which
+generalises the indicator variables, the initial guess (an LF is right with probability ``prec_init``
+where its task applies, uniform where it does not), the tables (zero-padded to the largest task) and
+the alignment of latent labels (Hungarian on how much the LFs credit each joint label with the votes
+that are correct under it). With one task the layout *is* the single-task one and the fit is exactly
+``MatrixCompletion``'s (same code path, same numbers).
+
+Class balance ``P(Y)`` over the feasible set: given (``MultitaskWeakLabels.class_balance``, e.g.
+estimated from dev labels by the runner) or uniform. The unsupervised estimate is single-task only:
+with ``K >= 3`` joint labels the pairwise objective is invariant under
+``mu -> mu P^{1/2} R P^{-1/2}`` for any rotation ``R`` fixing ``P^{1/2} 1``, so neither the balance nor
+``mu`` is identified by second moments; third-order moments (the NumPy reference's
+``third_order=True``) remove that family on synthetic data but collapse on real, dependent LFs
+(round-1 finding), so they are not offered here. The identifiability anchor
+(``MatrixCompletion.anchor``) is defined for square, single-task tables and is applied only when
+there is one task; multi-task fits name latent labels by alignment instead.
+"""
+
+from typing import Literal
+
+import equinox as eqx
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ..data import WeakLabels
+from ..labelmodels import Layout, MatrixCompletion, MatrixCompletionFitted, layout_overlap_stats
+from ._base import AbstractMultitaskFitted, AbstractMultitaskLabelModel, check_multitask_data
+from ._task_graph import TaskGraph
+
+BALANCE_MODES = ("auto", "data", "uniform", "unsupervised")
+
+
+class MultitaskMatrixCompletionFitted(AbstractMultitaskFitted):
+    """A fitted multi-task matrix-completion model.
+
+    Attributes:
+        core: the fitted single-task-shaped model over the ``K`` joint labels (tables
+            ``(m, kmax+1, K)``, zero rows past each LF's task cardinality; prior ``(K,)``).
+        graph, lf_task: the layout of ``L`` (static); trace: ``{"loss": (n_iter,)}``.
+    """
+
+    core: MatrixCompletionFitted
+    trace: dict[str, Array]
+    graph: TaskGraph = eqx.field(static=True)
+    lf_task: tuple[int, ...] = eqx.field(static=True)
+
+    def predict_proba_joint(self, L) -> Float[Array, "n K"]:
+        return self.core.predict_proba(self.checked_L(L))
+
+    def conditionals(self) -> Float[Array, "m kmax+1 K"]:
+        """``P(lambda_j = a | Y = y)``, rows abstain, 0, ..., kmax-1 (padding rows 0); columns joint labels."""
+        return self.core.tables
+
+    def class_prior(self) -> Float[Array, " K"]:
+        """``P(Y)`` over ``graph.Y_feasible``."""
+        return self.core.prior
+
+
+class MultitaskMatrixCompletion(AbstractMultitaskLabelModel):
+    """Matrix completion over the feasible joint labels of a ``TaskGraph`` (module docstring).
+
+    Hyperparameters are ``MatrixCompletion``'s (same meaning, same defaults). ``balance``: ``"auto"``
+    uses ``data.class_balance`` when given, else uniform (or, with one task, ``MatrixCompletion``'s
+    unsupervised estimate); ``"data"`` requires it; ``"uniform"`` fixes it; ``"unsupervised"`` is
+    available with one task only (see the module docstring for why).
+
+    Example:
+        >>> import jax.random as jr
+        >>> from wsbench.multitask import TaskGraph, sample_multitask
+        >>> sim = sample_multitask(jr.key(0), n=2000, graph=TaskGraph.hierarchy(2, 3, under=1))
+        >>> fitted = MultitaskMatrixCompletion(n_iter=200).fit(sim.weak, key=jr.key(1))
+        >>> [q.shape for q in fitted.predict_proba(sim.weak.L)]
+        [(2000, 2), (2000, 4)]
+    """
+
+    n_iter: int = eqx.field(static=True, default=500)
+    lr: float | Array = 0.01
+    l2: float | Array = 0.0
+    prec_init: float | Array = 0.7
+    init_noise: float | Array = 0.0
+    optimizer: Literal["adam", "sgd"] = eqx.field(static=True, default="adam")
+    balance: Literal["auto", "data", "uniform", "unsupervised"] = eqx.field(
+        static=True, default="auto"
+    )
+    edges: tuple[tuple[int, int], ...] = eqx.field(static=True, default=())
+    schedule: Literal["cosine", "constant"] = eqx.field(static=True, default="cosine")
+    anchor: bool = eqx.field(static=True, default=True)
+    """``MatrixCompletion.anchor``; applied when the graph has one task (multi-task: alignment)."""
+
+    def __check_init__(self):
+        if self.balance not in BALANCE_MODES:
+            raise ValueError(f"balance must be one of {BALANCE_MODES}, got {self.balance!r}.")
+        self.core(one_task=True)  # the single-task model validates the shared hyperparameters
+
+    def core(self, *, one_task: bool, balance: str | None = None) -> MatrixCompletion:
+        """The ``MatrixCompletion`` that runs the fit (no anchor for a multi-task layout)."""
+        return MatrixCompletion(
+            n_iter=self.n_iter,
+            lr=self.lr,
+            l2=self.l2,
+            prec_init=self.prec_init,
+            init_noise=self.init_noise,
+            optimizer=self.optimizer,
+            balance=balance or self.balance,
+            edges=self.edges,
+            schedule=self.schedule,
+            anchor=self.anchor and one_task,
+        )
+
+    def fit(self, data, *, key: PRNGKeyArray) -> MultitaskMatrixCompletionFitted:
+        data = check_multitask_data(data)
+        graph, lf_task = data.graph, data.lf_task
+        layout = Layout.from_graph(graph, lf_task, self.edges)
+        cb = data.class_balance
+        if layout.is_single:
+            core = self.core(one_task=True)
+            stats = core.statistics(WeakLabels(L=data.L, n_classes=graph.n_joint, class_balance=cb))
+        else:
+            if self.balance == "unsupervised" or (self.balance == "data" and cb is None):
+                raise ValueError(
+                    f"MultitaskMatrixCompletion(balance={self.balance!r}) on a {graph.n_tasks}-task "
+                    "graph needs MultitaskWeakLabels.class_balance (a (K,) prior over "
+                    "graph.Y_feasible, e.g. from dev labels): the unsupervised class balance is not "
+                    "identifiable from pairwise moments over K >= 3 joint labels. Pass "
+                    "class_balance, or use balance='uniform' / 'auto'."
+                )
+            if self.balance == "uniform":
+                cb = None
+            core = self.core(one_task=False, balance="uniform" if cb is None else "data")
+            stats = layout_overlap_stats(data.L, layout, class_balance=cb)
+        fitted = core.fit_from_stats(stats, key=key)
+        return MultitaskMatrixCompletionFitted(
+            core=fitted, trace=fitted.trace, graph=graph, lf_task=lf_task
+        )
