@@ -220,7 +220,10 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
     Class balance (``balance``): ``"auto"`` uses ``data.class_balance`` when the weak labels carry one
     (the runner sets it when ``dev_labels=class_balance``: given, or estimated from dev labels), else
     the unsupervised estimate; ``"data"`` requires it; ``"unsupervised"`` always estimates it from
-    three-way LF overlaps (MeTaL's class-balance model, ``_class_balance.py``); ``"uniform"`` fixes it.
+    three-way LF overlaps (MeTaL's class-balance model, ``_class_balance.py``), falling back to uniform
+    unless the estimate has a lower loss than uniform and is well identified (significantly different
+    from uniform under a jackknife over groups of LFs; dependent real LFs fail this); ``"uniform"``
+    fixes it.
 
     Degenerate inputs: fewer than three conditionally independent LF groups raise ``ValueError``
     (the model is not identifiable; use ``MajorityVote`` or ``DawidSkene``). An LF that never votes
