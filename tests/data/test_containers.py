@@ -6,10 +6,17 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from tests._utils import instantiate_group
 from wsbench.data import Dataset, Split, WeakLabels
-from wsbench.labelmodels import DawidSkene, MajorityVote, set_params
+from wsbench.labelmodels import (
+    DawidSkene,
+    FlyingSquid,
+    MajorityVote,
+    MatrixCompletion,
+    set_params,
+)
 
 L_OK = np.array([[0, 1, -1], [1, 1, 0], [-1, -1, 2], [2, 0, 1], [0, -1, -1]])  # n=5, m=3, k=3
 
@@ -127,6 +134,173 @@ def test_malformed_cases_are_many_and_distinct():
 
 
 # estimators: fit needs WeakLabels; predict_proba validates against the fitted shape
+
+
+# ----------------------------------------------------------------------------------------------
+# estimator hyperparameters, fit keys and predict inputs (issue 10): (id, callable, error, regex)
+# Every message names the argument and the fix.
+
+L_FIT = np.array([[0, 1, 0, 1], [1, 1, 1, 0], [0, 0, 0, 0], [1, 1, -1, 1], [0, -1, 0, 0]])
+W_FIT = WeakLabels(L=L_FIT, n_classes=2)
+_KEY = jr.key(0)
+
+
+def _fitted_mc():
+    return MatrixCompletion(n_iter=2, balance="uniform").fit(W_FIT, key=_KEY)
+
+
+ESTIMATOR_MALFORMED = [
+    ("mc-lr-nan", lambda: MatrixCompletion(lr=float("nan")), ValueError, r"lr .*must be finite"),
+    ("mc-lr-negative", lambda: MatrixCompletion(lr=-1), ValueError, r"lr .*\(0\.0, inf\).*-1"),
+    ("mc-lr-zero", lambda: MatrixCompletion(lr=0.0), ValueError, r"MatrixCompletion\.lr"),
+    ("mc-lr-str", lambda: MatrixCompletion(lr="0.01"), TypeError, r"lr must be a real number"),
+    ("mc-l2-negative", lambda: MatrixCompletion(l2=-10), ValueError, r"l2 .*\[0\.0, inf\)"),
+    (
+        "mc-prec-init",
+        lambda: MatrixCompletion(prec_init=1.5),
+        ValueError,
+        r"prec_init .*\[0\.0, 1\.0\]",
+    ),
+    ("mc-init-noise", lambda: MatrixCompletion(init_noise=-0.1), ValueError, r"init_noise"),
+    (
+        "mc-init-scale-inf",
+        lambda: MatrixCompletion(init_scale=np.inf),
+        ValueError,
+        r"init_scale.*finite",
+    ),
+    (
+        "mc-n-iter-zero",
+        lambda: MatrixCompletion(n_iter=0),
+        ValueError,
+        r"n_iter must be an int >= 1",
+    ),
+    ("mc-n-iter-float", lambda: MatrixCompletion(n_iter=50.0), TypeError, r"n_iter must be an int"),
+    ("mc-n-iter-bool", lambda: MatrixCompletion(n_iter=True), TypeError, r"n_iter must be an int"),
+    (
+        "mc-balance-choice",
+        lambda: MatrixCompletion(balance="dev"),
+        ValueError,
+        r"balance must be one of",
+    ),
+    (
+        "mc-optimizer",
+        lambda: MatrixCompletion(optimizer="lbfgs"),
+        ValueError,
+        r"optimizer must be one of",
+    ),
+    (
+        "mc-anchor-str",
+        lambda: MatrixCompletion(anchor="yes"),
+        TypeError,
+        r"anchor must be True or False",
+    ),
+    (
+        "mc-edges-triple",
+        lambda: MatrixCompletion(edges=[[0, 1, 2]]),
+        ValueError,
+        r"edges must be pairs.*\[0, 1, 2\].*several pairs",
+    ),
+    ("mc-edges-float", lambda: MatrixCompletion(edges=[[0, 1.5]]), TypeError, r"int LF indices"),
+    ("mc-edges-int", lambda: MatrixCompletion(edges=3), TypeError, r"list of LF index pairs"),
+    (
+        "mc-key-none",
+        lambda: MatrixCompletion(n_iter=2).fit(W_FIT, key=None),
+        TypeError,
+        r"key=jax\.random\.key\(seed\)",
+    ),
+    (
+        "mc-key-int",
+        lambda: MatrixCompletion(n_iter=2).fit(W_FIT, key=0),
+        TypeError,
+        r"MatrixCompletion\.fit: key.*got 0",
+    ),
+    (
+        "mc-key-float-array",
+        lambda: MatrixCompletion(n_iter=2).fit(W_FIT, key=np.zeros(2)),
+        TypeError,
+        r"dtype float64.*jax\.random\.key",
+    ),
+    ("ds-key-none", lambda: DawidSkene().fit(W_FIT, key=None), TypeError, r"DawidSkene\.fit: key"),
+    ("fs-key-int", lambda: FlyingSquid().fit(W_FIT, key=0), TypeError, r"FlyingSquid\.fit: key"),
+    ("mv-key-int", lambda: MajorityVote().fit(W_FIT, key=0), TypeError, r"MajorityVote\.fit: key"),
+    ("ds-smoothing-nan", lambda: DawidSkene(smoothing=np.nan), ValueError, r"smoothing .*finite"),
+    (
+        "ds-smoothing-negative",
+        lambda: DawidSkene(smoothing=-1),
+        ValueError,
+        r"smoothing .*\[0\.0, inf\)",
+    ),
+    (
+        "ds-n-iter-float",
+        lambda: DawidSkene(n_iter=1.5),
+        TypeError,
+        r"DawidSkene\.n_iter must be an int",
+    ),
+    (
+        "ds-init",
+        lambda: DawidSkene(init="random"),
+        ValueError,
+        r"init must be one of.*vote_fraction",
+    ),
+    ("ds-abstain", lambda: DawidSkene(abstain="drop"), ValueError, r"abstain must be one of"),
+    (
+        "fs-aggregate",
+        lambda: FlyingSquid(aggregate="mode"),
+        ValueError,
+        r"aggregate must be one of",
+    ),
+    ("fs-triplets", lambda: FlyingSquid(triplets="some"), ValueError, r"triplets must be one of"),
+    (
+        "cb-string",
+        lambda: weak(class_balance="uniform"),
+        TypeError,
+        r"class_balance must be a \(k,\) array.*np\.full\(k, 1 / k\)",
+    ),
+    (
+        "L-sparse",
+        lambda: weak(sp.csr_matrix(np.maximum(L_OK, 0))),
+        TypeError,
+        r"sparse matrix.*toarray",
+    ),
+    (
+        "predict-weak-labels",
+        lambda: _fitted_mc().predict_proba(W_FIT),
+        TypeError,
+        r"got WeakLabels; pass its votes: predict_proba\(weak\.L\)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "make,error,match",
+    [m[1:] for m in ESTIMATOR_MALFORMED],
+    ids=[m[0] for m in ESTIMATOR_MALFORMED],
+)
+def test_malformed_estimator_input_raises_clear_error(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_numpy_ints_and_near_normalised_balances_are_accepted():
+    """``n_iter=np.int64(50)`` works for every estimator with ``n_iter``; a class balance that sums
+    to 1 within 1e-4 is normalised rather than returned as given."""
+    for cls in (MatrixCompletion, DawidSkene):
+        est = cls(n_iter=np.int64(3))
+        assert type(est.n_iter) is int and est.n_iter == 3
+    est = MatrixCompletion(n_iter=np.int32(2), balance="uniform", edges=[(np.int64(0), 1)])
+    assert est.edges == ((0, 1),)
+    cb = WeakLabels(L=L_FIT, n_classes=2, class_balance=[0.50004, 0.5]).class_balance
+    assert abs(float(cb.sum()) - 1.0) < 1e-6
+    # a legacy raw key and a typed key are both accepted
+    MajorityVote().fit(W_FIT, key=jax.random.PRNGKey(0))
+    MajorityVote().fit(W_FIT, key=_KEY)
+
+
+def test_swept_hyperparameters_are_not_checked_when_traced():
+    """Under vmap the continuous hyperparameters are tracers; construction must not fail on them."""
+    lrs = jnp.asarray([0.01, 0.02])
+    out = jax.vmap(lambda lr: MatrixCompletion(n_iter=2, lr=lr).lr)(lrs)
+    np.testing.assert_allclose(out, lrs)
 
 
 @pytest.fixture(scope="module")

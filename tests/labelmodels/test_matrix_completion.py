@@ -464,3 +464,28 @@ def test_sparse_lfs_within_a_quarter_point_of_bayes_at_n5e4(key, n_classes):
     for est in (MatrixCompletion(), DawidSkene()):
         gap = _sparse_gap(est, key, n=50_000, k=n_classes)
         assert gap <= 0.0025, (type(est).__name__, gap)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# issue 13: the unsupervised class balance is kept only when it is well identified (jackknife)
+
+
+def test_well_identified_rejects_a_balance_that_depends_on_which_lfs_are_used():
+    """youtube's failure mode: a balance far from uniform (0.76/0.24) whose leave-a-group-out
+    estimates scatter (dependent LFs) is not trusted; a stable one is."""
+    from wsbench.labelmodels._class_balance import _well_identified
+
+    p = jnp.asarray([0.76, 0.24])
+    m = 10
+
+    def stable(w):
+        return p + 0.005 * (w[0] - 0.5)
+
+    def scattered(w):  # leaving out LF group g moves the estimate to either corner or to uniform
+        g = jnp.argmin(w)
+        return jnp.where(g % 3 == 0, jnp.asarray([0.98, 0.02]), jnp.asarray([0.5, 0.5]))
+
+    assert bool(_well_identified(p, stable, m, 2))
+    assert not bool(_well_identified(p, scattered, m, 2))
+    # a balance at uniform is never "significantly different from uniform"
+    assert not bool(_well_identified(jnp.asarray([0.5, 0.5]), stable, m, 2))

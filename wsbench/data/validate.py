@@ -31,6 +31,17 @@ def as_label_matrix(L, n_classes: int, *, name: str = "L", n_lfs: int | None = N
     """Convert ``L`` to an int32 JAX array after checking dtype, rank and (if concrete) values."""
     if L is None:
         raise ValueError(f"{name} is None; pass an (n, m) integer label matrix (-1 = abstain).")
+    if hasattr(L, "L") and hasattr(L, "n_classes"):
+        raise TypeError(
+            f"{name} must be a label matrix, got {type(L).__name__}; pass its votes: "
+            f"predict_proba(weak.L)."
+        )
+    if hasattr(L, "toarray") and hasattr(L, "nnz"):
+        raise TypeError(
+            f"{name} is a sparse matrix ({type(L).__name__}); pass a dense (n, m) int array with -1 "
+            "for abstain, e.g. L.toarray() - 1 if the sparse zeros mean abstain and classes were "
+            "stored as 1..k (the MeTaL convention), else L.toarray()."
+        )
     if not is_traced(L) and not isinstance(L, (jax.Array, np.ndarray)):
         L = np.asarray(L)
     dtype = L.dtype
@@ -77,7 +88,18 @@ def as_class_balance(class_balance, n_classes: int):
         return None
     if is_traced(class_balance):
         return class_balance
-    cb = np.asarray(class_balance, dtype=np.float64)
+    if isinstance(class_balance, (str, bytes)):
+        raise TypeError(
+            f"class_balance must be a (k,) array of class probabilities, got {class_balance!r}; for "
+            "a uniform balance pass np.full(k, 1 / k), or leave class_balance=None and choose it in "
+            "the estimator (e.g. MatrixCompletion(balance='uniform'))."
+        )
+    try:
+        cb = np.asarray(class_balance, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"class_balance must be a (k,) array of class probabilities, got {class_balance!r}."
+        ) from None
     if cb.shape != (n_classes,):
         raise ValueError(
             f"class_balance must have shape ({n_classes},) to match n_classes={n_classes}, "
@@ -90,7 +112,7 @@ def as_class_balance(class_balance, n_classes: int):
             f"class_balance must sum to 1, got sum {cb.sum():.6g} for {cb.tolist()}; "
             "normalise it with p / p.sum()."
         )
-    return jnp.asarray(cb, dtype=jnp.float32)
+    return jnp.asarray(cb / cb.sum(), dtype=jnp.float32)  # off by at most 1e-4: normalised
 
 
 def as_gold(y, n: int, n_classes: int, *, name: str = "y"):

@@ -15,6 +15,7 @@ from ..data import WeakLabels
 from ..data.validate import is_traced
 from ..metrics import min_cost_permutation
 from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
+from ._hyper import as_int, check_choice, check_int, check_key, check_real
 
 _INITS = ("majority_vote", "vote_fraction", "uniform")
 _ABSTAIN = ("ignore", "observed")
@@ -264,31 +265,21 @@ class DawidSkene(AbstractLabelModel):
         ((500, 3), (20,))
     """
 
-    n_iter: int = eqx.field(static=True, default=100)
-    init: Literal["majority_vote", "uniform"] = eqx.field(static=True, default="majority_vote")
+    n_iter: int = eqx.field(static=True, default=100, converter=as_int)
+    init: Literal["majority_vote", "vote_fraction", "uniform"] = eqx.field(
+        static=True, default="majority_vote"
+    )
     smoothing: float | Float[Array, ""] = 0.01
     abstain: Literal["ignore", "observed"] = eqx.field(static=True, default="ignore")
 
     def __check_init__(self):
-        if (
-            isinstance(self.n_iter, bool)
-            or not isinstance(self.n_iter, (int, np.integer))
-            or self.n_iter < 1
-        ):
-            raise ValueError(f"DawidSkene.n_iter must be a positive int, got {self.n_iter!r}.")
-        if self.init not in _INITS:
-            raise ValueError(f"DawidSkene.init must be one of {_INITS}, got {self.init!r}.")
-        if self.abstain not in _ABSTAIN:
-            raise ValueError(f"DawidSkene.abstain must be one of {_ABSTAIN}, got {self.abstain!r}.")
-        if not is_traced(self.smoothing):
-            s = np.asarray(self.smoothing, dtype=np.float64)
-            if not np.all(np.isfinite(s)) or np.any(s < 0):
-                raise ValueError(
-                    "DawidSkene.smoothing must be a finite pseudo-count >= 0, "
-                    f"got {self.smoothing!r}."
-                )
+        check_int("DawidSkene", "n_iter", self.n_iter)
+        check_choice("DawidSkene", "init", self.init, _INITS)
+        check_choice("DawidSkene", "abstain", self.abstain, _ABSTAIN)
+        check_real("DawidSkene", "smoothing", self.smoothing, low=0.0, meaning="pseudo-count")
 
     def fit(self, data: WeakLabels, *, key: PRNGKeyArray) -> DawidSkeneFitted:
+        check_key("DawidSkene.fit", key)
         del key  # deterministic; accepted for API uniformity
         data = check_weak_labels(data)
         if self.abstain == "ignore" and not is_traced(data.L):

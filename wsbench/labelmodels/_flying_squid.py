@@ -61,6 +61,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 from ..data import WeakLabels
 from ..data.validate import is_traced
 from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
+from ._hyper import check_choice, check_key
 
 _AGGREGATES = ("mean", "median")
 _TRIPLETS = ("overlapping", "all")
@@ -321,16 +322,11 @@ class FlyingSquid(AbstractLabelModel):
     triplets: Literal["overlapping", "all"] = eqx.field(static=True, default="overlapping")
 
     def __check_init__(self):
-        if self.aggregate not in _AGGREGATES:
-            raise ValueError(
-                f"FlyingSquid.aggregate must be one of {_AGGREGATES}, got {self.aggregate!r}."
-            )
-        if self.triplets not in _TRIPLETS:
-            raise ValueError(
-                f"FlyingSquid.triplets must be one of {_TRIPLETS}, got {self.triplets!r}."
-            )
+        check_choice("FlyingSquid", "aggregate", self.aggregate, _AGGREGATES)
+        check_choice("FlyingSquid", "triplets", self.triplets, _TRIPLETS)
 
     def fit(self, data: WeakLabels, *, key: PRNGKeyArray) -> FlyingSquidFitted:
+        check_key("FlyingSquid.fit", key)
         del key  # deterministic; accepted for API uniformity
         data = check_weak_labels(data)
         k, m = data.n_classes, data.m

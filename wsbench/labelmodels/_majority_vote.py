@@ -7,6 +7,7 @@ from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels, vote_counts
 from ._base import AbstractFitted, AbstractLabelModel, check_weak_labels, checked_L
+from ._hyper import check_key
 
 
 class MajorityVoteFitted(AbstractFitted):
@@ -44,6 +45,7 @@ class MajorityVote(AbstractLabelModel):
     """
 
     def fit(self, data: WeakLabels, *, key: PRNGKeyArray) -> MajorityVoteFitted:
+        check_key("MajorityVote.fit", key)
         del key  # deterministic; accepted for API uniformity
         data = check_weak_labels(data)
         k = data.n_classes

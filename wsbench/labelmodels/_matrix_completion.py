@@ -68,6 +68,7 @@ from ._base import (
 )
 from ._class_balance import anchor_rows, fit_class_balance
 from ._dependencies import Layout, _as_edges, _Structure, _structure, _structure_of
+from ._hyper import as_edge_list, as_int, check_bool, check_choice, check_int, check_key, check_real
 from ._statistics import OverlapStats, overlap_stats
 
 EPS = 1e-6
@@ -235,7 +236,10 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
     Class balance (``balance``): ``"auto"`` uses ``data.class_balance`` when the weak labels carry one
     (the runner sets it when ``dev_labels=class_balance``: given, or estimated from dev labels), else
     the unsupervised estimate; ``"data"`` requires it; ``"unsupervised"`` always estimates it from
-    three-way LF overlaps (MeTaL's class-balance model, ``_class_balance.py``); ``"uniform"`` fixes it.
+    three-way LF overlaps (MeTaL's class-balance model, ``_class_balance.py``), falling back to uniform
+    unless the estimate has a lower loss than uniform and is well identified (significantly different
+    from uniform under a jackknife over groups of LFs; dependent real LFs fail this); ``"uniform"``
+    fixes it.
 
     Degenerate inputs: fewer than three conditionally independent LF groups raise ``ValueError``
     (the model is not identifiable; use ``MajorityVote`` or ``DawidSkene``). An LF that never votes
@@ -251,7 +255,7 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
         (8, 3, 2)
     """
 
-    n_iter: int = eqx.field(static=True, default=500)
+    n_iter: int = eqx.field(static=True, default=500, converter=as_int)
     """Optimizer steps (``lax.scan`` length)."""
     lr: float | Array = 0.01
     """Learning rate (cosine-decayed to 1% over ``n_iter``); vmappable."""
@@ -267,7 +271,9 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
         static=True, default="auto"
     )
     """Where the class balance comes from (see the class docstring)."""
-    edges: tuple[tuple[int, int], ...] = eqx.field(static=True, default=(), converter=_as_edges)
+    edges: tuple[tuple[int, int], ...] = eqx.field(
+        static=True, default=(), converter=lambda e: _as_edges(as_edge_list(e))
+    )
     """Known dependency edges ``(i, j)`` between LFs (a forest)."""
     init: Literal["coverage", "snorkel"] = eqx.field(static=True, default="coverage")
     """``"coverage"``: every LF votes with its coverage, correct with probability ``prec_init``
@@ -286,16 +292,22 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
     solutions in which one-sided LFs stop supporting their own class."""
 
     def __check_init__(self):
-        if self.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}.")
-        if self.init not in ("coverage", "snorkel"):
-            raise ValueError(f"init must be 'coverage' or 'snorkel', got {self.init!r}.")
-        if self.schedule not in ("cosine", "constant"):
-            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}.")
-        if self.balance not in BALANCE_MODES:
-            raise ValueError(f"balance must be one of {BALANCE_MODES}, got {self.balance!r}.")
-        if not isinstance(self.n_iter, int) or self.n_iter < 1:
-            raise ValueError(f"n_iter must be a positive int, got {self.n_iter!r}.")
+        own = "MatrixCompletion"
+        check_choice(own, "optimizer", self.optimizer, ("adam", "sgd"))
+        check_choice(own, "init", self.init, ("coverage", "snorkel"))
+        check_choice(own, "schedule", self.schedule, ("cosine", "constant"))
+        check_choice(own, "balance", self.balance, BALANCE_MODES)
+        check_bool(own, "anchor", self.anchor)
+        check_int(own, "n_iter", self.n_iter)
+        check_real(own, "lr", self.lr, low=0.0, low_open=True, meaning="learning rate")
+        check_real(
+            own, "l2", self.l2, low=0.0, meaning="weight of the pull towards the initial guess"
+        )
+        check_real(
+            own, "prec_init", self.prec_init, low=0.0, high=1.0, meaning="initial LF accuracy"
+        )
+        check_real(own, "init_noise", self.init_noise, low=0.0)
+        check_real(own, "init_scale", self.init_scale, low=0.0, low_open=True)
 
     def _needs_triples(self, class_balance) -> bool:
         return self.balance == "unsupervised" or (self.balance == "auto" and class_balance is None)
@@ -328,10 +340,12 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
         return s
 
     def fit(self, data: WeakLabels, *, key: PRNGKeyArray) -> MatrixCompletionFitted:
+        check_key("MatrixCompletion.fit", key)
         return self.fit_from_stats(self.statistics(data), key=key)
 
     def fit_from_stats(self, stats: OverlapStats, *, key: PRNGKeyArray) -> MatrixCompletionFitted:
         """Fit from precomputed ``OverlapStats`` (pure; vmap over estimators/keys reuses ``stats``)."""
+        check_key("MatrixCompletion.fit_from_stats", key)
         k, m = stats.n_classes, stats.coverage.shape[0]
         if stats.edges != self.edges:
             raise ValueError(
