@@ -80,7 +80,8 @@ NOTES = (
     "vendored chemprot lacks (fit on valid here), so chemprot cells are not strictly comparable.",
     "Peers: measured here on the same L by tests/reference/peer_wrench_table.py (snorkel 0.10 "
     "LabelModel defaults, seed 123; crowd-kit DawidSkene, abstains missing, so it cannot use "
-    "one-sided LFs; flyingsquid package, one-vs-rest for chemprot).",
+    "one-sided LFs, fit transductively on fit + test rows as crowd-kit has no predict; flyingsquid "
+    "package, one-vs-rest for chemprot, normalised over classes). Point values, no intervals.",
 )
 
 

@@ -186,3 +186,17 @@ def test_degenerate_fits_are_named(caplog):
         "simplex boundary" in record.getMessage()
         and "single predicted class" in record.getMessage()
     )
+
+
+@pytest.mark.parametrize("override", ["grid={smoothing: [0.0, 0.1]}", "+grid.smoothing=[0.0,0.1]"])
+def test_documented_grid_overrides_compose(override):
+    cfg = _cfg("estimator=dawid_skene", override)
+    assert labelmodel.grid_of(cfg) == {"smoothing": [0.0, 0.1]}
+
+
+def test_select_grid_is_the_estimators_default_updated_by_grid():
+    cfg = _cfg("estimator=matrix_completion", "dev_labels=select", "+grid.lr=[0.05]")
+    grid = labelmodel.grid_of(cfg)
+    assert grid["lr"] == [0.05] and len(grid["l2"]) > 1 and len(grid["prec_init"]) > 1
+    assert labelmodel.grid_of(_cfg("estimator=matrix_completion")) == {}  # none: no grid
+    assert labelmodel.grid_of(_cfg("dev_labels=select")) == {}  # majority vote: one point
