@@ -197,7 +197,7 @@ def markdown(
             for d, m in cols:
                 hit = g[(g.dataset == d) & (g.metric == m)]
                 cells.append("–" if hit.empty else f"{float(hit['value'].iloc[0]):.2f}")
-            lines.append(f"| WRENCH (select) | WRENCH {method} | " + " | ".join(cells) + " |")
+            lines.append(f"| published | WRENCH {method} | " + " | ".join(cells) + " |")
     notes = ["", "Test split, percent, mean [95% bootstrap interval over test rows]."]
     notes += [f"Note: {r}" for r in NOTES]
     return "\n".join(lines + notes) + "\n"

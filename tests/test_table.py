@@ -73,7 +73,7 @@ def test_peers_and_published_cells_are_rows(tmp_path):
               "--out", str(tmp_path / "out")])  # fmt: skip
     md = (tmp_path / "out" / "table_real.md").read_text()
     assert "| none | peer: snorkel_label_model | 84.0 |" in md
-    assert "| WRENCH (select) | WRENCH MV | 84.00 |" in md
+    assert "| published | WRENCH MV | 84.00 |" in md
 
 
 def test_missing_columns_are_named(tmp_path):
