@@ -40,7 +40,9 @@ def _toy_csv(path: Path, mod) -> Path:
 def test_renders_csv_and_markdown(tmp_path):
     mod = _module()
     data = _toy_csv(tmp_path / "real_table.csv", mod)
-    mod.main(["--data", str(data), "--out", str(tmp_path / "out")])
+    none = str(tmp_path / "absent.csv")  # no peer or published rows in this test
+    mod.main(["--data", str(data), "--peers", none, "--published", none,
+              "--out", str(tmp_path / "out")])  # fmt: skip
     long = pd.read_csv(tmp_path / "out" / "table_real.csv")
     n_cols = sum(len(v) for v in mod.METRICS.values())
     assert len(long) == 2 * 2 * n_cols
