@@ -99,7 +99,7 @@ def test_second_run_skips_and_returns_stored_summary(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("a completed job must not be recomputed")
 
-    monkeypatch.setattr(labelmodel, "score_grid", boom)
+    monkeypatch.setattr(labelmodel, "fit_grid", boom)
     assert labelmodel.run(cfg, out_dir=tmp_path) == first
     assert {name: (tmp_path / name).stat().st_mtime_ns for name in FILES} == stamps
     # keys that do not change the numbers do not force a re-run either
@@ -175,13 +175,13 @@ def test_write_marks_complete_only_at_the_end(tmp_path, monkeypatch):
 @pytest.mark.parametrize("dev_labels", ["none", "class_balance"])
 def test_dev_labels_sets_train_class_balance(tmp_path, monkeypatch, dev_labels):
     seen = {}
-    real = labelmodel.score_grid
+    real = labelmodel.fit_grid
 
     def spy(stacked, train_weak, *args, **kwargs):
         seen.setdefault("balance", train_weak.class_balance)
         return real(stacked, train_weak, *args, **kwargs)
 
-    monkeypatch.setattr(labelmodel, "score_grid", spy)
+    monkeypatch.setattr(labelmodel, "fit_grid", spy)
     cfg = _cfg("dataset=synthetic_ds", f"dev_labels={dev_labels}")
     labelmodel.run(cfg, out_dir=tmp_path)
     balance = seen["balance"]

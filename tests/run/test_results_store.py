@@ -57,13 +57,13 @@ def test_killed_rerun_with_edited_config_is_not_skipped_later(tmp_path, monkeypa
         results.load(tmp_path)
 
     calls = []
-    real_score = labelmodel.score_grid_splits
+    real_score = labelmodel.fit_grid
 
     def counted(*args, **kwargs):
         calls.append(1)
         return real_score(*args, **kwargs)
 
-    monkeypatch.setattr(labelmodel, "score_grid_splits", counted)
+    monkeypatch.setattr(labelmodel, "fit_grid", counted)
     labelmodel.run(_cfg("dataset.m=10"), out_dir=job)  # restored config
     assert calls == [1], "the restored config must be recomputed, not skipped"
     df = results.load(tmp_path)

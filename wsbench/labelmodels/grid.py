@@ -102,3 +102,71 @@ def score_grid(
     over_seeds = eqx.filter_vmap(one, in_axes=(None, 0))
     over_grid = eqx.filter_vmap(over_seeds, in_axes=(eqx.if_array(0), None), axis_size=n_points)
     return over_grid(stacked, keys)
+
+
+TIE_RULE_TAKERS = ("accuracy", "f1")
+"""Metrics of ``wsbench.metrics.METRICS`` that take a ``tie_rule=`` keyword."""
+
+
+def score_split(
+    probs: Float[Array, "n k"], split: Split, *, tie_rule: str = "split"
+) -> dict[str, Float[Array, ""]]:
+    """``metrics.score`` of ``probs`` on ``split`` with ties broken by ``tie_rule``."""
+    out = {
+        name: fn(probs, split.y, tie_rule=tie_rule)
+        if name in TIE_RULE_TAKERS
+        else fn(probs, split.y)
+        for name, fn in metrics.METRICS.items()
+    }
+    out["coverage"] = metrics.coverage(split.weak.L)
+    return out
+
+
+def _diagnostics(fitted, L) -> dict[str, Array]:
+    """The fitted model's ``diagnostics(L)`` if it has them, plus the predicted-class histogram."""
+    hist = metrics.tie_split(fitted.predict_proba(L)).mean(axis=0)
+    out = {"pred_histogram": hist, "n_predicted_classes": (hist >= 0.005).sum()}
+    if hasattr(fitted, "diagnostics"):
+        out.update(fitted.diagnostics(L))
+    return out
+
+
+@eqx.filter_jit
+def fit_grid(
+    stacked: M,
+    train: WeakLabels,
+    splits: Mapping[str, Split],
+    keys: PRNGKeyArray,
+    *,
+    n_points: int,
+    tie_rule: str = "split",
+    keep_probs: tuple[str, ...] = (),
+) -> dict[str, dict[str, Array]]:
+    """``score_grid`` plus each fit's diagnostics on ``train`` and, for the splits in ``keep_probs``,
+    the predicted probabilities; all with leading ``(h, s)`` axes.
+
+    Returns:
+        ``{"scores": {split: {metric: (h, s)}}, "traces": {...}, "diagnostics": {name: (h, s, ...)},
+        "probs": {split: (h, s, n, k)}}``. ``diagnostics`` holds ``pred_histogram`` and
+        ``n_predicted_classes`` for every model and ``fitted.diagnostics(train.L)`` for those that
+        have them (generative fits, ``AbstractGenerativeFitted``).
+    """
+    two_stage = isinstance(stacked, AbstractTwoStageLabelModel)
+    stats = stacked.statistics(train) if two_stage else None  # static fields only: shared
+
+    def one(est, key):
+        fitted = est.fit_from_stats(stats, key=key) if two_stage else est.fit(train, key=key)
+        probs = {name: fitted.predict_proba(split.weak.L) for name, split in splits.items()}
+        return {
+            "scores": {
+                name: score_split(probs[name], split, tie_rule=tie_rule)
+                for name, split in splits.items()
+            },
+            "traces": fitted.trace,
+            "diagnostics": _diagnostics(fitted, train.L),
+            "probs": {name: probs[name] for name in keep_probs},
+        }
+
+    over_seeds = eqx.filter_vmap(one, in_axes=(None, 0))
+    over_grid = eqx.filter_vmap(over_seeds, in_axes=(eqx.if_array(0), None), axis_size=n_points)
+    return over_grid(stacked, keys)

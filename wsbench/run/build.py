@@ -31,8 +31,9 @@ from .keys import NOT_RESULT_KEYS
 from .logging import Logger
 from .seeding import named_key, root_key
 
-DEV_LABELS = ("none", "class_balance")
-"""What a label model may learn from the valid split's gold labels: nothing, or the class balance."""
+DEV_LABELS = ("none", "class_balance", "select")
+"""What a label model may learn from the valid split's gold labels: nothing, the class balance, or
+the class balance plus the choice of hyperparameters by a valid metric (WRENCH's protocol)."""
 
 # ----------------------------------------------------------------------------- config checks
 
@@ -204,10 +205,10 @@ def build_dataset(cfg: DictConfig) -> Dataset:
             f"dataset {data.name!r}: the test split has no gold labels (y missing or all -1); "
             "label models are scored on test gold labels."
         )
-    if cfg.dev_labels == "class_balance":
+    if cfg.dev_labels in ("class_balance", "select"):
         if not data.valid.has_gold:
             raise ValueError(
-                f"dev_labels=class_balance needs gold labels in the valid split, but dataset "
+                f"dev_labels={cfg.dev_labels} needs gold labels in the valid split, but dataset "
                 f"{data.name!r} has none; use dev_labels=none."
             )
         prior = class_frequencies(data.valid.y, data.n_classes)

@@ -238,11 +238,17 @@ def aggregate(
 ) -> pd.DataFrame:
     """Mean, standard error and count over seeds, per group ``by``.
 
+    Rows of label-model jobs carry ``selected`` (the grid point the job reports); unless ``by``
+    groups by a grid hyperparameter (``hp.*``), only those rows are aggregated.
+
     Columns of the result: ``by``, then ``<metric>`` (mean), ``<metric>_sem``, and ``n_seeds``.
     """
     missing = [c for c in by if c not in df.columns]
     if missing:
         raise ValueError(f"aggregate: unknown column(s) {missing}; available: {sorted(df.columns)}")
+    if "selected" in df.columns and not any(str(c).startswith("hp.") for c in by):
+        # a job's rows cover its whole grid; its result is the selected point's (run/labelmodel.py)
+        df = df[df["selected"].astype(bool)]
     metrics = list(metrics) if metrics is not None else metric_columns(df)
     grouped = df.groupby(list(by), sort=True, dropna=False)
     out = grouped[metrics].mean()
@@ -286,7 +292,8 @@ def default_groups(df: pd.DataFrame) -> list[str]:
     Swept ``seed`` / ``data_seed`` are replicates: aggregates run over them (with the vmapped
     ``seeds`` axis), so a sweep over ``data_seed`` gives error bars over data draws.
     """
-    hps = sorted(c for c in df.columns if c.startswith("hp."))
+    # label-model jobs mark the grid point they report (``selected``): one line per job then
+    hps = [] if "selected" in df.columns else sorted(c for c in df.columns if c.startswith("hp."))
     swept = sorted(c for c in df.columns if c.startswith("override.") and c not in REPLICATE_KEYS)
     return ["estimator", "dataset", *hps, *swept]
 
@@ -294,19 +301,33 @@ def default_groups(df: pd.DataFrame) -> list[str]:
 def summary_table(
     df: pd.DataFrame, metrics: Sequence[str] | None = None, by: Sequence[str] | None = None
 ) -> str:
-    """A plain-text table: one line per group, ``mean ± sem`` over seeds per metric."""
+    """A plain-text table: one line per group, per metric ``mean [lo, hi]`` (the bootstrap
+    interval over test rows, ``<metric>_lo`` / ``_hi``, averaged over seeds) where the rows have
+    one, else ``mean ± sem`` over seeds."""
     metrics = (
         list(metrics) if metrics is not None else [c for c in TABLE_METRICS if c in df.columns]
     )
     by = list(by) if by is not None else default_groups(df)
-    table = aggregate(df, by, metrics)
+    bounds = [f"{mt}{e}" for mt in metrics for e in ("_lo", "_hi") if f"{mt}{e}" in df.columns]
+    table = aggregate(df, by, metrics + bounds)
+
+    def cell(i: int, mt: str) -> str:
+        mean = table[mt].iloc[i]
+        if f"{mt}_lo" in table.columns and f"{mt}_hi" in table.columns:
+            return f"{mean:.3f} [{table[mt + '_lo'].iloc[i]:.3f}, {table[mt + '_hi'].iloc[i]:.3f}]"
+        return f"{mean:.3f} ± {table[mt + '_sem'].iloc[i]:.3f}"
+
     cells = [
-        [str(table[c].iloc[i]) for c in by]
-        + [f"{table[mt].iloc[i]:.3f} ± {table[mt + '_sem'].iloc[i]:.3f}" for mt in metrics]
+        [str(table[c].iloc[i]) for c in by] + [cell(i, mt) for mt in metrics]
         for i in range(len(table))
     ]
     header = [c.removeprefix("override.") for c in by] + metrics
     widths = [max(len(h), *(len(r[j]) for r in cells)) for j, h in enumerate(header)]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
     body = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
-    return "\n".join([line, "-" * len(line), *body])
+    note = []
+    if bounds:
+        note = [
+            "mean over seeds [95% bootstrap interval over test rows]; a test metric without an interval: ± sem over seeds"
+        ]
+    return "\n".join([line, "-" * len(line), *body, *note])

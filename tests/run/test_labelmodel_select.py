@@ -1,0 +1,202 @@
+"""dev_labels=select (WRENCH's protocol), the tie rule, diagnostics and bootstrap intervals in rows.
+
+One runner call per setting on ``debug=smoke`` sizes; every assertion recomputes the expected value
+from the rows (or from ``wsbench.metrics``), never from a stored number.
+"""
+
+import logging
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from tests._utils import CONF
+from wsbench import metrics
+from wsbench.labelmodels import MajorityVote
+from wsbench.run import build, labelmodel
+
+FAST = ["debug=smoke", "jax_cache=null", "progress=false", "logger=none"]
+
+
+def _cfg(*overrides):
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            return compose("labelmodel", overrides=[*FAST, *overrides])
+    finally:
+        GlobalHydra.instance().clear()
+
+
+@pytest.fixture(scope="module")
+def select_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("select")
+    cfg = _cfg("estimator=dawid_skene_abstain", "dataset=synthetic_ds", "dev_labels=select")
+    summary = labelmodel.run(cfg, out_dir=out)
+    return cfg, summary, pd.read_parquet(out / "results.parquet")
+
+
+def test_select_uses_the_estimators_select_grid_and_picks_the_best_valid_point(select_run):
+    cfg, summary, df = select_run
+    grid = list(cfg.select_grid.smoothing)
+    assert len(grid) >= 2
+    assert len(df) == len(grid) * cfg.seeds
+    by_point = df.groupby("grid_point")["valid/accuracy"].mean()
+    best = int(by_point.idxmax())
+    assert (df["select.point"] == best).all()
+    assert (df["selected"] == (df["grid_point"] == best)).all()
+    chosen = df[df.selected]
+    assert (df["select.hp.smoothing"] == chosen["hp.smoothing"].iloc[0]).all()
+    assert df["select.rule"].str.startswith("max valid/accuracy").all()
+    assert summary["test/accuracy"] == pytest.approx(chosen["test/accuracy"].mean())
+    assert summary["select/hp.smoothing"] == pytest.approx(chosen["hp.smoothing"].iloc[0])
+
+
+def test_select_learns_the_class_balance_from_valid(monkeypatch, tmp_path):
+    seen = {}
+    real = labelmodel.fit_grid
+
+    def spy(stacked, train_weak, *args, **kwargs):
+        seen["balance"] = train_weak.class_balance
+        return real(stacked, train_weak, *args, **kwargs)
+
+    monkeypatch.setattr(labelmodel, "fit_grid", spy)
+    cfg = _cfg("dataset=synthetic_ds", "dev_labels=select")  # majority vote: one point
+    labelmodel.run(cfg, out_dir=tmp_path)
+    data = build.build_dataset(_cfg("dataset=synthetic_ds"))
+    y = np.asarray(data.valid.y)
+    counts = np.bincount(y[y >= 0], minlength=cfg.dataset.n_classes) + 1.0
+    np.testing.assert_allclose(np.asarray(seen["balance"]), counts / counts.sum(), rtol=1e-6)
+    df = pd.read_parquet(tmp_path / "results.parquet")
+    assert df["selected"].all() and (df["grid_point"] == 0).all()  # no continuous hyperparameters
+
+
+def test_select_metric_lower_is_better(tmp_path):
+    cfg = _cfg(
+        "estimator=dawid_skene_abstain",
+        "dataset=synthetic_ds",
+        "dev_labels=select",
+        "select_metric=valid/log_loss",
+    )
+    labelmodel.run(cfg, out_dir=tmp_path)
+    df = pd.read_parquet(tmp_path / "results.parquet")
+    best = int(df.groupby("grid_point")["valid/log_loss"].mean().idxmin())
+    assert (df["select.point"] == best).all()
+    assert df["select.rule"].str.startswith("min valid/log_loss").all()
+
+
+@pytest.mark.parametrize(
+    "override,match",
+    [
+        ("select_metric=test/accuracy", "select_metric"),
+        ("scoring.tie_rule=coin", "scoring.tie_rule"),
+        ("scoring.n_boot=1", "scoring.n_boot"),
+        ("dev_labels=choose", "dev_labels"),
+    ],
+)
+def test_bad_selection_and_scoring_configs_raise(tmp_path, override, match):
+    with pytest.raises(ValueError, match=match):
+        labelmodel.run(_cfg(override), out_dir=tmp_path)
+
+
+def test_rows_carry_intervals_diagnostics_and_identical_seeds(select_run):
+    _, summary, df = select_run
+    for metric in ("accuracy", "f1", "log_loss", "roc_auc"):
+        lo, mid, hi = df[f"test/{metric}_lo"], df[f"test/{metric}"], df[f"test/{metric}_hi"]
+        assert (lo <= mid + 1e-6).all() and (mid <= hi + 1e-6).all(), metric
+        assert (hi - lo > 0).all(), metric  # 200 test rows: a real, non-zero interval
+        assert (
+            summary[f"test/{metric}_lo"]
+            <= summary[f"test/{metric}"]
+            <= summary[f"test/{metric}_hi"]
+        )
+    for name in ("prior_min", "share_votes_not_own_class", "loss_fit", "n_predicted_classes"):
+        assert np.isfinite(df[f"diag/{name}"]).all(), name
+    # DawidSkene from vote fractions is deterministic: every seed gives the same numbers
+    assert df["seeds_identical"].all() and summary["seeds_identical"] == 1.0
+    assert df.groupby("grid_point")["test/accuracy"].nunique().eq(1).all()
+    assert (df["scoring.tie_rule"] == "expected").all()
+
+
+def test_wrench_tie_rule_scores_majority_vote_like_metrics(tmp_path):
+    cfg = _cfg("dataset=synthetic_ds", "scoring.tie_rule=wrench", "seeds=1")
+    summary = labelmodel.run(cfg, out_dir=tmp_path)
+    data = build.build_dataset(cfg)
+    probs = (
+        MajorityVote().fit(data.train.weak, key=jax.random.key(0)).predict_proba(data.test.weak.L)
+    )
+    for name in ("accuracy", "f1"):
+        want = float(getattr(metrics, name)(probs, data.test.y, tie_rule="wrench"))
+        assert summary[f"test/{name}"] == pytest.approx(want, abs=1e-6), name
+    df = pd.read_parquet(tmp_path / "results.parquet")
+    assert (df["scoring.tie_rule"] == "wrench").all()
+
+
+def test_bootstrap_matches_metrics_bootstrap_ci():
+    key = jax.random.key(3)
+    probs = jax.nn.softmax(jax.random.normal(jax.random.key(1), (1, 2, 150, 3)), axis=-1)
+    y = jax.random.randint(jax.random.key(2), (150,), -1, 3)
+    boot = labelmodel.bootstrap_metrics(
+        np.asarray(probs), np.asarray(y), tie_rule="split", n_boot=200, key=key
+    )
+    assert boot["accuracy"].shape == (1, 2, 200)
+    for s in range(2):
+        want = metrics.bootstrap_ci(metrics.accuracy, probs[0, s], y, n_boot=200, key=key)
+        got = labelmodel._interval(boot["accuracy"][0, s], 0.95)
+        np.testing.assert_allclose(got, [float(w) for w in want], atol=1e-6)
+
+
+def test_wrench_ties_are_broken_before_resampling():
+    # all rows tied: WRENCH's rule picks by row position; resampled rows keep their own pick
+    probs = jnp.full((1, 1, 64, 2), 0.5)
+    y = jnp.asarray(np.arange(64) % 2)
+    boot = labelmodel.bootstrap_metrics(
+        np.asarray(probs), np.asarray(y), tie_rule="wrench", n_boot=300, key=jax.random.key(0)
+    )
+    point = float(metrics.accuracy(probs[0, 0], y, tie_rule="wrench"))
+    assert abs(np.mean(boot["accuracy"]) - point) < 0.03
+
+
+def test_degenerate_fits_are_named(caplog):
+    healthy = {
+        "prior_min": np.array([0.3]),
+        "prior_at_boundary": np.array([0.0]),
+        "share_votes_not_own_class": np.array([0.1]),
+        "n_predicted_classes": np.array([2.0]),
+    }
+    assert labelmodel.degenerate(healthy, gold_classes=2) == []
+    bad = {
+        **healthy,
+        "prior_min": np.array([1e-5]),
+        "prior_at_boundary": np.array([1.0]),
+        "share_votes_not_own_class": np.array([0.9]),
+        "n_predicted_classes": np.array([1.0]),
+    }
+    found = labelmodel.degenerate(bad, gold_classes=2)
+    assert len(found) == 3
+    assert labelmodel.degenerate({"n_predicted_classes": np.array([1.0])}, gold_classes=1) == []
+    with caplog.at_level(logging.WARNING, logger="wsbench.run.labelmodel"):
+        labelmodel.warn_degenerate("est_x", "data_y", bad, gold_classes=2)
+    (record,) = caplog.records
+    assert "est_x" in record.getMessage() and "data_y" in record.getMessage()
+    assert (
+        "simplex boundary" in record.getMessage()
+        and "single predicted class" in record.getMessage()
+    )
+
+
+@pytest.mark.parametrize("override", ["grid={smoothing: [0.0, 0.1]}", "+grid.smoothing=[0.0,0.1]"])
+def test_documented_grid_overrides_compose(override):
+    cfg = _cfg("estimator=dawid_skene", override)
+    assert labelmodel.grid_of(cfg) == {"smoothing": [0.0, 0.1]}
+
+
+def test_select_grid_is_the_estimators_default_updated_by_grid():
+    cfg = _cfg("estimator=matrix_completion", "dev_labels=select", "+grid.lr=[0.05]")
+    grid = labelmodel.grid_of(cfg)
+    assert grid["lr"] == [0.05] and len(grid["l2"]) > 1 and len(grid["prec_init"]) > 1
+    assert labelmodel.grid_of(_cfg("estimator=matrix_completion")) == {}  # none: no grid
+    assert labelmodel.grid_of(_cfg("dev_labels=select")) == {}  # majority vote: one point
