@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from wsbench.labelmodels._majority_vote import wrench_majority_vote_proba
+from wsbench.labelmodels import wrench_majority_vote_proba
 from wsbench.metrics import accuracy, f1, tie_break_wrench
 
 # WRENCH README benchmark figure (images/bench_class1.png, commit dae81567): MV test cells

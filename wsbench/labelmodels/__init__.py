@@ -23,7 +23,7 @@ from ._base import (
 from ._dawid_skene import DawidSkene, DawidSkeneFitted
 from ._dependencies import Layout
 from ._flying_squid import FlyingSquid, FlyingSquidFitted
-from ._majority_vote import MajorityVote, MajorityVoteFitted
+from ._majority_vote import MajorityVote, MajorityVoteFitted, wrench_majority_vote_proba
 from ._matrix_completion import MatrixCompletion, MatrixCompletionFitted
 from ._statistics import OverlapStats, layout_overlap_stats, overlap_stats
 
@@ -52,4 +52,5 @@ __all__ = [
     "overlap_stats",
     "predict",
     "set_params",
+    "wrench_majority_vote_proba",
 ]
