@@ -106,11 +106,8 @@ def _predict(log_prior: Float[Array, " k"], log_conf: Float[Array, "m k o"], L: 
     return jnp.where(voted, probs, jnp.exp(log_prior)[None, :])
 
 
-def _majority_vote_posterior(
-    L: Int[Array, "n m"], prior: Float[Array, " k"]
-) -> Float[Array, "n k"]:
-    """Majority vote with ties split uniformly; rows without votes get ``prior``."""
-    k = prior.shape[0]
+def _class_counts(L: Int[Array, "n m"], k: int) -> Float[Array, "n k"]:
+    """Votes per class on each row (float32)."""
     L = _votes_dtype(L, k)
     # a scan, not a list of k reductions: XLA would materialise all k (n, m) comparisons at once
     _, counts = jax.lax.scan(
@@ -118,7 +115,14 @@ def _majority_vote_posterior(
         None,
         jnp.arange(k, dtype=L.dtype),
     )
-    counts = counts.T.astype(jnp.float32)  # [i, o]
+    return counts.T.astype(jnp.float32)  # [i, o]
+
+
+def _majority_vote_posterior(
+    L: Int[Array, "n m"], prior: Float[Array, " k"]
+) -> Float[Array, "n k"]:
+    """Majority vote with ties split uniformly; rows without votes get ``prior``."""
+    counts = _class_counts(L, prior.shape[0])
     top = counts.max(axis=1, keepdims=True)
     winners = ((counts == top) & (top > 0)).astype(jnp.float32)
     mv = winners / jnp.maximum(winners.sum(axis=1, keepdims=True), 1.0)
@@ -129,14 +133,7 @@ def _vote_fraction_posterior(
     L: Int[Array, "n m"], prior: Float[Array, " k"]
 ) -> Float[Array, "n k"]:
     """Each row's share of votes per class (soft majority vote); rows without votes get ``prior``."""
-    k = prior.shape[0]
-    L = _votes_dtype(L, k)
-    _, counts = jax.lax.scan(
-        lambda _, o: (None, (L == o).sum(axis=1, dtype=jnp.int32)),
-        None,
-        jnp.arange(k, dtype=L.dtype),
-    )
-    counts = counts.T.astype(jnp.float32)  # [i, o]
+    counts = _class_counts(L, prior.shape[0])
     total = counts.sum(axis=1, keepdims=True)
     return jnp.where(total > 0, counts / jnp.maximum(total, 1.0), prior[None, :])
 
