@@ -24,6 +24,22 @@ def key(request):
     return k
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop JAX's compiled programs after each test module.
+
+    Every XLA:CPU executable holds its own memory mappings, and a process that keeps the
+    thousands a full suite compiles runs into the kernel's map limit (``vm.max_map_count``,
+    65530 by default): LLVM's next allocation fails and the compiler segfaults. Modules do not
+    share programs worth keeping, so clearing the caches between them costs little.
+    """
+    yield
+    import gc
+
+    jax.clear_caches()
+    gc.collect()
+
+
 def pytest_report_header(config):
     return f"wsbench test seed: WSBENCH_TEST_SEED={TEST_SEED}; jax backend: {jax.default_backend()}"
 
