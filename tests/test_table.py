@@ -56,7 +56,10 @@ def test_renders_csv_and_markdown(tmp_path):
     assert "± 0.0" not in md
     assert md.count("\n| none |") == 2 and md.count("\n| class_balance |") == 2
     flagged = long[long.below_chance]
-    assert list(zip(flagged.dataset, flagged.metric)) == [("wrench_youtube", "accuracy")] * 2
+    assert (
+        list(zip(flagged.dataset, flagged.metric, strict=True))
+        == [("wrench_youtube", "accuracy")] * 2
+    )
     assert not long[long.estimator == "majority_vote"].below_majority_vote.any()
     assert long[long.estimator == "dawid_skene"].below_majority_vote.all()
 

@@ -92,15 +92,15 @@ def main() -> None:
         y = gold(folder, "test")
         yv = gold(folder, "valid")
         balance = np.bincount(yv[yv >= 0], minlength=k) / (yv >= 0).sum()
-        runs = {
-            ("snorkel_label_model", "none"): lambda: snorkel(L, k, Lt, None),
-            ("snorkel_label_model", "class_balance"): lambda: snorkel(L, k, Lt, list(balance)),
-            ("crowdkit_dawid_skene", "none"): lambda: crowdkit_ds(L, k, Lt),
-            ("flyingsquid", "none"): lambda: flyingsquid(L, k, Lt, None),
-            ("flyingsquid", "class_balance"): lambda: flyingsquid(L, k, Lt, balance),
+        runs = {  # (estimator, protocol) -> (peer, its arguments); each runs in this iteration
+            ("snorkel_label_model", "none"): (snorkel, (L, k, Lt, None)),
+            ("snorkel_label_model", "class_balance"): (snorkel, (L, k, Lt, list(balance))),
+            ("crowdkit_dawid_skene", "none"): (crowdkit_ds, (L, k, Lt)),
+            ("flyingsquid", "none"): (flyingsquid, (L, k, Lt, None)),
+            ("flyingsquid", "class_balance"): (flyingsquid, (L, k, Lt, balance)),
         }
-        for (est, protocol), fit in runs.items():
-            probs = np.asarray(fit(), float)
+        for (est, protocol), (peer, peer_args) in runs.items():
+            probs = np.asarray(peer(*peer_args), float)
             split_hard = (probs >= probs.max(1, keepdims=True) - 1e-12).astype(float)
             split_hard /= split_hard.sum(1, keepdims=True)
             wrench_hard = np.eye(k)[probs_to_preds(probs, tie_break_policy="random")]
