@@ -15,6 +15,7 @@ the logger sees them (a logger failure never loses results).
 """
 
 import dataclasses
+import gc
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -116,6 +117,7 @@ class Job:
             logger.log_traces(trace_arrays)
         logger.log_summary(summary)
         logger.finish()
+        release_compiled_programs_if_needed()
         return summary
 
 
@@ -124,6 +126,38 @@ def hydra_output_dir() -> Path:
     if not HydraConfig.initialized():
         raise ValueError("run(cfg) outside a Hydra app needs an explicit out_dir=...")
     return Path(HydraConfig.get().runtime.output_dir)
+
+
+# Every XLA:CPU executable holds its own memory mappings; a process that keeps thousands of them
+# (a long sweep of jobs in one process: Hydra's basic launcher) reaches the kernel's map limit
+# (vm.max_map_count, 65530 by default), after which LLVM's next allocation fails inside the compiler
+# and the process segfaults. Past this share of the limit, a finished job drops JAX's compiled
+# programs (the persistent compilation cache, when on, makes the recompiles cheap).
+MAP_SHARE_BEFORE_RELEASE = 0.5
+
+
+def _memory_maps() -> tuple[int, int] | None:
+    """(mappings this process holds, the kernel's limit), or None where /proc does not say."""
+    try:
+        with open("/proc/self/maps", "rb") as f:
+            held = sum(1 for _ in f)
+        with open("/proc/sys/vm/max_map_count") as f:
+            limit = int(f.read())
+    except (OSError, ValueError):
+        return None
+    return held, limit
+
+
+def release_compiled_programs_if_needed(share: float = MAP_SHARE_BEFORE_RELEASE) -> bool:
+    """Clear JAX's caches of compiled programs when this process holds more than ``share`` of the
+    kernel's memory-map limit; returns whether it did."""
+    maps = _memory_maps()
+    if maps is None or maps[0] < share * maps[1]:
+        return False
+    log.info("releasing compiled programs: %d of %d memory maps held", *maps)
+    jax.clear_caches()
+    gc.collect()
+    return True
 
 
 def enable_compile_cache(path: str | None) -> None:
