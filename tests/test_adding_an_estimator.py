@@ -66,6 +66,7 @@ def test_template_passes_contract_checks(new_estimator, check):
     check(module.AgreementVote(), key=jr.key(0))
 
 
+@pytest.mark.slow
 def test_new_estimator_runs_and_joins_table_and_figures(new_estimator, tmp_path):
     _, conf = new_estimator
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):

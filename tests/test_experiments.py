@@ -61,6 +61,7 @@ def _complete_jobs(sweep_dir: Path) -> dict[str, int]:
     return {p.parent.name: p.stat().st_mtime_ns for p in sweep_dir.glob("*/results.json")}
 
 
+@pytest.mark.slow
 def test_main_job_prints_table_and_writes_summary_png(tmp_path, jax_cache):
     """The README's main job (experiment=quickstart), cut to majority vote so it stays fast."""
     sweep = tmp_path / "sweep"

@@ -60,6 +60,7 @@ def _flat(tree):
 
 
 @pytest.mark.parametrize("name", ["mean_field", "lstm"])
+@pytest.mark.slow
 def test_reinforce_gradient_matches_exact_gradient(name, key):
     gen = _generators(key)[name]
     all_seqs = jnp.array(list(itertools.product(range(K), repeat=L)), jnp.int32)  # 9 sequences

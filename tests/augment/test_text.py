@@ -83,6 +83,7 @@ def _mentions(ids, prot):
     return [int(t) for t, p in zip(ids, prot, strict=True) if p]
 
 
+@pytest.mark.slow
 def test_text_tfs_never_touch_entity_mentions(key):
     sents, x = _batch(key)
     tfs = text_tfs(NgramLM.fit(sents, V), n_substitute=2)

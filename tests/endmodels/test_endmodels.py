@@ -64,6 +64,7 @@ def test_separable_data_high_accuracy(name, key):
     assert fitted.trace["loss"].shape == (200,)
 
 
+@pytest.mark.slow
 def test_probabilistic_labels_from_label_model_beat_chance(key):
     k_sim, k_x, k_fit = jr.split(key, 3)
     sim = sample_independent(k_sim, n=1000, m=5, n_classes=2, accuracy=0.75, propensity=0.3)
@@ -81,6 +82,7 @@ def test_probabilistic_labels_from_label_model_beat_chance(key):
 
 
 @pytest.mark.parametrize("name", sorted(FAST))
+@pytest.mark.slow
 def test_same_key_same_result_and_vmap_over_keys(name, key):
     k_data, k_fit = jr.split(key)
     x, y = _blobs(k_data, n=100)

@@ -16,6 +16,7 @@ def _data(key, n=300, d=5):
     return x, (x @ w > 0).astype(int), xv, (xv @ w > 0).astype(int)
 
 
+@pytest.mark.slow
 def test_selects_best_valid_score():
     x, y, xv, yv = _data(jr.key(0))
     cands = [LogisticRegression(n_steps=1, lr=1e-4), LogisticRegression(n_steps=200)]

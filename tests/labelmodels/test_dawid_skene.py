@@ -20,6 +20,7 @@ ATOL = 2e-4  # float32 EM vs the float64 reference after tens of iterations
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.5])
+@pytest.mark.slow
 def test_matches_numpy_reference(key, smoothing):
     sim = sample_dawid_skene(key, n=150, m=5, n_classes=3, propensity=0.5)
     fitted = DawidSkene(n_iter=15, smoothing=smoothing).fit(sim.weak, key=key)
@@ -41,6 +42,7 @@ def test_matches_crowdkit_golden(key):
     np.testing.assert_allclose(probs, g["probas"], atol=1e-4)
 
 
+@pytest.mark.slow
 def test_matches_numpy_reference_with_class_balance(key):
     sim = sample_dawid_skene(key, n=150, m=4, n_classes=2, propensity=0.6, class_balance=[0.7, 0.3])
     weak = WeakLabels(L=sim.weak.L, n_classes=2, class_balance=[0.7, 0.3])
@@ -53,6 +55,7 @@ def test_matches_numpy_reference_with_class_balance(key):
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.01, 1.0])
 @pytest.mark.parametrize("init", ["majority_vote", "uniform"])
+@pytest.mark.slow
 def test_em_objective_is_monotone(key, smoothing, init):
     sim = sample_dawid_skene(key, n=2000, m=8, n_classes=3)
     trace = np.asarray(
@@ -66,6 +69,7 @@ def test_em_objective_is_monotone(key, smoothing, init):
     assert np.all(np.diff(trace) >= -slack), np.diff(trace).min()
 
 
+@pytest.mark.slow
 def test_uniform_init_breaks_symmetry(key):
     sim = sample_dawid_skene(key, n=3000, m=10, n_classes=3, diag=(0.6, 0.9))
     probs = DawidSkene(n_iter=50, init="uniform").fit(sim.weak, key=key).predict_proba(sim.weak.L)
@@ -73,6 +77,7 @@ def test_uniform_init_breaks_symmetry(key):
     assert float(accuracy(probs, sim.y)) >= float(accuracy(mv, sim.y)) - 0.01
 
 
+@pytest.mark.slow
 def test_k20_works(key):
     sim = sample_dawid_skene(key, n=4000, m=12, n_classes=20, diag=(0.6, 0.9), propensity=0.7)
     fitted = DawidSkene(n_iter=30).fit(sim.weak, key=key)
@@ -84,6 +89,7 @@ def test_k20_works(key):
 
 
 @pytest.mark.parametrize("with_balance", [False, True])
+@pytest.mark.slow
 def test_rows_without_votes_get_the_prior_exactly(key, with_balance):
     sim = sample_dawid_skene(key, n=400, m=5, n_classes=3, propensity=0.3)
     cb = [0.5, 0.3, 0.2] if with_balance else None
@@ -99,6 +105,7 @@ def test_rows_without_votes_get_the_prior_exactly(key, with_balance):
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.01])
+@pytest.mark.slow
 def test_never_voting_lf_gives_finite_output(key, smoothing):
     sim = sample_dawid_skene(key, n=300, m=4, n_classes=3)
     L = jnp.concatenate([sim.weak.L, jnp.full((300, 1), -1, jnp.int32)], axis=1)
@@ -119,6 +126,7 @@ def test_unseen_vote_with_zero_smoothing_is_finite(key):
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_classes_are_aligned_with_lf_outputs(key):
     # Every LF is accurate, so the fitted latent class t must be the LF output class t.
     sim = sample_independent(key, n=2000, m=6, n_classes=4, accuracy=(0.7, 0.9), propensity=0.8)
@@ -127,6 +135,7 @@ def test_classes_are_aligned_with_lf_outputs(key):
     assert bool(jnp.all(diag.mean(axis=0) > 0.5))
 
 
+@pytest.mark.slow
 def test_jit_and_vmap_over_smoothing(key):
     sim = sample_dawid_skene(key, n=500, m=6, n_classes=3)
     est = DawidSkene(n_iter=15)
@@ -163,6 +172,7 @@ def test_predict_proba_validates_L(key):
         fitted.predict_proba(np.full((3, 4), 3))
 
 
+@pytest.mark.slow
 def test_matches_bayes_posterior_accuracy(key):
     """Issue acceptance: within 0.5 accuracy points of the Bayes posterior with true parameters."""
     sim = sample_dawid_skene(key, n=20_000, m=10, n_classes=3)

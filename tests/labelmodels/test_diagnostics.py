@@ -31,6 +31,7 @@ def _weak():
     [DawidSkene(n_iter=20, abstain="observed"), MatrixCompletion(n_iter=100)],
     ids=["ds_observed", "mc"],
 )
+@pytest.mark.slow
 def test_diagnostics_keys_values_and_jit(est, key):
     weak = _weak()
     fitted = est.fit(weak, key=key)
@@ -56,6 +57,7 @@ def test_diagnostics_flag_a_constant_fit(key):
     assert float(d["pred_histogram"].max()) > 0.99
 
 
+@pytest.mark.slow
 def test_diagnostics_flag_lfs_moved_off_their_class(key):
     """Without the anchor, a converged fit moves one-sided LFs' votes to other classes."""
     from tests.labelmodels.test_matrix_completion import _one_sided_problem

@@ -52,6 +52,7 @@ def _sparse(key, n_classes: int) -> WeakLabels:
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("aggregate", ["mean", "median"])
 @pytest.mark.parametrize("triplets", ["overlapping", "all"])
+@pytest.mark.slow
 def test_matches_numpy_reference(key, n_classes, aggregate, triplets):
     weak = _sparse(key, n_classes)
     L = np.asarray(weak.L)
@@ -251,6 +252,7 @@ def test_invalid_hyperparameters_raise():
         FlyingSquid(triplets="some")
 
 
+@pytest.mark.slow
 def test_lf_that_never_votes_is_ignored(key):
     sim = sample_independent(key, n=2000, m=6, n_classes=3)
     L = jnp.concatenate([sim.weak.L, jnp.full((2000, 1), -1, jnp.int32)], axis=1)

@@ -125,6 +125,7 @@ def test_toy_grid_matches_loop(splits, key):
     assert not np.allclose(traces["objective"][:, 0], traces["objective"][:, 1])
 
 
+@pytest.mark.slow
 def test_dawid_skene_grid_matches_loop(splits, key):
     train, test = splits
     keys = jr.split(key, 3)
@@ -137,6 +138,7 @@ def test_dawid_skene_grid_matches_loop(splits, key):
         assert trace.shape[:3] == (3, 3, n_iter), (name, trace.shape)
 
 
+@pytest.mark.slow
 def test_majority_vote_empty_grid(splits, key):
     train, test = splits
     keys = jr.split(key, 4)
@@ -164,6 +166,7 @@ def test_two_point_grid_axis_order(splits, key):
     assert stacked.n_iter == 3
 
 
+@pytest.mark.slow
 def test_score_grid_reuses_compiled_program(key):
     k1, k2, k_fit = jr.split(key, 3)
 
@@ -210,6 +213,7 @@ def test_stack_rejects_different_static_fields():
         stack([])
 
 
+@pytest.mark.slow
 def test_two_stage_grid_matches_loop(splits, key):
     """A two-stage model (statistics once, fit_from_stats vmapped) matches single ``fit`` calls."""
     from wsbench.labelmodels import AbstractTwoStageLabelModel, MatrixCompletion

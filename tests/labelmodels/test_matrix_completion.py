@@ -43,6 +43,7 @@ def _tv(p, q) -> float:
 # recovery and exactness
 
 
+@pytest.mark.slow
 def test_recovery_independent_snorkel_bar(key):
     """n=10,000, m=10, k=2: mean |conditional table error| <= 0.01 and accuracy >= 0.90 (Snorkel's bar)."""
     k_data, k_fit = jr.split(key)
@@ -76,6 +77,7 @@ def test_true_parameters_give_bayes_posterior(key, n_classes):
     np.testing.assert_allclose(fitted.confusions(), sim.confusions, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_k20_runs_and_is_finite(key):
     k_data, k_fit = jr.split(key)
     sim = sample_independent(k_data, n=3000, m=8, n_classes=20, accuracy=(0.6, 0.9), propensity=0.6)
@@ -104,6 +106,7 @@ def _dependent_sim(key, n=20_000):
     )
 
 
+@pytest.mark.slow
 def test_true_clique_tables_give_dependent_posterior(key):
     sim = _dependent_sim(key, n=2000)
     fitted = MatrixCompletionFitted.from_tables(
@@ -114,6 +117,7 @@ def test_true_clique_tables_give_dependent_posterior(key):
     )
 
 
+@pytest.mark.slow
 def test_dependencies_given_recover_parameters_and_posterior(key):
     """With edges: parameter error < 0.025 (MeTaL's bar) and a posterior closer to the truth than without."""
     k_data, k_fit = jr.split(key)
@@ -154,6 +158,7 @@ def test_separators_divide(key):
 # class balance
 
 
+@pytest.mark.slow
 def test_class_balance_modes(key):
     k_data, k_fit = jr.split(key)
     sim = sample_independent(
@@ -206,6 +211,7 @@ def test_unsupervised_class_balance_n1e5(key, seed):
 # statistics reuse and sweeps
 
 
+@pytest.mark.slow
 def test_fit_from_stats_matches_fit_and_sweep_matches_loop(key):
     k_data, k_fit = jr.split(key)
     sim = sample_independent(k_data, n=2000, m=6, n_classes=3, accuracy=(0.6, 0.9), propensity=0.6)
@@ -322,6 +328,7 @@ def _finite_fit(L, n_classes, key, **kw):
 
 
 @pytest.mark.parametrize("balance", ["uniform", "unsupervised"])
+@pytest.mark.slow
 def test_lf_that_never_votes(key, balance):
     """A silent LF gets P(abstain) = 1 (up to the 1e-6 floor) and does not change the posterior."""
     sim = sample_independent(key, n=1000, m=6, n_classes=2)
@@ -333,6 +340,7 @@ def test_lf_that_never_votes(key, balance):
     np.testing.assert_allclose(probs, without, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_lfs_that_always_agree(key):
     sim = sample_independent(key, n=1000, m=3, n_classes=2)
     L = np.repeat(np.asarray(sim.weak.L)[:, :1], 4, axis=1)
@@ -340,6 +348,7 @@ def test_lfs_that_always_agree(key):
     _finite_fit(L, 2, key, balance="uniform")
 
 
+@pytest.mark.slow
 def test_binary_with_one_class_never_voted(key):
     sim = sample_independent(key, n=1000, m=5, n_classes=2)
     L = np.where(np.asarray(sim.weak.L) == 1, -1, np.asarray(sim.weak.L))
@@ -412,6 +421,7 @@ def _share_supporting_own_class(fitted, L) -> float:
     return float(np.mean(ok))
 
 
+@pytest.mark.slow
 def test_unsupervised_balance_does_not_collapse_on_sparse_one_sided_lfs(key):
     """Cause 1: the three-way overlaps of sparse one-sided LFs carry almost no signal; the balance
     must not walk into a corner of the simplex (it did within ~10 Adam steps)."""
@@ -448,6 +458,7 @@ def _sparse_gap(est, key, *, n, k):
 
 
 @pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.slow
 def test_sparse_lfs_within_half_a_point_of_bayes(key, n_classes):
     from wsbench.labelmodels import DawidSkene
 

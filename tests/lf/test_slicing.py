@@ -144,6 +144,7 @@ def test_youtube_slices(tmp_path):
         np.testing.assert_array_equal(S[:, 0], short)
 
 
+@pytest.mark.slow
 def test_slice_metrics_columns_match_numpy_reference():
     from wsbench.metrics import slice_metrics
 

@@ -23,6 +23,7 @@ def _hier_problem(key, n):
     return x, np.stack([np.asarray(coarse), np.asarray(fine)], axis=1)
 
 
+@pytest.mark.slow
 def test_one_task_matches_single_task_mlp(key):
     x = jr.normal(key, (120, 5))
     t = jax.nn.softmax(jr.normal(jr.fold_in(key, 1), (120, 3)), axis=1)
@@ -33,6 +34,7 @@ def test_one_task_matches_single_task_mlp(key):
     np.testing.assert_allclose(multi.predict_proba(x)[0], single.predict_proba(x), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_masked_rows_contribute_nothing(key):
     x, Y = _hier_problem(key, 200)
     targets, weights = targets_from_gold(G, Y)

@@ -85,6 +85,7 @@ ONE_TASK_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(ONE_TASK_CASES))
+@pytest.mark.slow
 def test_one_task_equals_matrix_completion(case):
     sim_kw, est_kw = ONE_TASK_CASES[case]
     sim = sample_independent(jr.key(0), **sim_kw)
@@ -98,6 +99,7 @@ def test_one_task_equals_matrix_completion(case):
     _close(marg, mc.predict_proba(sim.weak.L), 1e-6)
 
 
+@pytest.mark.slow
 def test_one_task_equals_matrix_completion_on_chest_xray():
     from wsbench.tasks.chest_xray_multitask import make_chest_xray_multitask
 
@@ -160,6 +162,7 @@ def test_flat_graph_objective_matches_reference_but_posterior_is_not_identified(
     assert float(fitted.trace["loss"][-1]) <= 1.02 * r["loss"] + 1e-7
 
 
+@pytest.mark.slow
 def test_posterior_with_edges_is_a_distribution_and_close_to_bayes():
     sim, weak = _mt_problem(jr.key(4), n=6000, edges=((2, 3),), correlation=0.6)
     fitted = MultitaskMatrixCompletion(n_iter=800, balance="data", edges=((2, 3),)).fit(
@@ -175,6 +178,7 @@ def test_posterior_with_edges_is_a_distribution_and_close_to_bayes():
 # ------------------------------------------------------------------------------- contract checks
 
 
+@pytest.mark.slow
 def test_contract_distribution_jit_vmap_determinism():
     sim, weak = _mt_problem(jr.key(5), n=600)
     est = MultitaskMatrixCompletion(n_iter=60, init_noise=0.2, balance="data")
@@ -199,6 +203,7 @@ def test_contract_distribution_jit_vmap_determinism():
         _close(qv[i], est.fit(weak, key=keys[i]).predict_proba_joint(weak.L), 1e-5)
 
 
+@pytest.mark.slow
 def test_bad_input_gets_clear_errors():
     sim, weak = _mt_problem(jr.key(6), n=300)
     est = MultitaskMatrixCompletion(n_iter=10)

@@ -45,6 +45,7 @@ def _fit_both(graph, key, *, n, cross_task, lfs_per_task=4, n_iter=600):
     return out
 
 
+@pytest.mark.slow
 def test_beats_independent_when_cross_task_lfs_inform():
     graph = TaskGraph.hierarchy(coarse=2, fine=3, under=1)
     # fine LFs vote uniformly where the fine task does not apply, so their agreement tells abnormal

@@ -53,6 +53,7 @@ def _accuracies(sim, tables, key, rows=slice(0, 4000)):
     return acc, q
 
 
+@pytest.mark.slow
 def test_recovers_hierarchical_truth(key):
     sim = sample_multitask(
         key, n=30000, graph=G, lfs_per_task=5, accuracy=(0.6, 0.85), propensity=0.7, prior=PRIOR

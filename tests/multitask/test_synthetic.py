@@ -104,6 +104,7 @@ def test_bayes_posterior_is_calibrated(key, edges):
     np.testing.assert_allclose(q.mean(axis=0), np.bincount(y, minlength=4) / len(y), atol=0.01)
 
 
+@pytest.mark.slow
 def test_one_task_bayes_matches_single_task_simulation(key):
     sim1 = sample_independent(key, n=500, m=4, n_classes=3, accuracy=(0.5, 0.8), propensity=0.7)
     g = TaskGraph.single(3)

@@ -23,6 +23,7 @@ def _cfg(*overrides):
         return compose("endmodel", overrides=[*FAST, *overrides])
 
 
+@pytest.mark.slow
 def test_tiny_scaling_run(tmp_path):
     cfg = _cfg()
     summary = endmodel.run(cfg, out_dir=tmp_path)

@@ -41,6 +41,7 @@ def _no_temp_files(folder):
     return not [p for p in os.listdir(folder) if p.endswith(".tmp")]
 
 
+@pytest.mark.slow
 def test_run_writes_results_and_returns_aggregates(tmp_path):
     out = tmp_path / "job"
     cfg = _cfg("logger=jsonl")

@@ -19,6 +19,7 @@ def _cfg(*overrides):
         return compose("recovery", overrides=[*FAST, *overrides])
 
 
+@pytest.mark.slow
 def test_tiny_grid_runs_end_to_end(tmp_path):
     cfg = _cfg("estimator=dawid_skene", "estimator.n_iter=20")
     summary = recovery.run(cfg, out_dir=tmp_path)
@@ -32,6 +33,7 @@ def test_tiny_grid_runs_end_to_end(tmp_path):
     assert recovery.run(cfg, out_dir=tmp_path) == summary
 
 
+@pytest.mark.slow
 def test_dependent_generator_with_matrix_completion(tmp_path):
     cfg = _cfg(
         "estimator=matrix_completion",
@@ -62,6 +64,7 @@ def test_loglog_slope_on_power_law():
         recovery.loglog_slope([10.0, 100.0], [1.0, 0.0])
 
 
+@pytest.mark.slow
 def test_chunked_seeds_match_vmapped(key):
     def sampler(k, n):
         return sample_independent(k, n=n, m=5, n_classes=2)

@@ -30,6 +30,7 @@ def _cfg(*overrides):
         return compose("labelmodel", overrides=[*FAST, *overrides])
 
 
+@pytest.mark.slow
 def test_killed_rerun_with_edited_config_is_not_skipped_later(tmp_path, monkeypatch):
     """The issue-10 sequence: complete m=10, edit to m=12, re-run and kill between writing
     results.parquet and results.json, restore m=10, re-run: the job must be recomputed."""
