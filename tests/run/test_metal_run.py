@@ -136,7 +136,7 @@ def test_tiny_run_rows_intervals_resume_and_table(tmp_path):
     assert len(df) == 2 and set(df["tasks"]) == {"coarse,fine"}
     cols = metal.metric_columns(TaskGraph.hierarchy(2, 3, under=1, names=("coarse", "fine")),
                                 tuple(cfg.endmodels), tuple(cfg.metrics))  # fmt: skip
-    assert len(cols) == 8 * 5
+    assert len(cols) == 7 * 5  # 3 label models + 4 end models, 2 tasks x 2 metrics + joint
     for c in cols:
         v, lo, hi = df[c].to_numpy(), df[f"{c}_lo"].to_numpy(), df[f"{c}_hi"].to_numpy()
         assert np.isfinite(v).all() and ((lo <= v + 1e-6) & (v <= hi + 1e-6)).all(), c
