@@ -16,6 +16,8 @@ End models (``cfg.endmodel``, a ``MultitaskMLP``; scored on the test features), 
 marginals of a label model (``targets_from_marginals``: a child task weighted by its probability of
 applying) -- ``endmodel_<label model>`` for each of ``cfg.endmodels`` -- and ``endmodel_dev``, the
 same network trained on the valid split's gold labels only (the paper's "supervised on the dev set").
+Every end model uses the same fixed ``cfg.endmodel`` hyperparameters (no selection on valid: the
+valid split is the dev-only baseline's training set).
 
 Scores per task (columns ``test/<model>_<task>_<metric>``, ``cfg.metrics``, each with a percentile
 bootstrap interval over test rows, ``_lo`` / ``_hi``, ``cfg.bootstrap`` resamples,
@@ -112,7 +114,8 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
             n_boot=n_boot,
         )
         per_seed.append(values)
-        log.info("%s seed %d: %s", data.name, s, {k: round(v, 4) for k, v in values.items()})
+        point = {k: round(v, 4) for k, v in values.items() if not k.endswith(("_lo", "_hi"))}
+        log.info("%s seed %d: %s", data.name, s, point)
     rows = [
         job.row({"dataset": data.name, "seed_index": s, "tasks": ",".join(graph.names)}, v)
         for s, v in enumerate(per_seed)
