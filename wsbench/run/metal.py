@@ -24,7 +24,7 @@ bootstrap interval over test rows, ``_lo`` / ``_hi``, ``cfg.bootstrap`` resample
 ``wsbench.metrics.bootstrap_ci``): a root task on every test row; a child task (e.g. the finding
 family) on the test rows where it applies by the gold labels, from the model's distribution over its
 real classes given that it applies (so macro-F1 of the fine task compares which family, not whether
-there is one). ``test/<model>_joint_accuracy`` scores the joint label on every row (end models: their
+there is one; a label model that gives the child task no mass on a row scores a uniform guess there). ``test/<model>_joint_accuracy`` scores the joint label on every row (end models: their
 heads combined by :func:`combine_tasks`).
 
 ``cfg.dev_labels``: ``class_balance`` gives the label models the valid split's (add-one smoothed)
