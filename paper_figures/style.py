@@ -22,11 +22,23 @@ COLORS = {
     "metal": "tab:green",
     "flying_squid": "tab:purple",
     "snorkel": "tab:red",
+    "independent": "tab:cyan",
+    "endmodel_majority_vote": "silver",
+    "endmodel_independent": "lightblue",
+    "endmodel_metal": "darkgreen",
+    "endmodel_dev": "tab:brown",
 }
 LABELS = {
     "majority_vote": "Majority vote",
     "dawid_skene": "Dawid-Skene",
     "matrix_completion": "MatrixCompletion",
+    # the MeTaL runner's models (wsbench.run.metal; paper_figures/table_metal.py)
+    "independent": "MatrixCompletion per task",
+    "metal": "MeTaL (multi-task MC)",
+    "endmodel_majority_vote": "EM on MV",
+    "endmodel_independent": "EM on per-task MC",
+    "endmodel_metal": "EM on MeTaL",
+    "endmodel_dev": "EM on dev gold only",
 }
 MARKERS = {"majority_vote": "s", "dawid_skene": "^", "matrix_completion": "o"}
 

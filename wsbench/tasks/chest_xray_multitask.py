@@ -35,10 +35,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..features import featurize_splits
 from ..lf import ABSTAIN, apply_lfs, labeling_function
 from ..multitask import MultitaskDataset, MultitaskSplit, MultitaskWeakLabels, TaskGraph
 from ._common import SPLITS, dataset_dir, require_file
-from .chest_xray import CHEST_XRAY_LFS, FINDINGS, affirmed, load
+from .chest_xray import CHEST_XRAY_LFS, FINDINGS, affirmed, load, report_text
 
 FAMILIES = ("effusion", "cardiomegaly", "opacity", "nodule", "other")
 NOT_APPLICABLE = len(FAMILIES)
@@ -149,17 +150,22 @@ def make_chest_xray_multitask(
     name: str = "chest_xray_multitask",
     mirror: str | None = None,
     data_dir: str | None = None,
+    features=None,
 ) -> MultitaskDataset:
     """The hierarchical IU chest X-ray task (see the module docstring): L, lf_task, gold ``Y (n, 2)``.
 
     Args:
         key: ignored (fixed data and split); accepted for API uniformity.
         name: the dataset name; mirror, data_dir: passed to :func:`wsbench.data.fetch.fetch`.
+        features: a featuriser spec for ``MultitaskSplit.x`` fitted on the train split's report
+            text only (``"default"``: the word 1-2-gram TF-IDF of ``wsbench.tasks.chest_xray``);
+            ``None``: no ``x``.
     """
     del key
     folder = dataset_dir("iu_chest_xray_reports", mirror=mirror, data_dir=data_dir)
     records, y = load(folder)
     problems = read_problems(require_file(folder, "indiana_reports.csv"))
+    xs = featurize_splits(features, {s: [report_text(r) for r in records[s]] for s in SPLITS})
     splits = {}
     for s in SPLITS:
         fine = np.array([finding_family(problems[r.uid]) for r in records[s]], dtype=np.int32)
@@ -167,5 +173,6 @@ def make_chest_xray_multitask(
         L_coarse = apply_lfs(CHEST_XRAY_LFS, records[s], n_classes=2, progress=False)
         L_fine = apply_lfs(FINDING_LFS, records[s], n_classes=len(FAMILIES), progress=False)
         L = np.concatenate([L_coarse, L_fine], axis=1).astype(np.int32)
-        splits[s] = MultitaskSplit(MultitaskWeakLabels(L, GRAPH, LF_TASK), Y=Y)
+        x = None if xs is None else xs[s]
+        splits[s] = MultitaskSplit(MultitaskWeakLabels(L, GRAPH, LF_TASK), Y=Y, x=x)
     return MultitaskDataset(name=name, lf_names=tuple(lf.name for lf in LFS), **splits)
