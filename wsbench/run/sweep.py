@@ -2,9 +2,9 @@
 
 Registered in ``conf/labelmodel.yaml`` under ``hydra.callbacks``. After the last job it reads every
 complete job under the sweep folder (including jobs skipped because an earlier, interrupted run of the
-same sweep finished them), prints an estimator x metric table (mean over seeds with the bootstrap interval over test rows,
-or ± sem over seeds for a metric without one), and writes ``summary.csv`` and ``summary.png``
-(the objective per estimator, same error bars) next to the jobs.
+same sweep finished them), prints an estimator x metric table (mean over seeds with the bootstrap
+interval over test rows, or ± sem over seeds for a metric without one), and writes ``summary.csv``
+and ``summary.png`` (the objective per estimator, same error bars) next to the jobs.
 
 Ctrl-C: ``run_interruptible(main)`` (for entry points) and ``SweepSummary`` (for every multirun that
 registers it) make an interrupt stop the sweep with one line on stderr and exit code 130, even if
@@ -175,7 +175,7 @@ def write_summary(df: pd.DataFrame, out_dir: Path, objective: str) -> tuple[Path
 
 
 def _interval_name(df: pd.DataFrame) -> str | None:
-    """The rows' ``scoring.ci`` (e.g. ``95% bootstrap over test rows, 1000 resamples``) when all agree."""
+    """The rows' ``scoring.ci`` (``95% bootstrap over test rows, 1000 resamples``) if all agree."""
     if "scoring.ci" not in df.columns:
         return None
     names = df["scoring.ci"].dropna().unique()
@@ -214,7 +214,8 @@ def summary_figure(
     )
     if with_interval:
         lows, highs = table[lo_col], table[hi_col]
-        bar_text = f"error bars: {interval or '95% bootstrap interval over test rows'} (mean over seeds of each bound)"
+        name = interval or "95% bootstrap interval over test rows"
+        bar_text = f"error bars: {name} (mean over seeds of each bound)"
     else:
         sem = table[objective + "_sem"].fillna(0.0)
         lows, highs = table[objective] - sem, table[objective] + sem
