@@ -135,3 +135,90 @@ def test_summary_figure_legend_outside_axis_fitted_bars_explained():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_summary_figure_error_bars_are_the_bootstrap_interval_columns():
+    """With ``<objective>_lo`` / ``_hi`` in the table, each bar spans exactly [lo, hi] (not ± sem),
+    and the title says the bars are the bootstrap interval over test rows."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    matplotlib.use("Agg")
+    table, by = _table()
+    # an interval that is neither mean ± sem nor symmetric about the mean
+    table["test/accuracy_lo"] = table["test/accuracy"] - 0.03 - 0.01 * np.arange(len(table))
+    table["test/accuracy_hi"] = table["test/accuracy"] + 0.02
+    fig = sweep.summary_figure(
+        table, by, "test/accuracy", interval="95% bootstrap over test rows, 1000 resamples"
+    )
+    ax = fig.axes[0]
+    spans = []
+    for container in ax.containers:
+        (vertical,) = container.lines[2]  # the error bars' LineCollection
+        spans += [(seg[:, 1].min(), seg[:, 1].max()) for seg in vertical.get_segments()]
+    np.testing.assert_allclose(
+        sorted(spans),
+        sorted(zip(table["test/accuracy_lo"], table["test/accuracy_hi"], strict=True)),
+        atol=1e-12,
+    )
+    title = ax.get_title(loc="left")
+    assert "bootstrap over test rows" in title and "standard error" not in title
+    lo, hi = ax.get_ylim()
+    assert lo < table["test/accuracy_lo"].min() and hi > table["test/accuracy_hi"].max()
+    plt.close(fig)
+
+
+def test_summary_figure_falls_back_to_sem_bars_without_interval_columns():
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    matplotlib.use("Agg")
+    table, by = _table()
+    fig = sweep.summary_figure(table, by, "test/accuracy")
+    ax = fig.axes[0]
+    spans = []
+    for container in ax.containers:
+        (vertical,) = container.lines[2]
+        spans += [(seg[:, 1].min(), seg[:, 1].max()) for seg in vertical.get_segments()]
+    expected = zip(
+        table["test/accuracy"] - table["test/accuracy_sem"],
+        table["test/accuracy"] + table["test/accuracy_sem"],
+        strict=True,
+    )
+    np.testing.assert_allclose(sorted(spans), sorted(expected), atol=1e-12)
+    assert "standard error" in ax.get_title(loc="left")
+    plt.close(fig)
+
+
+def test_write_summary_draws_the_intervals_of_the_rows(tmp_path, monkeypatch):
+    """``write_summary`` (what a sweep calls) hands the figure the per-row interval columns and the
+    rows' ``scoring.ci`` name, so summary.png shows the same intervals as the printed table."""
+    rows = []
+    for est, base in (("majority_vote", 0.8), ("dawid_skene", 0.85)):
+        for seed in range(2):
+            acc = base + 0.01 * seed
+            rows.append(
+                {
+                    "estimator": est,
+                    "dataset": "synthetic_ds",
+                    "job": f"{est}-{seed}",
+                    "test/accuracy": acc,
+                    "test/accuracy_lo": acc - 0.04,
+                    "test/accuracy_hi": acc + 0.03,
+                    "scoring.ci": "95% bootstrap over test rows, 1000 resamples",
+                }
+            )
+    seen = {}
+    real = sweep.summary_figure
+
+    def spy(table, by, objective, **kw):
+        seen.update(table=table, kw=kw)
+        return real(table, by, objective, **kw)
+
+    monkeypatch.setattr(sweep, "summary_figure", spy)
+    csv, png = sweep.write_summary(pd.DataFrame(rows), tmp_path, "test/accuracy")
+    assert png.stat().st_size > 1000
+    assert seen["kw"]["interval"] == "95% bootstrap over test rows, 1000 resamples"
+    table = seen["table"].set_index("estimator")
+    assert table.loc["dawid_skene", "test/accuracy_lo"] == pytest.approx(0.815)
+    assert table.loc["majority_vote", "test/accuracy_hi"] == pytest.approx(0.835)

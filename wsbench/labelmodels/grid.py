@@ -35,6 +35,39 @@ def stack(estimators: Sequence[M]) -> M:
     return jax.tree.map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *estimators)
 
 
+def fit_ignores_key(est: AbstractLabelModel, train: WeakLabels) -> bool:
+    """Whether ``est.fit(train, key=k)`` provably does not depend on ``k`` (so extra seeds are copies).
+
+    Decided from the traced program (no compilation, nothing run): the fitted model's arrays are
+    traced as a function of the key, and the key's data flow is followed forward through the
+    equations. Conservative: a higher-order primitive (``scan``, ``while``, nested ``jit``) that
+    receives anything key-derived counts as using it in every output, and a key multiplied by
+    zero (``MatrixCompletion(init_noise=0)``) counts as used; so ``True`` is always right, and
+    ``False`` may be returned for an estimator that happens to be deterministic.
+    """
+    from jax.extend.core import Var
+
+    est = as_array_hyperparameters(
+        est
+    )  # as the grid fits it: hyperparameters traced, not constants
+    two_stage = isinstance(est, AbstractTwoStageLabelModel)
+
+    def fitted_arrays(key):
+        if two_stage:
+            fitted = est.fit_from_stats(est.statistics(train), key=key)
+        else:
+            fitted = est.fit(train, key=key)
+        return jax.tree.leaves(eqx.filter(fitted, eqx.is_array))
+
+    closed = jax.make_jaxpr(fitted_arrays)(jax.random.key(0))
+    jaxpr = closed.jaxpr
+    tainted = set(jaxpr.invars)
+    for eqn in jaxpr.eqns:
+        if any(isinstance(v, Var) and v in tainted for v in eqn.invars):
+            tainted.update(eqn.outvars)
+    return not any(isinstance(v, Var) and v in tainted for v in jaxpr.outvars)
+
+
 def expand_grid(est: M, grid: Mapping[str, Sequence[float]]) -> tuple[M, list[dict[str, float]]]:
     """The cartesian product of ``grid`` applied to ``est``, stacked; ``[{}]`` for an empty grid.
 

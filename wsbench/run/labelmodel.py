@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from .. import metrics
-from ..labelmodels.grid import TIE_RULE_TAKERS, expand_grid, fit_grid
+from ..labelmodels.grid import TIE_RULE_TAKERS, expand_grid, fit_grid, fit_ignores_key
 from .build import (
     DEV_LABELS,
     build_dataset,
@@ -59,9 +59,11 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
         Aggregates at the selected grid point: ``<split>/<metric>`` (mean over seeds), ``_sem``,
         ``test/<metric>_lo`` / ``_hi`` (bootstrap interval of the seed mean), ``select/*``,
         ``seeds_identical`` (1.0 when every seed gave the same predictions: a deterministic
-        estimator, its sem is not an error bar) and ``"objective"``. A job whose complete
-        results are already in ``out_dir`` for the same config is skipped and its stored
-        aggregates returned.
+        estimator, its sem is not an error bar), ``seeds_fitted`` (1 when the estimator's fit
+        provably ignores its key, ``grid.fit_ignores_key``: one seed is fitted and scored and
+        the other seeds' rows are copies of it; else ``seeds``) and ``"objective"``. A job whose
+        complete results are already in ``out_dir`` for the same config is skipped and its
+        stored aggregates returned.
 
     Raises:
         ValueError: on a malformed config (unknown estimator argument, bad grid key, unknown
@@ -89,6 +91,17 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     grid = grid_of(cfg)
     stacked, points = expand_grid(estimator, grid)
     keys = jr.split(named_key(root_key(cfg.seed), "fit"), cfg.seeds)
+    n_seeds = int(cfg.seeds)
+    # a fit that provably ignores its key gives every seed the same numbers: fit and score one,
+    # copy it to the other seeds' rows (column seeds_fitted says so), spend nothing on the rest
+    key_free = n_seeds > 1 and fit_ignores_key(estimator, data.train.weak)
+    if key_free:
+        keys = keys[:1]
+        log.info(
+            "%s ignores the fitting key: fitting 1 seed instead of %d (the other %d rows are "
+            "copies, seeds_fitted=1); the error bars are the bootstrap over test rows.",
+            est_name, n_seeds, n_seeds - 1,
+        )  # fmt: skip
     splits = {"test": data.test, **({"valid": data.valid} if data.valid.has_gold else {})}
     out = fit_grid(
         stacked,
@@ -99,6 +112,9 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
         tie_rule=TIE_RULES[scoring["tie_rule"]],
         keep_probs=("test",),
     )
+    if key_free:
+        out = jax.tree.map(lambda a: np.repeat(np.asarray(a), n_seeds, axis=1), out)
+    seeds_fitted = 1 if key_free else n_seeds
     split_scores = {name: _to_numpy(s) for name, s in out["scores"].items()}
     diags = _to_numpy(out["diagnostics"])
     test_probs = np.asarray(out["probs"]["test"])
@@ -106,17 +122,19 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     rule, select_split, metric = selection_rule(cfg, split_scores)
     best = select_point(split_scores[select_split][metric], metric)
     boot = bootstrap_metrics(
-        test_probs,
+        test_probs[:, :seeds_fitted],
         np.asarray(data.test.y),
         tie_rule=TIE_RULES[scoring["tie_rule"]],
         n_boot=scoring["n_boot"],
         key=named_key(root_key(cfg.seed), "bootstrap"),
     )
+    if key_free:
+        boot = {k: np.repeat(v, n_seeds, axis=1) for k, v in boot.items()}
     identical = bool(
         cfg.seeds > 1
         and all(np.array_equal(p[0], p[s]) for p in test_probs for s in range(1, cfg.seeds))
     )
-    if identical:
+    if identical and not key_free:
         log.info(
             "%s on %s: all %d seeds gave identical predictions (a deterministic estimator); the "
             "seed axis adds no information, the error bars are the bootstrap over test rows; "
@@ -151,6 +169,7 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
                 "scoring.tie_rule": scoring["tie_rule"],
                 "scoring.ci": f"{100 * level:g}% bootstrap over test rows, {scoring['n_boot']} resamples",
                 "seeds_identical": identical,
+                "seeds_fitted": seeds_fitted,
             }
             values = {
                 f"{split}/{k}": float(v[h, s])
@@ -169,6 +188,7 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
         summary[f"test/{k}_lo"], summary[f"test/{k}_hi"] = lo, hi
     summary.update({f"select/hp.{k}": float(v) for k, v in points[best].items()})
     summary["seeds_identical"] = float(identical)
+    summary["seeds_fitted"] = float(seeds_fitted)
     job.finish(rows, summary, job_type=est_name, traces=out["traces"])
     phases.update()
     phases.close()

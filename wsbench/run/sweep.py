@@ -2,8 +2,9 @@
 
 Registered in ``conf/labelmodel.yaml`` under ``hydra.callbacks``. After the last job it reads every
 complete job under the sweep folder (including jobs skipped because an earlier, interrupted run of the
-same sweep finished them), prints an estimator x metric table (mean ± sem over seeds), and writes
-``summary.csv`` and ``summary.png`` next to the jobs.
+same sweep finished them), prints an estimator x metric table (mean over seeds with the bootstrap
+interval over test rows, or ± sem over seeds for a metric without one), and writes ``summary.csv``
+and ``summary.png`` (the objective per estimator, same error bars) next to the jobs.
 
 Ctrl-C: ``run_interruptible(main)`` (for entry points) and ``SweepSummary`` (for every multirun that
 registers it) make an interrupt stop the sweep with one line on stderr and exit code 130, even if
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
@@ -165,18 +167,33 @@ def write_summary(df: pd.DataFrame, out_dir: Path, objective: str) -> tuple[Path
 
     if objective not in table.columns:
         objective = "test/accuracy"
-    fig = summary_figure(table, by, objective)
+    fig = summary_figure(table, by, objective, interval=_interval_name(df))
     png = out_dir / "summary.png"
     fig.savefig(png, dpi=120)
     plt.close(fig)
     return csv, png
 
 
-def summary_figure(table: pd.DataFrame, by: list[str], objective: str):
-    """``objective`` per estimator and setting: mean (point) ± standard error (bar) over replicates.
+def _interval_name(df: pd.DataFrame) -> str | None:
+    """The rows' ``scoring.ci`` (``95% bootstrap over test rows, 1000 resamples``) if all agree."""
+    if "scoring.ci" not in df.columns:
+        return None
+    names = df["scoring.ci"].dropna().unique()
+    return str(names[0]) if len(names) == 1 else None
 
-    ``table`` is ``results.aggregate(df, by)``. The legend sits outside the axes; the y-axis is
-    fitted to the points and their error bars; the title says what points and bars are.
+
+def summary_figure(
+    table: pd.DataFrame, by: list[str], objective: str, *, interval: str | None = None
+):
+    """``objective`` per estimator and setting: mean over replicates (point) and an error bar.
+
+    ``table`` is ``results.aggregate(df, by)``. The bar is the bootstrap interval over test rows,
+    ``[<objective>_lo, <objective>_hi]`` (each the mean over seeds of the per-seed bound, as in the
+    summary table's ``mean [lo, hi]`` cells), where the table has those columns for every row;
+    otherwise (a metric without an interval) it is ±1 standard error over replicates. ``interval``
+    names the interval in the title (default ``"95% bootstrap interval over test rows"``). The
+    legend sits outside the axes; the y-axis is fitted to the points and their error bars; the
+    title says what points and bars are.
     """
     import matplotlib.pyplot as plt
 
@@ -189,24 +206,36 @@ def summary_figure(table: pd.DataFrame, by: list[str], objective: str):
     groups = list(dict.fromkeys(labels))
     estimators = sorted(table["estimator"].unique())
     width = 0.8 / max(len(estimators), 1)
-    sem_col = objective + "_sem"
+    lo_col, hi_col = objective + "_lo", objective + "_hi"
+    with_interval = (
+        lo_col in table.columns
+        and hi_col in table.columns
+        and bool(np.isfinite(table[[lo_col, hi_col]].to_numpy(np.float64)).all())
+    )
+    if with_interval:
+        lows, highs = table[lo_col], table[hi_col]
+        name = interval or "95% bootstrap interval over test rows"
+        bar_text = f"error bars: {name} (mean over seeds of each bound)"
+    else:
+        sem = table[objective + "_sem"].fillna(0.0)
+        lows, highs = table[objective] - sem, table[objective] + sem
+        bar_text = (
+            "error bars: ±1 standard error over replicates (zero width: identical replicates)"
+        )
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(groups) + 3.5), 3.8))
     # Points with error bars, not bars from 0: the differences between label models are a few
     # points of accuracy, which bars anchored at 0 would flatten; the axis is fitted to the data.
     for i, est in enumerate(estimators):
         sel = (table["estimator"] == est).to_numpy()
         xs = [groups.index(g) + (i - (len(estimators) - 1) / 2) * width for g in labels[sel]]
-        ax.errorbar(
-            xs,
-            table.loc[sel, objective],
-            yerr=table.loc[sel, sem_col],
-            fmt="o",
-            markersize=5,
-            capsize=3,
-            label=est,
-        )
-    lo = (table[objective] - table[sem_col].fillna(0.0)).min()
-    hi = (table[objective] + table[sem_col].fillna(0.0)).max()
+        lo, hi = lows[sel].to_numpy(np.float64), highs[sel].to_numpy(np.float64)
+        # the bar spans exactly [lo, hi] (drawn about its midpoint: a bootstrap interval need not
+        # contain the mean), the point is the mean
+        color = f"C{i % 10}"
+        ax.errorbar(xs, (lo + hi) / 2, yerr=(hi - lo) / 2, fmt="none", capsize=3, color=color)
+        ax.plot(xs, table.loc[sel, objective], "o", markersize=5, color=color, label=est)
+    lo = min(lows.min(), table[objective].min())
+    hi = max(highs.max(), table[objective].max())
     if pd.notna(lo) and pd.notna(hi):
         pad = max(0.1 * (hi - lo), 0.01)
         ax.set_ylim(lo - pad, hi + pad)
@@ -218,7 +247,7 @@ def summary_figure(table: pd.DataFrame, by: list[str], objective: str):
     n_text = f"{n_min}" if n_min == n_max else f"{n_min}-{n_max}"
     ax.set_title(
         f"points: mean over {n_text} replicate(s) (seeds x data draws)\n"
-        "error bars: ±1 standard error (zero width: identical replicates)\n"
+        f"{bar_text}\n"
         "y-axis does not start at 0",
         fontsize=7,
         loc="left",
