@@ -87,7 +87,7 @@ def main(argv=None) -> dict:
         "hwm_reset": reset,
         "fit_seconds_with_compile": fit_s,
         "seconds_with_compile": seconds,
-        "n_iter_run": int(fitted.trace["n_iter_run"]) if "n_iter_run" in fitted.trace else None,
+        "n_iter_run": int(fitted.trace["ran"].sum()) if "ran" in fitted.trace else None,
         "finite": finite,
         "backend": jax.default_backend(),
         "device_kind": jax.devices()[0].device_kind,

@@ -27,7 +27,7 @@ def test_crowd_config_runs_as_many_iterations_as_crowdkit(golden, key):
     k = int(golden["n_classes"])
     for i, L in enumerate(golden["L"]):
         fitted = est.fit(WeakLabels(L=L, n_classes=k), key=key)
-        assert int(fitted.trace["n_iter_run"]) == int(golden["n_iter_run"][i]), f"problem {i}"
+        assert int(fitted.n_iter_run) == int(golden["n_iter_run"][i]), f"problem {i}"
         # crowd-kit returns the E-step before its last M-step: equal up to one converged iteration
         np.testing.assert_allclose(fitted.predict_proba(L), golden["probas"][i], atol=2e-3)
 
@@ -36,8 +36,8 @@ def test_zero_tol_runs_every_iteration(key):
     sim = sample_dawid_skene(key, n=300, m=6, n_classes=3)
     for tol in (None, 0.0):
         fitted = DawidSkene(n_iter=30, tol=tol).fit(sim.weak, key=key)
-        assert int(fitted.trace["n_iter_run"]) == 30
-        assert fitted.trace["objective"].shape == (30,)
+        assert int(fitted.n_iter_run) == 30
+        assert fitted.trace["objective"].shape == fitted.trace["ran"].shape == (30,)
 
 
 @pytest.mark.parametrize("stop_on", ["objective", "crowdkit"])
@@ -45,7 +45,7 @@ def test_early_stop_equals_a_shorter_fixed_fit(key, stop_on):
     sim = sample_dawid_skene(key, n=400, m=6, n_classes=3)
     full = DawidSkene(n_iter=60).fit(sim.weak, key=key)
     early = DawidSkene(n_iter=60, tol=1e-4, stop_on=stop_on).fit(sim.weak, key=key)
-    n_run = int(early.trace["n_iter_run"])
+    n_run = int(early.n_iter_run)
     assert 2 <= n_run < 60
     obj, obj_full = np.asarray(early.trace["objective"]), np.asarray(full.trace["objective"])
     assert obj.shape == (60,) and np.all(np.isfinite(obj))
@@ -63,7 +63,7 @@ def test_objective_rule_is_the_per_vote_change(key):
     tol = 1e-4
     n_votes = int((np.asarray(sim.weak.L) != -1).sum())
     full = np.asarray(DawidSkene(n_iter=80).fit(sim.weak, key=key).trace["objective"], np.float64)
-    n_run = int(DawidSkene(n_iter=80, tol=tol).fit(sim.weak, key=key).trace["n_iter_run"])
+    n_run = int(DawidSkene(n_iter=80, tol=tol).fit(sim.weak, key=key).n_iter_run)
     change = np.diff(full) / n_votes  # change[s - 1] is the test after iteration s
     assert change[n_run - 2] < tol
     assert np.all(change[: n_run - 2] >= tol)
@@ -76,11 +76,12 @@ def test_vmapped_fits_with_different_tol(key):
     traces = eqx.filter_jit(
         eqx.filter_vmap(lambda e, d: e.fit(d, key=key).trace, in_axes=(eqx.if_array(0), None))
     )(stack(ests), sim.weak)
-    runs = [int(r) for r in traces["n_iter_run"]]
+    assert traces["ran"].shape == (3, 50)
+    runs = [int(r) for r in traces["ran"].sum(axis=-1)]
     assert runs[0] == 50 and runs[1] < runs[2] < 50
     for i, est in enumerate(ests):
         want = est.fit(sim.weak, key=key).trace
-        assert runs[i] == int(want["n_iter_run"])
+        np.testing.assert_array_equal(traces["ran"][i], want["ran"])
         np.testing.assert_allclose(traces["objective"][i], want["objective"], rtol=1e-6)
 
 
@@ -115,4 +116,4 @@ def test_bad_stop_on_is_rejected():
 def test_set_tol_by_replace(key):
     est = dataclasses.replace(DawidSkene(n_iter=40), tol=jnp.float32(1e-3))
     sim = sample_dawid_skene(key, n=200, m=5, n_classes=3)
-    assert int(est.fit(sim.weak, key=key).trace["n_iter_run"]) < 40
+    assert int(est.fit(sim.weak, key=key).n_iter_run) < 40

@@ -154,13 +154,19 @@ class DawidSkeneFitted(AbstractGenerativeFitted):
             the last output ``o = k``, shape ``(m, k, k + 1)``.
         trace: ``"objective"``: ``(n_iter,)``, the MAP-EM objective of each iteration's
             parameters; when EM stopped early (``tol > 0``), the entries after the last iteration run
-            repeat its value (static shape, no NaN). ``"n_iter_run"``: int32 scalar, the number of
-            iterations actually run (``n_iter`` when ``tol`` is ``None`` or ``0``).
+            repeat its value (static shape, no NaN). ``"ran"``: ``(n_iter,)`` int32, 1 for the
+            iterations actually run, then 0 (every trace entry is per iteration, so grids stack
+            them as ``(h, s, n_iter)``); ``n_iter_run`` is its sum.
     """
 
     log_prior: Float[Array, " k"]
     log_confusion: Float[Array, "m k o"]
     trace: dict[str, Array]
+
+    @property
+    def n_iter_run(self) -> Int[Array, "..."]:
+        """The number of EM iterations run (``n_iter`` unless ``tol`` stopped EM early)."""
+        return jnp.sum(self.trace["ran"], axis=-1)
 
     def predict_proba(self, L) -> Float[Array, "n k"]:
         m, k, _ = self.log_confusion.shape
@@ -321,7 +327,7 @@ class DawidSkene(AbstractLabelModel):
         return DawidSkeneFitted(
             log_prior=log_prior,
             log_confusion=log_conf,
-            trace={"objective": objective, "n_iter_run": n_run},
+            trace={"objective": objective, "ran": _ran(n_run, self.n_iter)},
         )
 
 
@@ -465,6 +471,11 @@ def _pad_trace(objective, n_run):
     """A static-shape trace: the iterations not run hold the last objective (no NaN)."""
     n_iter = objective.shape[0]
     return jnp.where(jnp.arange(n_iter) < n_run, objective, objective[jnp.maximum(n_run, 1) - 1])
+
+
+def _ran(n_run, n_iter: int) -> Int[Array, " n_iter"]:
+    """1 for the iterations run, then 0."""
+    return (jnp.arange(n_iter) < n_run).astype(jnp.int32)
 
 
 def _mv_agreement(L, q) -> Float[Array, "k k"]:

@@ -240,7 +240,9 @@ def _dawid_skene_chunked(est: DawidSkene, L, k: int, cb, chunk_rows: int) -> Daw
     trace = ds._pad_trace(jnp.asarray(objective), n_run)
     log_prior, log_conf = ds._align(log_prior, log_conf, agreement)
     return DawidSkeneFitted(
-        log_prior=log_prior, log_confusion=log_conf, trace={"objective": trace, "n_iter_run": n_run}
+        log_prior=log_prior,
+        log_confusion=log_conf,
+        trace={"objective": trace, "ran": ds._ran(n_run, est.n_iter)},
     )
 
 
