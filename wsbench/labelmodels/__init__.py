@@ -26,6 +26,7 @@ from ._flying_squid import FlyingSquid, FlyingSquidFitted
 from ._majority_vote import MajorityVote, MajorityVoteFitted, wrench_majority_vote_proba
 from ._matrix_completion import MatrixCompletion, MatrixCompletionFitted
 from ._statistics import OverlapStats, layout_overlap_stats, overlap_stats
+from ._streaming import chunked_statistics, fit_chunked, predict_proba_chunked, shard_rows
 
 __all__ = [
     "AbstractDependencyAware",
@@ -46,11 +47,15 @@ __all__ = [
     "as_array_hyperparameters",
     "check_weak_labels",
     "checked_L",
+    "chunked_statistics",
+    "fit_chunked",
     "fit_predict_proba",
     "get_params",
     "layout_overlap_stats",
     "overlap_stats",
     "predict",
+    "predict_proba_chunked",
     "set_params",
+    "shard_rows",
     "wrench_majority_vote_proba",
 ]

@@ -15,10 +15,11 @@ from ..data import WeakLabels
 from ..data.validate import is_traced
 from ..metrics import min_cost_permutation
 from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
-from ._hyper import as_int, check_choice, check_int, check_key, check_real
+from ._hyper import as_int, check_choice, check_int, check_key, check_real, check_tol
 
 _INITS = ("majority_vote", "vote_fraction", "uniform")
 _ABSTAIN = ("ignore", "observed")
+_STOP_ON = ("objective", "crowdkit")
 _UNIFORM_INIT_DIAG = 0.7  # P(lambda_j = t | Y = t) of every LF under init="uniform"
 # Stands in for log(0): exp(-1e4) is exactly 0 in float32, 0 * _LOG_ZERO == 0 inside the mask
 # products (0 * -inf would be NaN), and a row on which every class has a zero-probability vote still
@@ -151,12 +152,21 @@ class DawidSkeneFitted(AbstractGenerativeFitted):
         log_confusion: ``log P(lambda_j = o | Y = t, lambda_j votes)``, indexed ``[j, t, o]``, shape
             ``(m, k, k)``; with ``abstain="observed"``, ``log P(lambda_j = o | Y = t)`` with abstain as
             the last output ``o = k``, shape ``(m, k, k + 1)``.
-        trace: ``{"objective": (n_iter,)}``, the MAP-EM objective after each iteration.
+        trace: ``"objective"``: ``(n_iter,)``, the MAP-EM objective of each iteration's
+            parameters; when EM stopped early (``tol > 0``), the entries after the last iteration run
+            repeat its value (static shape, no NaN). ``"ran"``: ``(n_iter,)`` int32, 1 for the
+            iterations actually run, then 0 (every trace entry is per iteration, so grids stack
+            them as ``(h, s, n_iter)``); ``n_iter_run`` is its sum.
     """
 
     log_prior: Float[Array, " k"]
     log_confusion: Float[Array, "m k o"]
     trace: dict[str, Array]
+
+    @property
+    def n_iter_run(self) -> Int[Array, "..."]:
+        """The number of EM iterations run (``n_iter`` unless ``tol`` stopped EM early)."""
+        return jnp.sum(self.trace["ran"], axis=-1)
 
     def predict_proba(self, L) -> Float[Array, "n k"]:
         m, k, _ = self.log_confusion.shape
@@ -236,11 +246,11 @@ class DawidSkene(AbstractLabelModel):
     Cost: each iteration makes two passes over ``L`` as ``2k`` matrix products of an ``(n, m)`` 0/1
     mask (one output class at a time) with ``(m, k)`` weights, i.e. ``O(n m k^2)`` flops in float32
     at ``Precision.HIGHEST``; the largest temporary is one ``(n, m)`` mask, never an ``(n, m, k)``
-    one-hot.
+    one-hot (plus one M-step pass before the first iteration).
 
     Attributes:
-        n_iter: number of EM iterations (static; no tolerance-based stopping, so the cost does
-            not depend on the data).
+        n_iter: the maximum number of EM iterations (static; exactly this many when ``tol`` is
+            ``None`` or ``0``).
         init: ``"majority_vote"`` starts from the majority-vote posterior (ties uniform);
             ``"vote_fraction"`` from each row's share of votes per class (WRENCH's and crowd-kit's
             start; softer on rows with conflicting votes);
@@ -248,6 +258,22 @@ class DawidSkene(AbstractLabelModel):
             0.7 on the diagonal", which breaks the latent-class symmetry that a uniform posterior
             could not (a uniform posterior is a fixed point of EM).
         smoothing: Dirichlet pseudo-count $\alpha \ge 0$ (an array leaf: vmappable over a grid).
+        abstain: ``"ignore"`` or ``"observed"`` (see above).
+        tol: convergence tolerance $\ge 0$ (an array leaf: vmappable), or ``None`` (the default,
+            the benchmark setting: cost independent of the data; no pytree leaf, so ``jax.vmap``
+            over an estimator that sweeps only ``smoothing`` is unchanged). ``None`` and ``0`` run
+            all ``n_iter`` iterations; to vmap over tolerances stack numbers (``0`` included). With
+            ``tol > 0``, EM (a ``lax.while_loop`` bounded by ``n_iter``) stops after iteration
+            $s \ge 1$ when the *absolute* change of the per-vote stopping quantity is below ``tol``:
+            $(\mathcal{J}_s - \mathcal{J}_{s-1}) / N < \text{tol}$ with $N$ the number of votes
+            (``stop_on="objective"``), a scale-free rule that also stops on a decrease.
+        stop_on: the stopping quantity (static). ``"objective"``: $\mathcal{J}$ above.
+            ``"crowdkit"``: crowd-kit 1.4's ``DawidSkene`` rule, its per-vote "ELBO"
+            $[\sum_{ij} \sum_t q_{it} (\log \theta_{j,t,\lambda_{ij}} + \log \pi_t) + H(q)] / N$
+            at the posterior and the M-step after it (its prior counted once per vote, not per row);
+            with ``tol=1e-5``, ``init="vote_fraction"`` and ``smoothing=0.001`` this runs as many
+            iterations as crowd-kit's defaults (``conf/estimator/dawid_skene_crowd.yaml``). Computed from the
+            M-step sums, so it costs no extra pass over ``L``.
 
     References:
         A. P. Dawid and A. M. Skene. Maximum likelihood estimation of observer error-rates using the
@@ -268,12 +294,16 @@ class DawidSkene(AbstractLabelModel):
     )
     smoothing: float | Float[Array, ""] = 0.01
     abstain: Literal["ignore", "observed"] = eqx.field(static=True, default="ignore")
+    tol: float | Float[Array, ""] | None = None
+    stop_on: Literal["objective", "crowdkit"] = eqx.field(static=True, default="objective")
 
     def __check_init__(self):
         check_int("DawidSkene", "n_iter", self.n_iter)
         check_choice("DawidSkene", "init", self.init, _INITS)
         check_choice("DawidSkene", "abstain", self.abstain, _ABSTAIN)
         check_real("DawidSkene", "smoothing", self.smoothing, low=0.0, meaning="pseudo-count")
+        check_tol("DawidSkene", self.tol)
+        check_choice("DawidSkene", "stop_on", self.stop_on, _STOP_ON)
 
     def fit(self, data: WeakLabels, *, key: PRNGKeyArray) -> DawidSkeneFitted:
         check_key("DawidSkene.fit", key)
@@ -282,17 +312,22 @@ class DawidSkene(AbstractLabelModel):
         if self.abstain == "ignore" and not is_traced(data.L):
             _warn_if_one_sided(np.asarray(data.L), data.n_classes)
         alpha = jnp.asarray(self.smoothing, jnp.float32)
-        log_prior, log_conf, objective = _em(
+        tol = jnp.asarray(0.0 if self.tol is None else self.tol, jnp.float32)
+        log_prior, log_conf, objective, n_run = _em(
             data.L,
             alpha,
+            tol,
             data.class_balance,
             n_classes=data.n_classes,
             n_iter=self.n_iter,
             init=self.init,
             abstain=self.abstain,
+            stop_on=self.stop_on,
         )
         return DawidSkeneFitted(
-            log_prior=log_prior, log_confusion=log_conf, trace={"objective": objective}
+            log_prior=log_prior,
+            log_confusion=log_conf,
+            trace={"objective": objective, "ran": _ran(n_run, self.n_iter)},
         )
 
 
@@ -312,8 +347,19 @@ def _warn_if_one_sided(L: np.ndarray, k: int) -> None:
         )
 
 
-@functools.partial(jax.jit, static_argnames=("n_classes", "n_iter", "init", "abstain"))
-def _em(L, alpha, class_balance, *, n_classes: int, n_iter: int, init: str, abstain: str):
+@functools.partial(jax.jit, static_argnames=("n_classes", "n_iter", "init", "abstain", "stop_on"))
+def _em(
+    L,
+    alpha,
+    tol,
+    class_balance,
+    *,
+    n_classes: int,
+    n_iter: int,
+    init: str,
+    abstain: str,
+    stop_on: str,
+):
     """EM from the initial posterior: aligned ``log_prior``, ``log_conf`` and the objective trace.
 
     Jitted at module level so that repeated eager fits with the same shapes reuse one compilation
@@ -325,32 +371,120 @@ def _em(L, alpha, class_balance, *, n_classes: int, n_iter: int, init: str, abst
     L_em = _observed(L, k) if abstain == "observed" else L
     fixed_prior = class_balance is not None
     init_prior = class_balance if fixed_prior else jnp.full((k,), 1.0 / k, jnp.float32)
+    q0 = _initial_posterior(L, init_prior, init)
+    n_votes = _n_votes(L_em)
 
+    def m_step(q):
+        counts, q_sum, entropy = _m_step_sums(L_em, q, n_out)
+        return _m_step(counts, q_sum, entropy, alpha, class_balance, n_votes)
+
+    def cond(carry):
+        s, done = carry[0], carry[1]
+        return (s < n_iter) & ~done
+
+    def body(carry):
+        # iteration s: E-step at theta_s (objective J_s), then M-step to theta_{s+1} (for the next
+        # iteration and for crowd-kit's stopping quantity); the returned parameters are theta_s
+        s, _, _, _, _, nxt, prev_j, prev_ck, objective = carry
+        conf, prior, log_prior, log_conf, _ = nxt
+        q, log_evidence = _posterior(log_prior, log_conf, L_em)
+        j = _objective(log_evidence.sum(), conf, prior, alpha, fixed_prior)
+        nxt = m_step(q)
+        done = _converged(s, tol, j, prev_j, nxt[4], prev_ck, n_votes, stop_on)
+        objective = objective.at[s].set(j)
+        return (s + 1, done, q, log_prior, log_conf, nxt, j, nxt[4], objective)
+
+    first = m_step(q0)
+    carry0 = (
+        jnp.zeros((), jnp.int32),
+        jnp.zeros((), bool),
+        q0,
+        jnp.zeros((k,), jnp.float32),
+        jnp.zeros((m, k, n_out), jnp.float32),
+        first,
+        jnp.zeros((), jnp.float32),
+        first[4],
+        jnp.zeros((n_iter,), jnp.float32),
+    )
+    n_run, _, q, log_prior, log_conf, _, _, _, objective = jax.lax.while_loop(cond, body, carry0)
+    objective = _pad_trace(objective, n_run)
+    log_prior, log_conf = _align(log_prior, log_conf, _mv_agreement(L, q))
+    return log_prior, log_conf, objective, n_run
+
+
+# The pieces of EM, shared with the chunked (streaming) fit in ``_streaming.py``: everything that
+# touches rows is a sum over rows, so a pass over row chunks gives the same statistics.
+
+
+def _initial_posterior(L: Int[Array, "n m"], init_prior, init: str) -> Float[Array, "n k"]:
+    """The starting posterior of each row (row-local)."""
+    k, m = init_prior.shape[0], L.shape[1]
     if init == "majority_vote":
-        q0 = _majority_vote_posterior(L, init_prior)
-    elif init == "vote_fraction":
-        q0 = _vote_fraction_posterior(L, init_prior)
-    else:
-        off = (1.0 - _UNIFORM_INIT_DIAG) / (k - 1)
-        conf0 = jnp.full((k, k), off).at[jnp.diag_indices(k)].set(_UNIFORM_INIT_DIAG)
-        log_conf0 = jnp.broadcast_to(jnp.log(conf0), (m, k, k))  # votes only, abstains ignored
-        q0, _ = _posterior(_safe_log(init_prior), log_conf0, L)
+        return _majority_vote_posterior(L, init_prior)
+    if init == "vote_fraction":
+        return _vote_fraction_posterior(L, init_prior)
+    off = (1.0 - _UNIFORM_INIT_DIAG) / (k - 1)
+    conf0 = jnp.full((k, k), off).at[jnp.diag_indices(k)].set(_UNIFORM_INIT_DIAG)
+    log_conf0 = jnp.broadcast_to(jnp.log(conf0), (m, k, k))  # votes only, abstains ignored
+    return _posterior(_safe_log(init_prior), log_conf0, L)[0]
 
-    def em_step(carry, _):
-        q = carry[0]
-        conf = _normalise(_vote_counts_by_class(L_em, q, n_out), alpha)  # M-step
-        prior = class_balance if fixed_prior else _normalise(q.sum(axis=0), alpha)
-        log_prior, log_conf = _safe_log(prior), _safe_log(conf)
-        q, log_evidence = _posterior(log_prior, log_conf, L_em)  # E-step
-        log_dirichlet = xlogy(alpha, conf).sum()
-        if not fixed_prior:
-            log_dirichlet = log_dirichlet + xlogy(alpha, prior).sum()
-        return (q, log_prior, log_conf), log_evidence.sum() + log_dirichlet
 
-    carry0 = (q0, jnp.zeros((k,), jnp.float32), jnp.zeros((m, k, n_out), jnp.float32))
-    (q, log_prior, log_conf), objective = jax.lax.scan(em_step, carry0, None, length=n_iter)
-    # align latent classes with the majority-vote labelling of the fit rows (rows with votes)
-    mv = _majority_vote_posterior(L, jnp.zeros((k,), jnp.float32))
-    agreement = q.T @ mv  # [t, o]: expected number of rows in latent t that MV labels o
+def _n_votes(L_em: Int[Array, "n m"]) -> Float[Array, ""]:
+    """Observed entries (crowd-kit's number of answers; at least 1)."""
+    return jnp.maximum((L_em != -1).sum(), 1).astype(jnp.float32)
+
+
+def _m_step_sums(L_em, q, n_out: int):
+    """The row sums an M-step needs: vote counts ``(m, k, o)``, ``sum_i q_i`` and the entropy of
+    ``q`` over the rows that have a vote (crowd-kit's stopping quantity)."""
+    counts = _vote_counts_by_class(L_em, q, n_out)
+    voted = (L_em != -1).any(axis=1)
+    entropy = -jnp.where(voted[:, None], xlogy(q, q), 0.0).sum()
+    return counts, q.sum(axis=0), entropy
+
+
+def _m_step(counts, q_sum, entropy, alpha, class_balance, n_votes):
+    """Parameters from the M-step sums, and crowd-kit 1.4's per-vote "ELBO" at them:
+    ``E_q[log theta + log pi]`` summed over votes (its prior counted once per vote), + ``H(q)``."""
+    conf = _normalise(counts, alpha)
+    prior = class_balance if class_balance is not None else _normalise(q_sum, alpha)
+    log_prior, log_conf = _safe_log(prior), _safe_log(conf)
+    ck = ((counts * (log_conf + log_prior[None, :, None])).sum() + entropy) / n_votes
+    return conf, prior, log_prior, log_conf, ck
+
+
+def _objective(log_evidence_sum, conf, prior, alpha, fixed_prior: bool):
+    """The MAP objective: log evidence + the Dirichlet log prior of the parameters."""
+    log_dirichlet = xlogy(alpha, conf).sum()
+    if not fixed_prior:
+        log_dirichlet = log_dirichlet + xlogy(alpha, prior).sum()
+    return log_evidence_sum + log_dirichlet
+
+
+def _converged(s, tol, j, prev_j, ck, prev_ck, n_votes, stop_on: str):
+    """The stopping test after iteration ``s`` (never after the first; never when ``tol = 0``)."""
+    change = ck - prev_ck if stop_on == "crowdkit" else (j - prev_j) / n_votes
+    return (s >= 1) & (tol > 0) & (change < tol)
+
+
+def _pad_trace(objective, n_run):
+    """A static-shape trace: the iterations not run hold the last objective (no NaN)."""
+    n_iter = objective.shape[0]
+    return jnp.where(jnp.arange(n_iter) < n_run, objective, objective[jnp.maximum(n_run, 1) - 1])
+
+
+def _ran(n_run, n_iter: int) -> Int[Array, " n_iter"]:
+    """1 for the iterations run, then 0."""
+    return (jnp.arange(n_iter) < n_run).astype(jnp.int32)
+
+
+def _mv_agreement(L, q) -> Float[Array, "k k"]:
+    """``[t, o]``: expected number of rows in latent class t that majority vote labels o."""
+    k = q.shape[1]
+    return q.T @ _majority_vote_posterior(L, jnp.zeros((k,), jnp.float32))
+
+
+def _align(log_prior, log_conf, agreement):
+    """Rename latent classes to the majority-vote labelling of the fit rows (rows with votes)."""
     inverse = jnp.argsort(_class_permutation(agreement))  # new class o holds old latent inverse[o]
-    return log_prior[inverse], log_conf[:, inverse, :], objective
+    return log_prior[inverse], log_conf[:, inverse, :]

@@ -124,3 +124,14 @@ def as_edge_list(edges):
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
                 raise TypeError(f"edges must hold int LF indices, got {v!r} in edge {e!r}.")
     return items
+
+
+def check_tol(owner: str, value) -> None:
+    """A convergence tolerance: ``None`` or a finite real ``>= 0`` (``None`` or ``0``: no stopping)."""
+    if value is None or is_traced(value):
+        return
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{owner}.tol must be a real number >= 0, got {value!r}; pass e.g. tol=1e-5."
+        )
+    check_real(owner, "tol", value, low=0.0, meaning="convergence tolerance; 0 = always n_iter")
