@@ -14,6 +14,8 @@ Slices (the config is the experiment file's, with the sweep cut to the rows comp
 - ``scaling.csv``: Dawid-Skene + logistic regression at n_unlabeled = 100, all 5 seeds (each seed's
   training set is the first n rows of its own permutation, whatever the other sizes).
 - ``real_table.csv``: majority vote on wrench_youtube under every protocol (needs the mirror).
+- ``metal.csv``: the label-model cells (deterministic given the data) of the chest X-ray MeTaL
+  experiment, from one seed without end models (needs the mirror).
 - ``real_endmodel.csv``: the seed-invariant columns (label model and majority vote alone, train
   coverage, the advantage estimate, their slices: sem 0 over seeds in the committed row) of youtube
   and sms from one seed with one end-model candidate (needs the mirror).
@@ -34,7 +36,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from tests._utils import CONF
-from wsbench.run import endmodel, labelmodel, recovery
+from wsbench.run import endmodel, labelmodel, metal, recovery
 
 DATA = Path(__file__).resolve().parents[1] / "paper_figures" / "data"
 
@@ -44,6 +46,7 @@ SLICES = {
     "scaling.csv": "test_scaling_slice_regenerates",
     "real_table.csv": "test_real_table_slice_regenerates",
     "real_endmodel.csv": "test_real_endmodel_slice_regenerates",
+    "metal.csv": "test_committed_metal_csv_label_model_columns_regenerate",
 }
 EXEMPT = {
     "wrench_published.csv": "published reference values (WRENCH paper), produced by no code here",
@@ -234,3 +237,26 @@ def test_real_endmodel_slice_regenerates(tmp_path, dataset):
     assert len(fresh) == 1
     for col in cols:
         assert fresh[col].iloc[0] == pytest.approx(row[col], abs=1e-5), col
+
+
+# ----------------------------------------------------------------------------- MeTaL
+
+
+@pytest.mark.slow  # loads and featurises the chest X-ray reports: ~2 min on a shared CPU
+def test_committed_metal_csv_label_model_columns_regenerate(tmp_path):
+    """paper_figures/data/metal.csv: the label-model cells (deterministic given the data, so the
+    mean over seeds is seed 0's value) regenerate from conf/experiment/metal_chest_xray.yaml."""
+    if not os.environ.get("WSBENCH_DATA_MIRROR"):
+        pytest.skip("needs the dataset mirror (set WSBENCH_DATA_MIRROR)")
+    committed = pd.read_csv(DATA / "metal.csv")
+    cfg = _cfg(
+        "metal", "experiment=metal_chest_xray", "seeds=1", "bootstrap=0", "endmodels=[]",
+        "objective=test/metal_finding_f1",
+    )  # fmt: skip
+    summary = metal.run(cfg, out_dir=tmp_path)
+    for m in metal.LABEL_MODELS:
+        for task in ("abnormal", "finding"):
+            for x in ("accuracy", "f1"):
+                col = f"test/{m}_{task}_{x}"
+                assert committed[f"{col}_sem"].iloc[0] < 1e-6, col
+                assert summary[col] == pytest.approx(committed[col].iloc[0], abs=1e-5), col

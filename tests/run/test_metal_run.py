@@ -6,7 +6,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from tests._utils import CONF, REPO_ROOT, load_figure_script
+from tests._utils import CONF, load_figure_script
 from wsbench.data import class_frequencies
 from wsbench.multitask import MultitaskDataset, MultitaskSplit, MultitaskWeakLabels, TaskGraph
 from wsbench.run import metal, results
@@ -157,28 +157,3 @@ def test_tiny_run_rows_intervals_resume_and_table(tmp_path):
     assert "| synthetic_hierarchy | fine (macro-F1) |" in text
     assert "+6.8" in text and "+4.1" in text and "+20.2" in text
     assert (tmp_path / "out" / "fig_metal.png").stat().st_size > 1000
-
-
-@pytest.mark.slow  # loads and featurises the chest X-ray reports: ~2 min on a shared CPU
-def test_committed_metal_csv_label_model_columns_regenerate(tmp_path):
-    """paper_figures/data/metal.csv: the label-model cells (deterministic given the data, so the
-    mean over seeds is seed 0's value) regenerate from conf/experiment/metal_chest_xray.yaml."""
-    import os
-
-    if not os.environ.get("WSBENCH_DATA_MIRROR"):
-        pytest.skip("needs the dataset mirror (set WSBENCH_DATA_MIRROR)")
-    committed = pd.read_csv(REPO_ROOT / "paper_figures" / "data" / "metal.csv")
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(
-            "metal",
-            overrides=["experiment=metal_chest_xray", "logger=none", "jax_cache=null",
-                       "seeds=1", "bootstrap=0", "endmodels=[]",
-                       "objective=test/metal_finding_f1"],
-        )  # fmt: skip
-    summary = metal.run(cfg, out_dir=tmp_path)
-    for m in metal.LABEL_MODELS:
-        for task in ("abnormal", "finding"):
-            for x in ("accuracy", "f1"):
-                col = f"test/{m}_{task}_{x}"
-                assert committed[f"{col}_sem"].iloc[0] < 1e-6, col
-                assert summary[col] == pytest.approx(committed[col].iloc[0], abs=1e-5), col
