@@ -80,6 +80,7 @@ def test_tf_is_deterministic_per_key_eagerly(key):
         np.testing.assert_array_equal(tf(x, key), tf(x, key), err_msg=tf.name)
 
 
+@pytest.mark.slow
 def test_tfset_switch_matches_each_tf(key):
     """The grouped lax.switch (7 branches for 33 TFs) applies exactly TF i for index i."""
     x = _images(key, 1, 3)[0]

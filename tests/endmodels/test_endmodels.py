@@ -53,6 +53,7 @@ def test_soft_loss_is_expected_hard_loss(key):
 
 
 @pytest.mark.parametrize("name", sorted(FAST))
+@pytest.mark.slow
 def test_separable_data_high_accuracy(name, key):
     k_data, k_fit = jr.split(key)
     x, y = _blobs(k_data)
@@ -99,6 +100,7 @@ def test_same_key_same_result_and_vmap_over_keys(name, key):
         np.testing.assert_allclose(batched[i], single, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_vmap_over_learning_rate(key):
     x, y = _blobs(key, n=100)
     t = jax.nn.one_hot(y, 2)

@@ -241,6 +241,7 @@ def _one_sided(key, n=4000, m=8):
     return WeakLabels(L=L, n_classes=2), y
 
 
+@pytest.mark.slow
 def test_observed_abstain_matches_loop_reference(key):
     weak, _ = _one_sided(key, n=120, m=4)
     fitted = DawidSkene(n_iter=8, smoothing=0.1, abstain="observed").fit(weak, key=key)
@@ -265,6 +266,7 @@ def test_observed_abstain_objective_is_monotone(key):
     assert np.all(np.diff(trace) >= -1e-6 * np.abs(trace[1:])), np.diff(trace).min()
 
 
+@pytest.mark.slow
 def test_observed_abstain_uses_one_sided_lfs(key):
     """With one-sided LFs the classic model cannot tell the classes apart; the observed one can."""
     weak, y = _one_sided(key)

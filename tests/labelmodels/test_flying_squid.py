@@ -179,6 +179,7 @@ def _confusion_mae(fitted, sim) -> float:
     return float(jnp.abs(fitted.confusions() - sim.confusions).mean())
 
 
+@pytest.mark.slow
 def test_recovers_binary_parameters(key):
     sim = sample_independent(key, n=50_000, m=8, accuracy=(0.6, 0.9), propensity=(0.3, 0.8))
     fitted = _fit(FlyingSquid(), sim.weak, key)
@@ -204,6 +205,7 @@ def test_recovery_error_decays_as_one_over_sqrt_n(key):
 
 
 @pytest.mark.parametrize("class_balance", [None, (0.7, 0.3)])
+@pytest.mark.slow
 def test_within_half_a_point_of_bayes_binary(key, class_balance):
     """Conditionally independent binary LFs are FlyingSquid's model: near the Bayes posterior."""
     sim = sample_independent(
@@ -215,6 +217,7 @@ def test_within_half_a_point_of_bayes_binary(key, class_balance):
     assert _acc(probs, sim.y) >= bayes - 0.005, (_acc(probs, sim.y), bayes)
 
 
+@pytest.mark.slow
 def test_one_vs_rest_near_bayes_and_above_majority_vote(key):
     sim = sample_independent(key, n=20_000, m=10, n_classes=4, accuracy=(0.5, 0.85), propensity=0.5)
     probs = _fit(FlyingSquid(), sim.weak, key).predict_proba(sim.weak.L)

@@ -112,6 +112,7 @@ def _assert_matches_loop(est, grid, train, test, keys, *, atol=1e-5):
     return got, got_traces, points
 
 
+@pytest.mark.slow
 def test_toy_grid_matches_loop(splits, key):
     train, test = splits
     keys = jr.split(key, 3)

@@ -58,6 +58,7 @@ def test_recovery_independent_snorkel_bar(key):
 
 
 @pytest.mark.parametrize("n_classes", [2, 3, 5])
+@pytest.mark.slow
 def test_true_parameters_give_bayes_posterior(key, n_classes):
     """predict_proba with the true parameters plugged in is the exact Bayes posterior."""
     cb = np.linspace(1.0, 2.0, n_classes)
@@ -135,6 +136,7 @@ def test_dependencies_given_recover_parameters_and_posterior(key):
     assert tv_with < 0.04
 
 
+@pytest.mark.slow
 def test_separators_divide(key):
     """Multiplying separators in (MeTaL's sign bug) double-counts leaders; our posterior does not."""
     sim = _dependent_sim(key, n=5000)
@@ -434,6 +436,7 @@ def test_unsupervised_balance_does_not_collapse_on_sparse_one_sided_lfs(key):
     assert expected_accuracy(probs, y) >= mv_accuracy(np.asarray(weak.L), y, 6) - 0.02
 
 
+@pytest.mark.slow
 def test_converged_fit_keeps_one_sided_lfs_on_their_class(key):
     """Cause 2: run to convergence, one-sided LFs must still vote most often on their own class."""
     weak, _, _ = _one_sided_problem(k=9)

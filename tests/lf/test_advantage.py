@@ -56,6 +56,7 @@ def test_matches_numpy_reference(propensity, conflicts_only):
     assert float(A) == pytest.approx(ref.modeling_advantage(np.asarray(probs[:, 1]), L, y))
 
 
+@pytest.mark.slow
 def test_regimes_on_synthetic_lfs():
     varying = (0.55, 0.95)
     low = _sim(10, 0.01, varying)  # density ~0.1: rows have at most one vote

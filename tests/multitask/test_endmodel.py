@@ -56,6 +56,7 @@ def test_masked_rows_contribute_nothing(key):
     assert not np.allclose(c.trace["loss"], a.trace["loss"])
 
 
+@pytest.mark.slow
 def test_learns_synthetic_hierarchy(key):
     x, Y = _hier_problem(key, 2000)
     xt, Yt = _hier_problem(jr.fold_in(key, 9), 1000)

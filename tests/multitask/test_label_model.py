@@ -124,6 +124,7 @@ def _mt_problem(key, n=3000, graph=HIER, **kw):
     return sim, weak
 
 
+@pytest.mark.slow
 def test_initial_loss_and_fit_match_reference():
     graph = HIER
     sim, weak = _mt_problem(jr.key(3), graph=graph)
@@ -147,6 +148,7 @@ def test_initial_loss_and_fit_match_reference():
         assert np.all(T[j, graph.cardinalities[s] + 1 :] == 0)
 
 
+@pytest.mark.slow
 def test_flat_graph_objective_matches_reference_but_posterior_is_not_identified():
     """Two unrelated binary tasks (K = 4): both fits reach the reference's objective value, but the
     pairwise objective is flat along ``mu -> mu P^(1/2) R P^(-1/2)`` for K >= 3, so the two optimisers

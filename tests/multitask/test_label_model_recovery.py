@@ -63,6 +63,7 @@ def test_beats_independent_when_cross_task_lfs_inform():
     "is not identified (rotation family, see _label_model.py); measured task-0 accuracy 63.9 vs "
     "66.0 for the independent model (n = 8000, key 1).",
 )
+@pytest.mark.slow
 def test_matches_independent_when_tasks_are_unrelated():
     acc = _fit_both(TaskGraph.flat((2, 2)), jr.key(1), n=8000, cross_task=0.0)
     for s in (0, 1):

@@ -80,6 +80,7 @@ def test_dependent_pairs_follow_clique_tables(key):
 
 
 @pytest.mark.parametrize("edges", [(), ((3, 4),)])
+@pytest.mark.slow
 def test_bayes_posterior_is_calibrated(key, edges):
     sim = sample_multitask(
         key,

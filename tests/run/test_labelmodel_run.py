@@ -76,6 +76,7 @@ def test_run_writes_results_and_returns_aggregates(tmp_path):
     assert events.count("row") == cfg.seeds and "summary" in events
 
 
+@pytest.mark.slow
 def test_grid_and_seeds_are_axes_of_one_job_and_reproducible(tmp_path):
     over = ["estimator=dawid_skene", "estimator.n_iter=5", "+grid.smoothing=[0.0,0.5]", "seeds=3"]
     summary = labelmodel.run(_cfg(*over), out_dir=tmp_path / "a")
