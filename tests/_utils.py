@@ -95,3 +95,20 @@ class count_compilations:
     def __exit__(self, *exc):
         jax.monitoring.unregister_event_duration_listener(self._listener)
         return False
+
+
+RUNNER_FAST = ["debug=smoke", "jax_cache=null", "progress=false", "logger=none"]
+
+
+def compose_fast(primary: str, *overrides: str):
+    """``primary`` (e.g. ``"labelmodel"``) composed with the smoke settings and ``overrides``, with
+    Hydra's global state cleared before and after (tests run many compositions in one process)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            return compose(primary, overrides=[*RUNNER_FAST, *overrides])
+    finally:
+        GlobalHydra.instance().clear()

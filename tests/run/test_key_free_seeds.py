@@ -6,25 +6,16 @@ import jax.random as jr
 import numpy as np
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 
-from tests._utils import CONF
+from tests._utils import compose_fast
 from wsbench.labelmodels import DawidSkene, FlyingSquid, MajorityVote, MatrixCompletion
 from wsbench.labelmodels.grid import fit_ignores_key
 from wsbench.run import labelmodel
 from wsbench.synthetic import sample_independent
 
-FAST = ["debug=smoke", "jax_cache=null", "progress=false", "logger=none"]
-
 
 def _cfg(*overrides):
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            return compose("labelmodel", overrides=[*FAST, *overrides])
-    finally:
-        GlobalHydra.instance().clear()
+    return compose_fast("labelmodel", *overrides)
 
 
 @pytest.fixture(scope="module")
