@@ -153,8 +153,9 @@ def test_launcher_local_composes_to_submitit_local():
     assert cfg.hydra.runtime.choices["hydra/launcher"] == "submitit_local"
 
 
-def test_launcher_basic_is_in_process_and_default():
-    cfg = _compose(hydra_cfg=True)
+@pytest.mark.parametrize("primary", ["labelmodel", "recovery", "endmodel", "metal", "tanda"])
+def test_launcher_basic_is_in_process_and_every_pipelines_default(primary):
+    cfg = _compose(config=primary, hydra_cfg=True)
     assert cfg.hydra.runtime.choices["launcher"] == "basic"
     assert cfg.hydra.launcher._target_.endswith("BasicLauncher")
 

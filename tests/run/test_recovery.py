@@ -48,8 +48,10 @@ def test_dependent_generator_with_matrix_completion(tmp_path):
 
 
 def test_bad_config_raises(tmp_path):
+    cfg = _cfg()
+    cfg.generator = "nope"  # not an option of conf/generator/
     with pytest.raises(ValueError, match="generator"):
-        recovery.run(_cfg("generator=nope"), out_dir=tmp_path)
+        recovery.run(cfg, out_dir=tmp_path)
     with pytest.raises(ValueError, match="n_grid"):
         recovery.run(_cfg("n_grid=[1.5]"), out_dir=tmp_path)
 

@@ -14,7 +14,6 @@ train-vs-valid numbers as generalisation. Labels ``-1`` (or ``null``, or a missi
 "gold unknown".
 """
 
-from __future__ import annotations
 
 import json
 import os

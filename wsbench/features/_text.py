@@ -12,8 +12,6 @@ float32 ``(n, d)`` array that ``jnp.asarray`` takes as is. Conventions (close to
 - rows are scaled to unit L2 norm (``norm="l2"``); a row with no known n-gram stays all zeros.
 """
 
-from __future__ import annotations
-
 import abc
 import re
 import zlib
@@ -128,7 +126,7 @@ class TextFeaturizer(abc.ABC):
 class FittedTfidf(FittedTextFeaturizer):
     """A fitted :class:`TfidfNGrams`: the sorted ``vocabulary`` and its ``idf`` (from train)."""
 
-    spec: TfidfNGrams
+    spec: "TfidfNGrams"
     vocabulary: tuple[str, ...]
     idf: np.ndarray
     index: dict[str, int] = field(repr=False)
@@ -222,7 +220,7 @@ def _bucket(gram: str, n_features: int) -> int:
 class FittedHashed(FittedTextFeaturizer):
     """A fitted :class:`HashedNGrams`: ``idf`` per column (ones when ``idf=False``)."""
 
-    spec: HashedNGrams
+    spec: "HashedNGrams"
     idf: np.ndarray
 
     @property

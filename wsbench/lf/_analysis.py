@@ -1,6 +1,5 @@
 """Labeling-function analysis: coverage, overlap, conflict, polarity, empirical accuracy."""
 
-from __future__ import annotations
 
 from collections.abc import Sequence
 

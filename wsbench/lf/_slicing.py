@@ -14,7 +14,6 @@ Example:
     [[True], [False]]
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
