@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import xlogy
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels
 from ..data.validate import is_traced
@@ -35,8 +35,10 @@ def _votes_dtype(L: Int[Array, "n m"], k: int):
     return L.astype(jnp.int8) if k < 128 else L
 
 
-def _vote_loglik(L: Int[Array, "n m"], log_conf: Float[Array, "m k k"]) -> Float[Array, "n k"]:
+def _vote_loglik(L: Int[Array, "n m"], log_conf: Float[Array, "m k o"]) -> Float[Array, "n k"]:
     """``sum_j log_conf[j, t, L_ij]`` over the non-abstaining LFs, without an ``(n, m, k)`` tensor.
+
+    ``o`` outputs per LF: ``k`` classes, plus abstain as an output when it is modelled (``o = k + 1``).
 
     One ``(n, m) @ (m, k)`` product per output class ``o`` (a ``lax.scan``), so the largest
     temporary is a single ``(n, m)`` 0/1 mask.
@@ -168,7 +170,7 @@ class DawidSkeneFitted(AbstractGenerativeFitted):
         """The number of EM iterations run (``n_iter`` unless ``tol`` stopped EM early)."""
         return jnp.sum(self.trace["ran"], axis=-1)
 
-    def predict_proba(self, L) -> Float[Array, "n k"]:
+    def predict_proba(self, L: Int[ArrayLike, "n m"]) -> Float[Array, "n k"]:
         m, k, _ = self.log_confusion.shape
         L = checked_L(L, n_classes=k, n_lfs=m)
         return _predict(self.log_prior, self.log_confusion, L)

@@ -56,7 +56,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels
 from ..data.validate import is_traced
@@ -245,7 +245,7 @@ class FlyingSquidFitted(AbstractGenerativeFitted):
     def _k(self) -> int:
         return self.prior.shape[0]
 
-    def predict_proba(self, L) -> Float[Array, "n k"]:
+    def predict_proba(self, L: Int[ArrayLike, "n m"]) -> Float[Array, "n k"]:
         m = self.tables.shape[1]
         L = checked_L(L, n_classes=self._k, n_lfs=m)
         return _predict(self.tables, self.task_prior, L, k=self._k)

@@ -93,9 +93,10 @@ class MatrixCompletionFitted(AbstractGenerativeFitted):
         trace: ``{"loss": (n_iter,)}``.
     """
 
-    tables: Float[Array, "m k+1 k"]
-    clique_tables: Float[Array, "e k+1 k+1 k"]
-    log_cond: Float[Array, "m k+1 k+1 k"]
+    # o = k + 1 outputs (abstain first); a named axis, as k is bound only by `prior` below
+    tables: Float[Array, "m o k"]
+    clique_tables: Float[Array, "e o o k"]
+    log_cond: Float[Array, "m o o k"]
     prior: Float[Array, " k"]
     trace: dict[str, Array]
     parent: tuple[int, ...] = eqx.field(static=True)
@@ -124,7 +125,7 @@ class MatrixCompletionFitted(AbstractGenerativeFitted):
         m, k = self.tables.shape[0], self.prior.shape[0]
         return _predict(self, checked_L(L, n_classes=k, n_lfs=m))
 
-    def conditionals(self) -> Float[Array, "m k+1 k"]:
+    def conditionals(self) -> Float[Array, "m o k"]:
         """``P(lambda_j = a | Y = y)``, rows abstain, 0, ..., k-1; columns y (``Simulation.conditionals``)."""
         return self.tables
 

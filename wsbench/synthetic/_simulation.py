@@ -43,7 +43,7 @@ class Simulation(eqx.Module):
         diag = jnp.diagonal(self.confusions, axis1=1, axis2=2)
         return diag @ self.class_balance
 
-    def conditionals(self) -> Float[Array, "m k+1 k"]:
+    def conditionals(self) -> Float[Array, "m o k"]:
         """Snorkel's table ``P(lambda_j = a | Y = y)``, rows ``a`` = abstain, 0, ..., k-1; columns ``y``."""
         p = self.propensity[:, None, None]
         votes = p * jnp.swapaxes(self.confusions, 1, 2)  # [j, o, t]
