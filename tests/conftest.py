@@ -1,10 +1,16 @@
-"""Shared fixtures: JAX strictness, a printed test key, CPU-only and offline settings."""
+"""Shared fixtures: JAX strictness, a printed test key, CPU-only and offline settings, and the
+two settings that make the suite cheap to compile (see ``pytest_configure``)."""
 
 import os
 
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+# Compiling, not running, is most of the suite's CPU time (tiny problems, thousands of programs):
+# XLA's optimisation passes are skipped for tests. Same semantics, other rounding at most (tests
+# compare with tolerances); CI's slow pass runs with JAX_DISABLE_MOST_OPTIMIZATIONS=0, so every
+# program is also tested as users compile it. Set before jax is imported (subprocesses inherit it).
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 import jax  # noqa: E402
 import jax.random as jr  # noqa: E402
@@ -40,8 +46,32 @@ def _release_compiled_programs():
     gc.collect()
 
 
+def pytest_configure(config):
+    """JAX's persistent compilation cache in pytest's cache folder (``.pytest_cache/d/jax``).
+
+    A re-run of the suite loads its programs instead of compiling them (about 4x less CPU on a
+    warm cache), and programs compiled again after a module's ``clear_caches`` are loaded too.
+    ``pytest --cache-clear`` or ``-p no:cacheprovider`` starts cold; ``WSBENCH_TEST_JAX_CACHE=0``
+    turns it off. Subprocesses started by tests inherit it through the environment.
+    """
+    cache = getattr(config, "cache", None)
+    if cache is None or os.environ.get("WSBENCH_TEST_JAX_CACHE", "1") == "0":
+        return
+    path = str(cache.mkdir("jax"))
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", path)
+    jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+    for name, value in (("min_compile_time_secs", 0), ("min_entry_size_bytes", 0)):
+        os.environ.setdefault(f"JAX_PERSISTENT_CACHE_{name.upper()}", str(value))
+        jax.config.update(f"jax_persistent_cache_{name}", value)
+
+
 def pytest_report_header(config):
-    return f"wsbench test seed: WSBENCH_TEST_SEED={TEST_SEED}; jax backend: {jax.default_backend()}"
+    opt = "off" if os.environ.get("JAX_DISABLE_MOST_OPTIMIZATIONS") not in ("0", "", None) else "on"
+    return (
+        f"wsbench test seed: WSBENCH_TEST_SEED={TEST_SEED}; jax backend: {jax.default_backend()}; "
+        f"XLA optimisations {opt}; compilation cache: "
+        f"{os.environ.get('JAX_COMPILATION_CACHE_DIR') or 'off'}"
+    )
 
 
 # ----------------------------------------------------------------------------------------------
