@@ -94,8 +94,13 @@ def test_bad_selection_and_scoring_configs_raise(tmp_path, override, match):
 
 
 def test_rows_carry_intervals_diagnostics_and_identical_seeds(select_run):
-    _, summary, df = select_run
+    _, summary, all_rows = select_run
+    df = all_rows[all_rows["selected"].astype(bool)]
+    others = all_rows[~all_rows["selected"].astype(bool)]
+    assert len(others) > 0  # the grid has more than one point
     for metric in ("accuracy", "f1", "log_loss", "roc_auc"):
+        # intervals are computed at the reported (selected) point only
+        assert others[f"test/{metric}_lo"].isna().all() and others[f"test/{metric}_hi"].isna().all()
         lo, mid, hi = df[f"test/{metric}_lo"], df[f"test/{metric}"], df[f"test/{metric}_hi"]
         assert (lo <= mid + 1e-6).all() and (mid <= hi + 1e-6).all(), metric
         assert (hi - lo > 0).all(), metric  # 200 test rows: a real, non-zero interval
@@ -105,7 +110,7 @@ def test_rows_carry_intervals_diagnostics_and_identical_seeds(select_run):
             <= summary[f"test/{metric}_hi"]
         )
     for name in ("prior_min", "share_votes_not_own_class", "loss_fit", "n_predicted_classes"):
-        assert np.isfinite(df[f"diag/{name}"]).all(), name
+        assert np.isfinite(all_rows[f"diag/{name}"]).all(), name
     # DawidSkene from vote fractions is deterministic: every seed gives the same numbers
     assert df["seeds_identical"].all() and summary["seeds_identical"] == 1.0
     assert df.groupby("grid_point")["test/accuracy"].nunique().eq(1).all()
