@@ -196,3 +196,25 @@ def test_select_grid_is_the_estimators_default_updated_by_grid():
     assert grid["lr"] == [0.05] and len(grid["l2"]) > 1 and len(grid["prec_init"]) > 1
     assert labelmodel.grid_of(_cfg("estimator=matrix_completion")) == {}  # none: no grid
     assert labelmodel.grid_of(_cfg("dev_labels=select")) == {}  # majority vote: one point
+
+
+def test_select_follows_the_datasets_metric(tmp_path):
+    """WRENCH scores sms by F1: dev_labels=select must pick the grid point by valid F1 there, not
+    by the objective's accuracy (conf/dataset_scoring/<dataset>.yaml names the metric)."""
+    assert _cfg("dataset=wrench_sms").dataset_metric == "f1"
+    assert _cfg("dataset=wrench_youtube").dataset_metric is None
+    overrides = (
+        "estimator=dawid_skene_abstain",
+        "dataset=synthetic_ds",
+        "dev_labels=select",
+        "dataset_metric=f1",
+    )
+    labelmodel.run(_cfg(*overrides), out_dir=tmp_path)
+    df = pd.read_parquet(tmp_path / "results.parquet")
+    best = int(df.groupby("grid_point")["valid/f1"].mean().idxmax())
+    assert (df["select.point"] == best).all()
+    assert df["select.rule"].str.startswith("max valid/f1").all()
+    # an explicit select_metric still wins over the dataset's metric
+    out = tmp_path / "explicit"
+    labelmodel.run(_cfg(*overrides, "select_metric=valid/log_loss"), out_dir=out)
+    assert pd.read_parquet(out / "results.parquet")["select.rule"].str.startswith("min").all()

@@ -46,7 +46,7 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     The grid is ``cfg.grid``; with ``dev_labels=select`` it is ``cfg.select_grid`` (the estimator's
     default, ``conf/select_grid/<estimator>.yaml``) updated by ``cfg.grid``. One grid point is
     selected by ``select_metric`` (default: the dataset's metric, ``dataset_metric`` from
-    ``conf/dataset_metric/<dataset>.yaml`` (F1 on sms), else the objective's metric; on valid, on
+    ``conf/dataset_scoring/<dataset>.yaml`` (F1 on sms), else the objective's metric; on valid, on
     test only when the dataset has no valid labels and ``dev_labels`` is not ``select``), averaged
     over seeds. Every
     row names the rule, the chosen point (``select.*``) and whether it is that point
