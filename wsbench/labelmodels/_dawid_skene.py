@@ -20,7 +20,6 @@ from ._hyper import as_int, check_choice, check_int, check_key, check_real, chec
 _INITS = ("majority_vote", "vote_fraction", "uniform")
 _ABSTAIN = ("ignore", "observed")
 _STOP_ON = ("objective", "crowdkit")
-_CENTERS = ("uniform", "marginal")
 _UNIFORM_INIT_DIAG = 0.7  # P(lambda_j = t | Y = t) of every LF under init="uniform"
 # Stands in for log(0): exp(-1e4) is exactly 0 in float32, 0 * _LOG_ZERO == 0 inside the mask
 # products (0 * -inf would be NaN), and a row on which every class has a zero-probability vote still
@@ -275,19 +274,6 @@ class DawidSkene(AbstractLabelModel):
             with ``tol=1e-5``, ``init="vote_fraction"`` and ``smoothing=0.001`` this runs as many
             iterations as crowd-kit's defaults (``conf/estimator/dawid_skene_crowd.yaml``). Computed from the
             M-step sums, so it costs no extra pass over ``L``.
-        smoothing_center: where the pseudo-counts of a confusion row point (static).
-            ``"uniform"``: ``smoothing`` on every output (the objective above). ``"marginal"``: the
-            same total mass ``smoothing * o`` per row, spread as the LF's own (add-one smoothed)
-            output distribution on the fit rows, i.e. a Dirichlet prior centred on "the LF behaves
-            the same in every class" (the $\alpha$ terms of $\mathcal{J}$ become
-            $\sum_{j,t,o} \alpha_{j,o} \log \theta_{j,t,o}$). With abstain observed and many
-            mostly-abstaining LFs, a uniform centre gives an emptied class
-            $P(\text{abstain} \mid t) = 1 / (k + 1)$ for every LF, so no row can ever come back to
-            it (the class dies for good); centred on the marginals, an emptied class explains a row
-            as well as "no information" does and EM can refill it. Default ``"uniform"``: on the
-            WRENCH sets the marginal centre over-fills the small classes (chemprot test accuracy
-            41.8 vs 45.9 with ``conf/estimator/dawid_skene.yaml``; sms 84.0 vs 36.0), so it is an
-            option, not the default. (``fit_chunked`` runs the uniform centre only.)
 
     References:
         A. P. Dawid and A. M. Skene. Maximum likelihood estimation of observer error-rates using the
@@ -310,7 +296,6 @@ class DawidSkene(AbstractLabelModel):
     abstain: Literal["ignore", "observed"] = eqx.field(static=True, default="ignore")
     tol: float | Float[Array, ""] | None = None
     stop_on: Literal["objective", "crowdkit"] = eqx.field(static=True, default="objective")
-    smoothing_center: Literal["uniform", "marginal"] = eqx.field(static=True, default="uniform")
 
     def __check_init__(self):
         check_int("DawidSkene", "n_iter", self.n_iter)
@@ -319,7 +304,6 @@ class DawidSkene(AbstractLabelModel):
         check_real("DawidSkene", "smoothing", self.smoothing, low=0.0, meaning="pseudo-count")
         check_tol("DawidSkene", self.tol)
         check_choice("DawidSkene", "stop_on", self.stop_on, _STOP_ON)
-        check_choice("DawidSkene", "smoothing_center", self.smoothing_center, _CENTERS)
 
     def fit(self, data: WeakLabels, *, key: PRNGKeyArray) -> DawidSkeneFitted:
         check_key("DawidSkene.fit", key)
@@ -339,7 +323,6 @@ class DawidSkene(AbstractLabelModel):
             init=self.init,
             abstain=self.abstain,
             stop_on=self.stop_on,
-            center=self.smoothing_center,
         )
         return DawidSkeneFitted(
             log_prior=log_prior,
@@ -364,9 +347,7 @@ def _warn_if_one_sided(L: np.ndarray, k: int) -> None:
         )
 
 
-@functools.partial(
-    jax.jit, static_argnames=("n_classes", "n_iter", "init", "abstain", "stop_on", "center")
-)
+@functools.partial(jax.jit, static_argnames=("n_classes", "n_iter", "init", "abstain", "stop_on"))
 def _em(
     L,
     alpha,
@@ -378,7 +359,6 @@ def _em(
     init: str,
     abstain: str,
     stop_on: str,
-    center: str = "uniform",
 ):
     """EM from the initial posterior: aligned ``log_prior``, ``log_conf`` and the objective trace.
 
@@ -394,12 +374,9 @@ def _em(
     q0 = _initial_posterior(L, init_prior, init)
     n_votes = _n_votes(L_em)
 
-    # the pseudo-counts depend on the LFs' output marginals only, the same at every iteration
-    pseudo = _pseudo_counts(_m_step_sums(L_em, q0, n_out)[0], alpha, center)
-
     def m_step(q):
         counts, q_sum, entropy = _m_step_sums(L_em, q, n_out)
-        return _m_step(counts, q_sum, entropy, alpha, class_balance, n_votes, center)
+        return _m_step(counts, q_sum, entropy, alpha, class_balance, n_votes)
 
     def cond(carry):
         s, done = carry[0], carry[1]
@@ -411,7 +388,7 @@ def _em(
         s, _, _, _, _, nxt, prev_j, prev_ck, objective = carry
         conf, prior, log_prior, log_conf, _ = nxt
         q, log_evidence = _posterior(log_prior, log_conf, L_em)
-        j = _objective(log_evidence.sum(), conf, prior, alpha, fixed_prior, pseudo)
+        j = _objective(log_evidence.sum(), conf, prior, alpha, fixed_prior)
         nxt = m_step(q)
         done = _converged(s, tol, j, prev_j, nxt[4], prev_ck, n_votes, stop_on)
         objective = objective.at[s].set(j)
@@ -466,36 +443,19 @@ def _m_step_sums(L_em, q, n_out: int):
     return counts, q.sum(axis=0), entropy
 
 
-def _pseudo_counts(counts: Float[Array, "m k o"], alpha, center: str) -> Float[Array, "m 1 o"]:
-    """The Dirichlet pseudo-count of every confusion cell ``[j, ., o]`` (the same for every class).
-
-    ``"uniform"``: ``alpha`` per output. ``"marginal"``: the same total mass ``alpha * o`` per row,
-    spread as LF ``j``'s own output distribution on the fit rows (add-one smoothed, so an output
-    never seen keeps a small positive count). ``counts.sum(axis=1)`` is that distribution's counts
-    (each row's posterior sums to 1), so chunked fits get it from the same M-step sums.
-    """
-    m, _, n_out = counts.shape
-    if center == "uniform":
-        return jnp.broadcast_to(alpha, (m, 1, n_out))
-    seen = counts.sum(axis=1, keepdims=True)  # [j, 1, o]: rows on which LF j output o
-    share = (seen + 1.0) / (seen.sum(axis=2, keepdims=True) + n_out)
-    return alpha * n_out * share
-
-
-def _m_step(counts, q_sum, entropy, alpha, class_balance, n_votes, center: str = "uniform"):
+def _m_step(counts, q_sum, entropy, alpha, class_balance, n_votes):
     """Parameters from the M-step sums, and crowd-kit 1.4's per-vote "ELBO" at them:
     ``E_q[log theta + log pi]`` summed over votes (its prior counted once per vote), + ``H(q)``."""
-    conf = _normalise(counts, _pseudo_counts(counts, alpha, center))
+    conf = _normalise(counts, alpha)
     prior = class_balance if class_balance is not None else _normalise(q_sum, alpha)
     log_prior, log_conf = _safe_log(prior), _safe_log(conf)
     ck = ((counts * (log_conf + log_prior[None, :, None])).sum() + entropy) / n_votes
     return conf, prior, log_prior, log_conf, ck
 
 
-def _objective(log_evidence_sum, conf, prior, alpha, fixed_prior: bool, pseudo=None):
-    """The MAP objective: log evidence + the Dirichlet log prior of the parameters (``pseudo``:
-    the confusion cells' pseudo-counts, ``_pseudo_counts``; default ``alpha`` everywhere)."""
-    log_dirichlet = xlogy(alpha if pseudo is None else pseudo, conf).sum()
+def _objective(log_evidence_sum, conf, prior, alpha, fixed_prior: bool):
+    """The MAP objective: log evidence + the Dirichlet log prior of the parameters."""
+    log_dirichlet = xlogy(alpha, conf).sum()
     if not fixed_prior:
         log_dirichlet = log_dirichlet + xlogy(alpha, prior).sum()
     return log_evidence_sum + log_dirichlet
