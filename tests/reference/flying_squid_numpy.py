@@ -127,3 +127,84 @@ def flying_squid(
         "moments": np.stack([f[1] for f in fits]),
         "counts": np.stack([f[2] for f in fits]),
     }
+
+
+# ----------------------------------------------------------------------------- centred moments
+
+
+def centred_task(L: np.ndarray, positive: int, pi: float, aggregate: str = "mean"):
+    """``FlyingSquid(moments="centred")``, one binary task, written out with loops (float64).
+
+    Vote indicators ``X_(j, +1) = 1[lambda_j = +1]`` and ``X_(j, -1) = 1[lambda_j = -1]``; with
+    ``E[X_u | Z] = c_u + beta_u Z`` (``Z = 1[Y = +1]``, ``P(Z = 1) = pi``) and conditional
+    independence, ``Cov(X_u, X_v) = beta_u beta_v pi (1 - pi)`` for indicators of different LFs, so
+    ``|beta_u| = sqrt(|C_uv C_uw / C_vw| / (pi (1 - pi)))`` for every pair (v, w) of indicators of
+    two other, distinct LFs with ``|C_vw| > 1e-6`` (indicators never 1 are skipped). Sign: +1 votes
+    favour ``Y = +1``, -1 votes ``Y = -1``.
+
+    Returns:
+        ``(cond, counts)``: ``cond[j, v, y] = P(lambda_j = v | Y = y)`` for v in (-1, +1) (index 0,
+        1) and y in (-1, +1) (index 0, 1), floored at ``min(0.01, 1 / n)``; triplet counts per LF.
+    """
+    S = signed_votes(L, positive)
+    n, m = S.shape
+    units = [(j, v) for v in (1, -1) for j in range(m)]
+    X = np.array([[1.0 if S[r, j] == v else 0.0 for (j, v) in units] for r in range(n)])
+    mean = X.mean(axis=0)
+    q = len(units)
+    C = np.zeros((q, q))
+    for a in range(q):
+        for b in range(q):
+            C[a, b] = sum((X[r, a] - mean[a]) * (X[r, b] - mean[b]) for r in range(n)) / n
+    eps = min(0.01, 1.0 / n)
+    cond = np.full((m, 2, 2), eps)
+    counts = np.zeros(m, dtype=int)
+    for u, (j, v) in enumerate(units):
+        if mean[u] <= 0:
+            continue
+        vals = []
+        for a in range(q):
+            for b in range(a):
+                la, lb = units[a][0], units[b][0]
+                if la == j or lb == j or la == lb or abs(C[a, b]) <= 1e-6:
+                    continue
+                if mean[a] <= 0 or mean[b] <= 0:
+                    continue
+                vals.append(np.sqrt(abs(C[u, a] * C[u, b] / C[a, b])))
+        counts[j] += len(vals)
+        if not vals:
+            slope = 0.0
+        else:
+            slope = float(np.mean(vals) if aggregate == "mean" else np.median(vals))
+        beta = v * slope / np.sqrt(pi * (1 - pi))
+        row = 1 if v == 1 else 0
+        cond[j, row, 1] = min(max(mean[u] + beta * (1 - pi), eps), 1 - eps)
+        cond[j, row, 0] = min(max(mean[u] - beta * pi, eps), 1 - eps)
+    return cond, counts
+
+
+def flying_squid_centred(L, n_classes: int, class_balance=None, aggregate: str = "mean") -> dict:
+    """``probs (n, k)`` of ``FlyingSquid(moments="centred")``: every task's posterior
+    ``P(Y^(c) = y | votes)`` from the LFs that vote (abstains contribute nothing), combined over
+    the one-vs-rest tasks as in ``flying_squid``."""
+    L = np.asarray(L)
+    k = n_classes
+    b = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, float)
+    positives = [1] if k == 2 else list(range(k))
+    post = []
+    for c in positives:
+        cond, _ = centred_task(L, c, b[c], aggregate)
+        S = signed_votes(L, c)
+        out = np.zeros(L.shape[0])
+        for r in range(L.shape[0]):
+            joint = np.array([1.0 - b[c], b[c]])
+            for j in range(L.shape[1]):
+                if S[r, j] != 0:
+                    joint *= cond[j, 1 if S[r, j] > 0 else 0]
+            out[r] = joint[1] / joint.sum()
+        post.append(out)
+    post = np.stack(post, axis=1)
+    probs = (
+        np.concatenate([1.0 - post, post], axis=1) if k == 2 else post / post.sum(1, keepdims=True)
+    )
+    return {"probs": probs}

@@ -94,8 +94,13 @@ def test_bad_selection_and_scoring_configs_raise(tmp_path, override, match):
 
 
 def test_rows_carry_intervals_diagnostics_and_identical_seeds(select_run):
-    _, summary, df = select_run
+    _, summary, all_rows = select_run
+    df = all_rows[all_rows["selected"].astype(bool)]
+    others = all_rows[~all_rows["selected"].astype(bool)]
+    assert len(others) > 0  # the grid has more than one point
     for metric in ("accuracy", "f1", "log_loss", "roc_auc"):
+        # intervals are computed at the reported (selected) point only
+        assert others[f"test/{metric}_lo"].isna().all() and others[f"test/{metric}_hi"].isna().all()
         lo, mid, hi = df[f"test/{metric}_lo"], df[f"test/{metric}"], df[f"test/{metric}_hi"]
         assert (lo <= mid + 1e-6).all() and (mid <= hi + 1e-6).all(), metric
         assert (hi - lo > 0).all(), metric  # 200 test rows: a real, non-zero interval
@@ -105,7 +110,7 @@ def test_rows_carry_intervals_diagnostics_and_identical_seeds(select_run):
             <= summary[f"test/{metric}_hi"]
         )
     for name in ("prior_min", "share_votes_not_own_class", "loss_fit", "n_predicted_classes"):
-        assert np.isfinite(df[f"diag/{name}"]).all(), name
+        assert np.isfinite(all_rows[f"diag/{name}"]).all(), name
     # DawidSkene from vote fractions is deterministic: every seed gives the same numbers
     assert df["seeds_identical"].all() and summary["seeds_identical"] == 1.0
     assert df.groupby("grid_point")["test/accuracy"].nunique().eq(1).all()
@@ -191,3 +196,25 @@ def test_select_grid_is_the_estimators_default_updated_by_grid():
     assert grid["lr"] == [0.05] and len(grid["l2"]) > 1 and len(grid["prec_init"]) > 1
     assert labelmodel.grid_of(_cfg("estimator=matrix_completion")) == {}  # none: no grid
     assert labelmodel.grid_of(_cfg("dev_labels=select")) == {}  # majority vote: one point
+
+
+def test_select_follows_the_datasets_metric(tmp_path):
+    """WRENCH scores sms by F1: dev_labels=select must pick the grid point by valid F1 there, not
+    by the objective's accuracy (conf/dataset_scoring/<dataset>.yaml names the metric)."""
+    assert _cfg("dataset=wrench_sms").dataset_metric == "f1"
+    assert _cfg("dataset=wrench_youtube").dataset_metric is None
+    overrides = (
+        "estimator=dawid_skene_abstain",
+        "dataset=synthetic_ds",
+        "dev_labels=select",
+        "dataset_metric=f1",
+    )
+    labelmodel.run(_cfg(*overrides), out_dir=tmp_path)
+    df = pd.read_parquet(tmp_path / "results.parquet")
+    best = int(df.groupby("grid_point")["valid/f1"].mean().idxmax())
+    assert (df["select.point"] == best).all()
+    assert df["select.rule"].str.startswith("max valid/f1").all()
+    # an explicit select_metric still wins over the dataset's metric
+    out = tmp_path / "explicit"
+    labelmodel.run(_cfg(*overrides, "select_metric=valid/log_loss"), out_dir=out)
+    assert pd.read_parquet(out / "results.parquet")["select.rule"].str.startswith("min").all()

@@ -45,11 +45,14 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
 
     The grid is ``cfg.grid``; with ``dev_labels=select`` it is ``cfg.select_grid`` (the estimator's
     default, ``conf/select_grid/<estimator>.yaml``) updated by ``cfg.grid``. One grid point is
-    selected by ``select_metric`` (default: the objective's metric on valid; on test only when the
-    dataset has no valid labels and ``dev_labels`` is not ``select``), averaged over seeds. Every
+    selected by ``select_metric`` (default: the dataset's metric, ``dataset_metric`` from
+    ``conf/dataset_scoring/<dataset>.yaml`` (F1 on sms), else the objective's metric; on valid, on
+    test only when the dataset has no valid labels and ``dev_labels`` is not ``select``), averaged
+    over seeds. Every
     row names the rule, the chosen point (``select.*``) and whether it is that point
-    (``selected``); every row has the fit's diagnostics (``diag/*``) and a bootstrap interval
-    over test rows for every test metric (``test/<metric>_lo``, ``_hi``).
+    (``selected``); every row has the fit's diagnostics (``diag/*``); the selected point's rows
+    have a bootstrap interval over test rows for every test metric (``test/<metric>_lo``,
+    ``_hi``; NaN on the other grid points' rows, which no table reports).
 
     Args:
         cfg: the composed ``conf/labelmodel.yaml``.
@@ -121,8 +124,10 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     _check_objective(split_scores, cfg.objective)
     rule, select_split, metric = selection_rule(cfg, split_scores)
     best = select_point(split_scores[select_split][metric], metric)
+    # intervals at the reported (selected) grid point only: a select grid has tens of points and
+    # the bootstrap of every one of them cost 90% of a job; the other points' rows have NaN bounds
     boot = bootstrap_metrics(
-        test_probs[:, :seeds_fitted],
+        test_probs[best : best + 1, :seeds_fitted],
         np.asarray(data.test.y),
         tie_rule=TIE_RULES[scoring["tie_rule"]],
         n_boot=scoring["n_boot"],
@@ -177,14 +182,14 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
                 for k, v in table.items()
             }
             for k, samples in boot.items():
-                lo, hi = _interval(samples[h, s], level)
+                lo, hi = _interval(samples[0, s], level) if h == best else (np.nan, np.nan)
                 values[f"test/{k}_lo"], values[f"test/{k}_hi"] = lo, hi
             values.update(_diag_columns({k: v[h, s] for k, v in diags.items()}))
             rows.append(job.row(fields, values))
     summary = _summary(split_scores, cfg.objective, best)
     for k, samples in boot.items():
         # resample b is the same test rows for every seed: the interval of the seed mean
-        lo, hi = _interval(np.nanmean(samples[best], axis=0), level)
+        lo, hi = _interval(np.nanmean(samples[0], axis=0), level)
         summary[f"test/{k}_lo"], summary[f"test/{k}_hi"] = lo, hi
     summary.update({f"select/hp.{k}": float(v) for k, v in points[best].items()})
     summary["seeds_identical"] = float(identical)
@@ -268,6 +273,8 @@ def selection_rule(
     metric = cfg.objective.partition("/")[2]
     if cfg.get("select_metric") is not None:
         metric = str(cfg.select_metric).partition("/")[2]
+    elif cfg.get("dataset_metric") is not None:
+        metric = str(cfg.dataset_metric)
     if "valid" in split_scores:
         split = "valid"
     elif cfg.dev_labels == "select":
