@@ -5,7 +5,10 @@ experiment=scaling_real`` (commands in ``conf/experiment/scaling_real.yaml``). O
 dataset, in the metric it is known by (``METRICS``): the end model (logistic regression on the
 task's text features, selected on valid) trained on the label model's soft labels, on
 majority-vote labels and on the same n gold labels, and the label model itself (on the test LF
-votes). Bands: 95% t-intervals over seeds.
+votes). Bands: 95% t-intervals over seeds. Printed beside the figure (``slopes``): each curve's
+least-squares slope of the test metric per decade of n (over the log grid), with its standard
+error from the per-size sems (sizes treated as independent, which the nested subsamples are not:
+read it as a rough noise scale), and slope / SE.
 
 python paper_figures/fig_scaling_real.py [--export] [--out paper_figures/out/fig_scaling_real.pdf]
 """
@@ -63,6 +66,29 @@ def load(path: str | Path = DATA) -> pd.DataFrame:
     return df.sort_values(["dataset", "n_unlabeled"]).reset_index(drop=True)
 
 
+def slopes(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, curve): weighted least-squares slope of the metric vs log10(n), its SE, z."""
+    out = []
+    for d in [d for d in METRICS if d in set(df["dataset"])]:
+        part = df[df["dataset"] == d]
+        t = np.log10(part["n_unlabeled"].to_numpy(np.float64))
+        for model, label, _ in CURVES:
+            col = f"test/{model}_{METRICS[d]}"
+            y, sem = part[col].to_numpy(np.float64), part[f"{col}_sem"].to_numpy(np.float64)
+            ok = ~np.isnan(y)
+            if ok.sum() < 3:
+                continue
+            w = 1.0 / np.maximum(sem[ok], 1e-4) ** 2  # a zero sem (one test set) would dominate
+            tc = t[ok] - np.average(t[ok], weights=w)
+            slope = float(np.sum(w * tc * y[ok]) / np.sum(w * tc**2))
+            se = float(1.0 / np.sqrt(np.sum(w * tc**2)))
+            out.append(
+                {"dataset": d, "curve": label, "metric": METRICS[d], "slope_per_decade": slope,
+                 "se": se, "z": slope / se}
+            )  # fmt: skip
+    return pd.DataFrame(out)
+
+
 def plot(df: pd.DataFrame) -> plt.Figure:
     datasets = [d for d in METRICS if d in set(df["dataset"])]
     fig, axes = plt.subplots(1, len(datasets), figsize=(3.5 * len(datasets), 3.0), squeeze=False)
@@ -87,7 +113,9 @@ def plot(df: pd.DataFrame) -> plt.Figure:
 
 
 def main(out: str | Path = OUT, data: str | Path = DATA) -> Path:
-    fig = plot(load(data))
+    df = load(data)
+    print(slopes(df).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    fig = plot(df)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, bbox_inches="tight")

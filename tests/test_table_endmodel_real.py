@@ -1,6 +1,7 @@
 """The real end-model table and the real scaling figure render from a small aggregated CSV."""
 
 import pandas as pd
+import pytest
 
 from tests._utils import load_figure_script
 
@@ -59,3 +60,16 @@ def test_table_cross_modal_states_the_construction(tmp_path):
     assert text.startswith("**CONSTRUCTED PAIRING, NOT REAL**")
     assert "| image CNN on label-model soft labels | 92.0 ± 1.0 |" in text
     assert "+6.0 points (NOT within 5)" in text
+
+
+def test_fig_scaling_real_slopes_recover_a_known_slope():
+    fig = load_figure_script("fig_scaling_real")
+    ns = (16, 160, 1600)  # one decade apart
+    rows = [_row("youtube", n, 0.7 + 0.05 * i) for i, n in enumerate(ns)]
+    rows[1]["test/endmodel_accuracy_sem"] = 0.05  # a noisy point does not change an exact line
+    s = fig.slopes(pd.DataFrame(rows))
+    em = s[s.curve.str.startswith("end model on label-model")].iloc[0]
+    assert em.slope_per_decade == pytest.approx(0.05)
+    assert em.se > 0 and em.z == pytest.approx(em.slope_per_decade / em.se)
+    flat = [_row("sms", n, 0.8) for n in ns]
+    assert fig.slopes(pd.DataFrame(flat)).slope_per_decade.abs().max() < 1e-12

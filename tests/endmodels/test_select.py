@@ -42,3 +42,26 @@ def test_errors():
         select_on_valid([LogisticRegression()], x, t, xv, yv, metric="auc", key=jr.key(0))
     with pytest.raises(ValueError, match="no known gold"):
         select_on_valid([LogisticRegression()], x, t, xv, -np.ones(100, int), key=jr.key(0))
+
+
+def test_candidates_differing_in_array_hyperparameters_share_one_compiled_fit():
+    """select_on_valid compiles each candidate structure once (lr/weight_decay are array leaves),
+    and the compiled fit equals the eager one bit for bit."""
+    import jax.numpy as jnp
+
+    from tests._utils import count_compilations
+
+    x, y, xv, yv = _data(jr.key(2), n=64)
+    t = jax.nn.one_hot(y, 2)
+
+    def cands(lrs):
+        return [LogisticRegression(n_steps=7, lr=jnp.asarray(v, jnp.float32)) for v in lrs]
+
+    select_on_valid(cands([0.5]), x, t, xv, yv, key=jr.key(3))  # warm the cache
+    with count_compilations() as c:
+        fitted, best, _ = select_on_valid(cands([0.05, 0.1, 0.2]), x, t, xv, yv, key=jr.key(3))
+    assert c.count == 0  # same structure and shapes: the warm program is reused
+    eager = cands([0.05, 0.1, 0.2])[best].fit(x, t, key=jr.key(3))
+    np.testing.assert_array_equal(
+        np.asarray(fitted.predict_proba(xv)), np.asarray(eager.predict_proba(xv))
+    )

@@ -6,6 +6,7 @@ loop has a static number of steps), so no test item is ever read and the cost is
 
 from collections.abc import Sequence
 
+import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
@@ -14,6 +15,14 @@ from ..metrics import METRICS
 from ._base import AbstractEndModel, AbstractFittedEndModel
 
 LOWER_IS_BETTER = frozenset({"log_loss", "brier", "ece"})
+
+
+@eqx.filter_jit
+def _fit(est: AbstractEndModel, x, targets, weights, key) -> AbstractFittedEndModel:
+    """``est.fit`` compiled once per structure (static fields, shapes): candidates that differ
+    only in array-leaf hyperparameters (``lr``, ``weight_decay``), seeds and training targets
+    share one program (an eager ``fit`` re-traces its training loop on every call)."""
+    return est.fit(x, targets, weights=weights, key=key)
 
 
 def select_on_valid(
@@ -56,7 +65,7 @@ def select_on_valid(
         raise ValueError("y_valid has no known gold label (all -1); selection needs some.")
     fitted_all, scores = [], []
     for est in candidates:
-        fitted = est.fit(x, targets, weights=weights, key=key)
+        fitted = _fit(est, x, targets, weights, key)
         fitted_all.append(fitted)
         scores.append(float(METRICS[metric](fitted.predict_proba(x_valid), y_valid)))
     scores = np.asarray(scores)
