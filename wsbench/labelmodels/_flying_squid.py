@@ -62,6 +62,7 @@ from ..data import WeakLabels
 from ..data.validate import is_traced
 from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
 from ._hyper import check_choice, check_key
+from ._rows import map_rows, sum_rows
 
 _AGGREGATES = ("mean", "median")
 _TRIPLETS = ("overlapping", "all")
@@ -133,26 +134,42 @@ def _clique_tables(
     return table / jnp.where(total > 0, total, 1.0)
 
 
-@functools.partial(jax.jit, static_argnames=("n_classes", "aggregate", "triplets"))
-def _fit(L, balance, *, n_classes: int, aggregate: str, triplets: str):
-    """Clique tables, task priors, moments and triplet counts of every (one-vs-rest) task."""
-    n = L.shape[0]
-    k = n_classes
-    positives = jnp.array([1]) if k == 2 else jnp.arange(k)
-    pis = balance[positives]
+def _positives(k: int):
+    return jnp.array([1]) if k == 2 else jnp.arange(k)
+
+
+def _row_sums(L: Int[Array, "c m"], k: int):
+    """The n-dependent statistics of a row block, as counts: co-vote counts ``(m, m)``, votes per LF
+    ``(m,)``, and per task ``S^T S`` ``(t, m, m)`` and the +1 votes ``(t, m)``."""
     voted = (L >= 0).astype(jnp.float32)
-    overlap = jnp.dot(voted.T, voted, precision=_HIGHEST)
-    p_zero = 1.0 - voted.mean(axis=0)
+
+    def task(positive):
+        S = _signed_votes(L, positive)
+        return jnp.dot(S.T, S, precision=_HIGHEST), (S > 0).sum(axis=0, dtype=jnp.float32)
+
+    SS, ones = jax.lax.map(task, _positives(k))
+    return jnp.dot(voted.T, voted, precision=_HIGHEST), voted.sum(axis=0), SS, ones
+
+
+@functools.partial(jax.jit, static_argnames=("k",))
+def _sums(L: Int[Array, "n m"], *, k: int):
+    """``_row_sums`` over all rows, one row block at a time (no ``(n, m)`` float temporaries)."""
+    return sum_rows(lambda Lc: _row_sums(Lc, k), L)
+
+
+@functools.partial(jax.jit, static_argnames=("n_classes", "aggregate", "triplets"))
+def _fit_from_sums(sums, n, balance, *, n_classes: int, aggregate: str, triplets: str):
+    """Clique tables, task priors, moments and triplet counts of every (one-vs-rest) task."""
+    overlap, n_voted, SS, ones = sums
+    pis = balance[_positives(n_classes)]
+    p_zero = 1.0 - n_voted / n
 
     def task(args):
-        positive, pi = args
-        S = _signed_votes(L, positive)
-        M = jnp.dot(S.T, S, precision=_HIGHEST) / n
-        e, count = _triplet_moments(M, overlap, aggregate, triplets)
-        p_one = (S > 0).mean(axis=0)
-        return _clique_tables(e, p_one, p_zero, pi), e, count
+        ss, one, pi = args
+        e, count = _triplet_moments(ss / n, overlap, aggregate, triplets)
+        return _clique_tables(e, one / n, p_zero, pi), e, count
 
-    tables, e, counts = jax.lax.map(task, (positives, pis))
+    tables, e, counts = jax.lax.map(task, (SS, ones, pis))
     return tables, pis, e, counts, 1.0 - p_zero
 
 
@@ -184,6 +201,10 @@ def _task_log_posterior(
 
 @functools.partial(jax.jit, static_argnames=("k",))
 def _predict(tables, pis, L, *, k: int) -> Float[Array, "n k"]:
+    return map_rows(lambda Lc: _predict_rows(tables, pis, Lc, k=k), L)
+
+
+def _predict_rows(tables, pis, L, *, k: int) -> Float[Array, "n k"]:
     logp = _task_log_posterior(tables, pis, L, k)
     if k == 2:
         return jax.nn.softmax(logp[0], axis=-1)
@@ -193,7 +214,10 @@ def _predict(tables, pis, L, *, k: int) -> Float[Array, "n k"]:
 
 @functools.partial(jax.jit, static_argnames=("k",))
 def _task_proba(tables, pis, L, *, k: int) -> Float[Array, "n t"]:
-    return jax.nn.softmax(_task_log_posterior(tables, pis, L, k), axis=-1)[:, :, 1].T
+    def rows(Lc):
+        return jax.nn.softmax(_task_log_posterior(tables, pis, Lc, k), axis=-1)[:, :, 1].T
+
+    return map_rows(rows, L)
 
 
 def _task_confusions(tables: Float[Array, "t m 3 2"]) -> Float[Array, "t m 2 2"]:
@@ -335,15 +359,25 @@ class FlyingSquid(AbstractLabelModel):
                 f"FlyingSquid's triplet method needs at least 3 labeling functions, got m={m}; "
                 "use MajorityVote (or DawidSkene) with fewer LFs."
             )
-        if not is_traced(data.L):
-            _check_identifiable(np.asarray(data.L))
+        return self._from_sums(_sums(data.L, k=k), data.n, k, data.class_balance)
+
+    def _from_sums(self, sums, n, k: int, class_balance=None) -> FlyingSquidFitted:
+        """The fit from the row sums of ``_sums`` (in memory) or of a chunked pass
+        (``fit_chunked``): everything after the one pass over ``L``."""
+        if not is_traced(sums[0]):
+            _check_identifiable(np.asarray(sums[0]))
         balance = (
             jnp.full((k,), 1.0 / k, jnp.float32)
-            if data.class_balance is None
-            else jnp.asarray(data.class_balance, jnp.float32)
+            if class_balance is None
+            else jnp.asarray(class_balance, jnp.float32)
         )
-        tables, pis, e, counts, coverage = _fit(
-            data.L, balance, n_classes=k, aggregate=self.aggregate, triplets=self.triplets
+        tables, pis, e, counts, coverage = _fit_from_sums(
+            sums,
+            jnp.asarray(n, jnp.float32),
+            balance,
+            n_classes=k,
+            aggregate=self.aggregate,
+            triplets=self.triplets,
         )
         return FlyingSquidFitted(
             tables=tables,
@@ -356,20 +390,20 @@ class FlyingSquid(AbstractLabelModel):
         )
 
 
-def _check_identifiable(L: np.ndarray) -> None:
-    """Eager-only data checks: the triplet method needs 3 voting LFs and some overlap."""
-    voted = L >= 0
-    active = np.flatnonzero(voted.any(axis=0))
+def _check_identifiable(overlap: np.ndarray) -> None:
+    """Eager-only data checks on the ``(m, m)`` co-vote counts: the triplet method needs 3 voting
+    LFs and some overlap."""
+    m = overlap.shape[0]
+    active = np.flatnonzero(np.diag(overlap) > 0)
     if active.size < 3:
         raise ValueError(
             f"FlyingSquid needs at least 3 labeling functions that vote on some row; only "
-            f"{active.size} of {L.shape[1]} ever vote (LFs {active.tolist()}); the others abstain on every row. "
+            f"{active.size} of {m} ever vote (LFs {active.tolist()}); the others abstain on every row. "
             "Check those LFs, or use MajorityVote."
         )
-    co = voted[:, active].astype(np.int64)
-    overlap = co.T @ co
-    np.fill_diagonal(overlap, 0)
-    if not overlap.any():
+    co = overlap[np.ix_(active, active)].copy()
+    np.fill_diagonal(co, 0)
+    if not co.any():
         raise ValueError(
             "FlyingSquid needs LFs that vote together: no two labeling functions ever vote on the "
             "same row, so no second moment (and no triplet) is observed. Use MajorityVote."

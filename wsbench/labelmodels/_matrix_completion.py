@@ -69,6 +69,7 @@ from ._base import (
 from ._class_balance import anchor_rows, fit_class_balance
 from ._dependencies import Layout, _as_edges, _Structure, _structure, _structure_of
 from ._hyper import as_edge_list, as_int, check_bool, check_choice, check_int, check_key, check_real
+from ._rows import map_rows
 from ._statistics import OverlapStats, overlap_stats
 
 EPS = 1e-6
@@ -164,12 +165,17 @@ def _add_lf(acc, xs):
 
 @eqx.filter_jit
 def _predict(fitted: MatrixCompletionFitted, L: Int[Array, "n m"]) -> Float[Array, "n k"]:
-    """Sum the LFs' log conditional tables one LF at a time (memory O(n k), not O(n m k))."""
+    """Sum the LFs' log conditional tables one LF at a time (memory O(n k), not O(n m k)), one
+    row block at a time (no transposed or gathered copy of the whole ``L``)."""
     k = fitted.prior.shape[0]
-    Lp = L[:, np.asarray(fitted.parent)]
-    init = jnp.broadcast_to(jnp.log(fitted.prior)[None, :], (L.shape[0], k))
-    loglik, _ = jax.lax.scan(_add_lf, init, (L.T, Lp.T, fitted.log_cond))
-    return jax.nn.softmax(loglik, axis=-1)
+
+    def rows(Lc):
+        Lp = Lc[:, np.asarray(fitted.parent)]
+        init = jnp.broadcast_to(jnp.log(fitted.prior)[None, :], (Lc.shape[0], k))
+        loglik, _ = jax.lax.scan(_add_lf, init, (Lc.T, Lp.T, fitted.log_cond))
+        return jax.nn.softmax(loglik, axis=-1)
+
+    return map_rows(rows, L)
 
 
 def _normalise(t: Array, axis, valid=None) -> Array:

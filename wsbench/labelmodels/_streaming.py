@@ -96,7 +96,7 @@ def reduce_rows(
 
 
 def _validated(block: np.ndarray, k: int, m: int) -> Array:
-    return as_label_matrix(block, k, n_lfs=m)
+    return as_label_matrix(block, k, n_lfs=m, keep_int8=True)
 
 
 # ----------------------------------------------------------------------------------------------
