@@ -330,6 +330,9 @@ class DawidSkene(AbstractLabelModel):
             abstain=self.abstain,
             stop_on=self.stop_on,
         )
+        log_prior, log_conf = _align_to_majority_vote(
+            data.L, log_prior, log_conf, abstain=self.abstain
+        )
         return DawidSkeneFitted(
             log_prior=log_prior,
             log_confusion=log_conf,
@@ -372,7 +375,8 @@ def _em(
     abstain: str,
     stop_on: str,
 ):
-    """EM from the initial posterior: aligned ``log_prior``, ``log_conf`` and the objective trace.
+    """EM from the initial posterior: ``log_prior``, ``log_conf`` (latent classes not yet aligned:
+    ``_align_to_majority_vote``), the objective trace and the iterations run.
 
     Jitted at module level so that repeated eager fits with the same shapes reuse one compilation
     (inside a caller's ``jit``/``vmap`` it is simply inlined).
@@ -429,13 +433,21 @@ def _em(
         jnp.zeros((n_iter,), jnp.float32),
     )
     n_run, _, log_prior, log_conf, _, _, _, objective = jax.lax.while_loop(cond, body, carry0)
-    objective = _pad_trace(objective, n_run)
+    return log_prior, log_conf, _pad_trace(objective, n_run), n_run
 
-    def agreement(Lc):  # the last E-step's posterior (at theta_s) against majority vote
-        return _mv_agreement(Lc, _posterior(log_prior, log_conf, votes(Lc))[0])
 
-    log_prior, log_conf = _align(log_prior, log_conf, sum_rows(agreement, L))
-    return log_prior, log_conf, objective, n_run
+@functools.partial(jax.jit, static_argnames=("abstain",))
+def _align_to_majority_vote(L, log_prior, log_conf, *, abstain: str):
+    """``_align`` with the agreement of the last E-step's posterior (at the returned parameters)
+    and majority vote, one row block at a time. A program of its own, so that XLA never compiles
+    EM and the assignment together (compilation memory is the larger part of a fit's peak)."""
+    k = log_prior.shape[0]
+
+    def agreement(Lc):
+        L_em = _observed(Lc, k) if abstain == "observed" else Lc
+        return _mv_agreement(Lc, _posterior(log_prior, log_conf, L_em)[0])
+
+    return _align(log_prior, log_conf, sum_rows(agreement, L))
 
 
 # The pieces of EM, shared with the chunked (streaming) fit in ``_streaming.py``: everything that

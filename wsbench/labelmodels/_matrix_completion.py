@@ -46,6 +46,7 @@ References:
     Creation with Weak Supervision." VLDB 2018.
 """
 
+import dataclasses
 from typing import Literal
 
 import equinox as eqx
@@ -57,6 +58,7 @@ import optax
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels
+from ..data.validate import is_traced
 from ..metrics import min_cost_permutation
 from ._base import (
     AbstractDependencyAware,
@@ -363,7 +365,14 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
                 "these stats have no triple overlaps, which the unsupervised class balance needs; "
                 "compute them with MatrixCompletion.statistics(data) (or overlap_stats(..., triples=True))."
             )
-        return _fit_from_stats(as_array_hyperparameters(self), stats, key)
+        est = as_array_hyperparameters(self)
+        if self._needs_triples(stats.class_balance) and not is_traced(stats.O):
+            # eagerly, the unsupervised class balance is a program of its own: XLA's memory for
+            # compiling it together with the main fit is the larger part of a fit's peak memory
+            prior = _class_balance_from_stats(est, stats)
+            stats = dataclasses.replace(stats, class_balance=prior)
+            est = dataclasses.replace(est, balance="data")  # the same prior, now given
+        return _fit_from_stats(est, stats, key)
 
     def _fit_impl(self, stats: OverlapStats, key: PRNGKeyArray) -> MatrixCompletionFitted:
         k, m = stats.n_classes, stats.coverage.shape[0]
@@ -446,6 +455,13 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
 
         (mu, _), trace = jax.lax.scan(step, (mu0, opt.init(mu0)), None, length=self.n_iter)
         return mu, trace
+
+
+@eqx.filter_jit
+def _class_balance_from_stats(est: MatrixCompletion, stats: OverlapStats) -> Float[Array, " k"]:
+    m = stats.coverage.shape[0]
+    layout = stats.layout or Layout.single(m, stats.n_classes, est.edges)
+    return est._prior(stats, _structure_of(layout))
 
 
 @eqx.filter_jit

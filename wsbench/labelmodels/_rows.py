@@ -4,7 +4,7 @@ Every label model's n-dependent work is either a sum over rows (overlap moments,
 counts, log evidence) or a row-local map (posteriors). Written over the whole ``(n, m)`` matrix, XLA
 materialises ``(n, m)`` float32 masks and one-hots (200 MB each at n = 1e6, m = 50); these helpers
 run the same function on static-size row blocks in a ``lax.fori_loop`` (``dynamic_slice`` of ``L``:
-no padded copy), plus one block for the remainder, so the largest temporary is ``chunk x m``.
+no padded copy), plus one block for the remainder if no block size near ``chunk`` divides ``n``, so the largest temporary is ``chunk x m``.
 For ``n <= chunk`` the function runs once on the whole matrix (the unchunked computation exactly).
 Float sums are accumulated block by block, so results equal the unchunked ones within float
 tolerance (not bit for bit) when ``n > chunk``.
@@ -17,6 +17,18 @@ import jax.numpy as jnp
 
 ROW_CHUNK = 16384
 """Rows per block (at m = 50: a 3 MB float32 mask per temporary)."""
+
+
+def block_rows(n: int, chunk: int) -> int:
+    """The block size: ``chunk``, or the largest divisor of ``n`` in ``[chunk / 2, chunk]`` when
+    there is one, so that there is no remainder block (XLA then compiles the function once, not
+    twice: compilation memory is a large part of a fit's peak)."""
+    if n % chunk == 0:
+        return chunk
+    for c in range(chunk, chunk // 2 - 1, -1):
+        if n % c == 0:
+            return c
+    return chunk
 
 
 def _slicer(start, size: int):
@@ -35,6 +47,7 @@ def sum_rows(f: Callable, L, *rows, chunk: int = ROW_CHUNK):
     n = L.shape[0]
     if n <= chunk:
         return f(L, *rows)
+    chunk = block_rows(n, chunk)
     n_full = n // chunk
 
     def block(i):
@@ -58,6 +71,7 @@ def map_rows(f: Callable, L, *rows, chunk: int = ROW_CHUNK):
     n = L.shape[0]
     if n <= chunk:
         return f(L, *rows)
+    chunk = block_rows(n, chunk)
     n_full = n // chunk
     shapes = jax.eval_shape(f, L[:chunk], *(r[:chunk] for r in rows))
     out = jax.tree.map(lambda s: jnp.zeros((n,) + s.shape[1:], s.dtype), shapes)
