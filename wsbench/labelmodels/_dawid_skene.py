@@ -342,7 +342,9 @@ class DawidSkene(AbstractLabelModel):
 
 def _warn_if_one_sided(L, k: int) -> None:
     """Warn when most voting LFs vote for a single class: classic DS cannot use them."""
-    n_voted = (np.asarray(_classes_voted(L, k)) > 0).sum(axis=1)  # classes each LF votes for
+    with jax.ensure_compile_time_eval():  # L is concrete: a value even inside a caller's vmap
+        counts = np.asarray(_classes_voted(L, k))
+    n_voted = (counts > 0).sum(axis=1)  # classes each LF votes for
     voting = n_voted[n_voted > 0]
     one_sided = int((voting == 1).sum())
     if voting.size and one_sided >= 0.5 * voting.size:
