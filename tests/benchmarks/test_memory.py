@@ -8,9 +8,9 @@ matrix written to disk once, so the numbers do not leak between estimators. Skip
     pytest tests/benchmarks/test_memory.py --benchmark-only -s -k 1000000      # the budget size
 
 pytest-benchmark times the subprocess; the measured peak (``peak_extra_mb``) is in ``extra_info``
-and printed. The memory budget (issue: at most 250 MB at n = 1e6, m = 50, k = 2 for every
-estimator) is asserted only when ``WSBENCH_MEMORY_BUDGET_MB`` is set, so the benchmark reports the
-current state without failing before the budget is met.
+and printed. The memory budget, at most 250 MB of peak extra memory at n = 1e6, m = 50, k = 2 for
+every estimator (compilation included), is asserted at that size; ``WSBENCH_MEMORY_BUDGET_MB``
+sets another budget (e.g. for a GPU backend, whose host-side peak differs).
 """
 
 import functools
@@ -29,6 +29,7 @@ from wsbench.synthetic import sample_independent
 ESTIMATORS = sorted(estimator_configs())
 SIZES = [(100_000, 50, 2), (1_000_000, 50, 2)]
 CHUNK = 100_000
+BUDGET_MB = 250
 
 
 @functools.lru_cache(maxsize=1)
@@ -69,8 +70,8 @@ def test_peak_memory(benchmark, tmp_path_factory, name, n, m, k):
     benchmark.extra_info.update(result)
     print(json.dumps(result))
     assert result["finite"], f"{name} returned non-finite probabilities"
-    budget = os.environ.get("WSBENCH_MEMORY_BUDGET_MB")
-    if budget is not None and n == 1_000_000:
+    budget = os.environ.get("WSBENCH_MEMORY_BUDGET_MB", str(BUDGET_MB))
+    if n == 1_000_000:
         assert result["peak_extra_mb"] <= float(budget), (
             f"{name}: peak extra memory {result['peak_extra_mb']:.0f} MB over the "
             f"{budget} MB budget at n={n}, m={m}, k={k}"

@@ -7,6 +7,7 @@ import pytest
 from wsbench.data import WeakLabels
 from wsbench.labelmodels import (
     DawidSkene,
+    FlyingSquid,
     MajorityVote,
     MatrixCompletion,
     chunked_statistics,
@@ -22,6 +23,7 @@ ESTIMATORS = {
     "dawid_skene": DawidSkene(n_iter=15, abstain="observed", init="vote_fraction"),
     "dawid_skene_tol": DawidSkene(n_iter=60, tol=1e-4),
     "matrix_completion": MatrixCompletion(n_iter=100),
+    "flying_squid": FlyingSquid(),
 }
 
 
@@ -102,6 +104,20 @@ def test_dask_on_a_local_cluster(L, key):
             probs = predict_proba_chunked(got, Ld)
             assert isinstance(probs, da.Array) and probs.chunks[0] == Ld.chunks[0]
             np.testing.assert_allclose(probs.compute(), want.predict_proba(L), atol=1e-5)
+
+
+def test_flying_squid_chunked_parameters_match(L, key):
+    """FlyingSquid's moments from row chunks: the same fitted parameters as in memory (binary and
+    one-vs-rest), also for an L whose rows do not fill the last chunk."""
+    for k, L_k in ((K, L), (2, np.where(L >= 2, 1, L).astype(np.int8)[:613])):
+        want = FlyingSquid().fit(WeakLabels(L=L_k, n_classes=k), key=key)
+        got = fit_chunked(FlyingSquid(), L_k, n_classes=k, key=key, chunk_rows=CHUNK)
+        for field in ("tables", "task_prior", "moments", "n_triplets", "coverage", "prior"):
+            np.testing.assert_allclose(
+                np.asarray(getattr(got, field)), np.asarray(getattr(want, field)), atol=1e-6
+            )
+    with pytest.raises(ValueError, match="at least 3 labeling functions"):
+        fit_chunked(FlyingSquid(), L[:, :2], n_classes=K, key=key)
 
 
 def test_bad_input_is_rejected(L, key):

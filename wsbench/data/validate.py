@@ -27,8 +27,17 @@ def check_n_classes(n_classes) -> int:
     return int(n_classes)
 
 
-def as_label_matrix(L, n_classes: int, *, name: str = "L", n_lfs: int | None = None):
-    """Convert ``L`` to an int32 JAX array after checking dtype, rank and (if concrete) values."""
+def as_label_matrix(
+    L, n_classes: int, *, name: str = "L", n_lfs: int | None = None, keep_int8: bool = False
+):
+    """Convert ``L`` to an int32 JAX array after checking dtype, rank and (if concrete) values.
+
+    With ``keep_int8``, an int8 ``L`` stays int8 when ``n_classes <= 126`` (so that abstain recoded
+    as the extra class ``k`` still fits): no 4x int32 copy of a large matrix, and on CPU a 64-byte
+    aligned NumPy array is not copied at all. The label models take it that way (``WeakLabels``,
+    ``predict_proba``) and widen row chunks where they compute with the votes. A NumPy ``L`` is
+    always copied, so changing it afterwards does not change the JAX array.
+    """
     if L is None:
         raise ValueError(f"{name} is None; pass an (n, m) integer label matrix (-1 = abstain).")
     if hasattr(L, "L") and hasattr(L, "n_classes"):
@@ -80,7 +89,22 @@ def as_label_matrix(L, n_classes: int, *, name: str = "L", n_lfs: int | None = N
                 "Use -1 for abstain and 0..k-1 for classes; for 0-abstain (MeTaL) matrices use "
                 "wsbench.data.from_metal, or raise n_classes."
             )
+    if keep_int8 and dtype == np.int8 and n_classes <= _INT8_MAX_CLASSES:
+        return L if isinstance(L, jax.Array) or is_traced(L) else _device_copy(np.asarray(L))
     return jnp.asarray(L, dtype=jnp.int32)
+
+
+_INT8_MAX_CLASSES = 126
+
+
+def _device_copy(L: np.ndarray) -> jax.Array:
+    """One copy of ``L`` on the device (``jnp.asarray`` makes two of a large unaligned array on
+    CPU): the copy goes to a 64-byte aligned private buffer that ``device_put`` then uses as is."""
+    buf = np.empty(L.nbytes + 64, np.uint8)
+    start = -buf.ctypes.data % 64
+    aligned = buf[start : start + L.nbytes].view(L.dtype).reshape(L.shape)
+    aligned[...] = L
+    return jax.device_put(aligned)
 
 
 def as_class_balance(class_balance, n_classes: int):

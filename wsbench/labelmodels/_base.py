@@ -179,7 +179,7 @@ def check_weak_labels(data) -> WeakLabels:
 
 def checked_L(L, *, n_classes: int, n_lfs: int) -> Int[Array, "n m"]:
     """Validate a label matrix passed to ``predict_proba`` against the fitted model's shape."""
-    return as_label_matrix(L, n_classes, n_lfs=n_lfs)
+    return as_label_matrix(L, n_classes, n_lfs=n_lfs, keep_int8=True)
 
 
 def fit_predict_proba(

@@ -16,6 +16,7 @@ from ..data.validate import is_traced
 from ..metrics import min_cost_permutation
 from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
 from ._hyper import as_int, check_choice, check_int, check_key, check_real, check_tol
+from ._rows import map_rows, sum_rows
 
 _INITS = ("majority_vote", "vote_fraction", "uniform")
 _ABSTAIN = ("ignore", "observed")
@@ -96,8 +97,7 @@ def _observed(L: Int[Array, "n m"], k: int) -> Int[Array, "n m"]:
     return jnp.where(L == -1, k, L)
 
 
-@jax.jit
-def _predict(log_prior: Float[Array, " k"], log_conf: Float[Array, "m k o"], L: Int[Array, "n m"]):
+def _predict_rows(log_prior, log_conf, L: Int[Array, "n m"]) -> Float[Array, "n k"]:
     """Posterior of each row. With abstains ignored (``o == k``), rows without votes get
     ``exp(log_prior)`` exactly; with abstains observed (``o == k + 1``) every row, uncovered ones
     included, gets the model's posterior."""
@@ -107,6 +107,12 @@ def _predict(log_prior: Float[Array, " k"], log_conf: Float[Array, "m k o"], L: 
     probs, _ = _posterior(log_prior, log_conf, L)
     voted = (L != -1).any(axis=1, keepdims=True)
     return jnp.where(voted, probs, jnp.exp(log_prior)[None, :])
+
+
+@jax.jit
+def _predict(log_prior: Float[Array, " k"], log_conf: Float[Array, "m k o"], L: Int[Array, "n m"]):
+    """``_predict_rows`` one row block at a time (no ``(n, m)`` float temporaries)."""
+    return map_rows(lambda Lc: _predict_rows(log_prior, log_conf, Lc), L)
 
 
 def _class_counts(L: Int[Array, "n m"], k: int) -> Float[Array, "n k"]:
@@ -312,7 +318,7 @@ class DawidSkene(AbstractLabelModel):
         del key  # deterministic; accepted for API uniformity
         data = check_weak_labels(data)
         if self.abstain == "ignore" and not is_traced(data.L):
-            _warn_if_one_sided(np.asarray(data.L), data.n_classes)
+            _warn_if_one_sided(data.L, data.n_classes)
         alpha = jnp.asarray(self.smoothing, jnp.float32)
         tol = jnp.asarray(0.0 if self.tol is None else self.tol, jnp.float32)
         log_prior, log_conf, objective, n_run = _em(
@@ -326,6 +332,9 @@ class DawidSkene(AbstractLabelModel):
             abstain=self.abstain,
             stop_on=self.stop_on,
         )
+        log_prior, log_conf = _align_to_majority_vote(
+            data.L, log_prior, log_conf, abstain=self.abstain
+        )
         return DawidSkeneFitted(
             log_prior=log_prior,
             log_confusion=log_conf,
@@ -333,20 +342,28 @@ class DawidSkene(AbstractLabelModel):
         )
 
 
-def _warn_if_one_sided(L: np.ndarray, k: int) -> None:
+def _warn_if_one_sided(L, k: int) -> None:
     """Warn when most voting LFs vote for a single class: classic DS cannot use them."""
-    voted = [np.unique(col[col >= 0]) for col in L.T]
-    voting = [v for v in voted if v.size]
-    one_sided = sum(v.size == 1 for v in voting)
-    if voting and one_sided >= 0.5 * len(voting):
+    with jax.ensure_compile_time_eval():  # L is concrete: a value even inside a caller's vmap
+        counts = np.asarray(_classes_voted(L, k))
+    n_voted = (counts > 0).sum(axis=1)  # classes each LF votes for
+    voting = n_voted[n_voted > 0]
+    one_sided = int((voting == 1).sum())
+    if voting.size and one_sided >= 0.5 * voting.size:
         warnings.warn(
-            f"DawidSkene(abstain='ignore'): {one_sided} of {len(voting)} voting LFs vote for a single "
+            f"DawidSkene(abstain='ignore'): {one_sided} of {voting.size} voting LFs vote for a single "
             "class only; with abstains ignored they carry no information about Y and the fit will "
             "predict (nearly) one class everywhere. For weak supervision use "
             "DawidSkene(abstain='observed') (estimator=dawid_skene).",
             UserWarning,
             stacklevel=3,
         )
+
+
+@functools.partial(jax.jit, static_argnames=("k",))
+def _classes_voted(L: Int[Array, "n m"], k: int) -> Int[Array, "m k"]:
+    """``[j, c]``: the number of rows on which LF j votes class c (one pass, in row blocks)."""
+    return sum_rows(lambda Lc: jnp.stack([(Lc == c).sum(axis=0) for c in range(k)], axis=1), L)
 
 
 @functools.partial(jax.jit, static_argnames=("n_classes", "n_iter", "init", "abstain", "stop_on"))
@@ -362,7 +379,8 @@ def _em(
     abstain: str,
     stop_on: str,
 ):
-    """EM from the initial posterior: aligned ``log_prior``, ``log_conf`` and the objective trace.
+    """EM from the initial posterior: ``log_prior``, ``log_conf`` (latent classes not yet aligned:
+    ``_align_to_majority_vote``), the objective trace and the iterations run.
 
     Jitted at module level so that repeated eager fits with the same shapes reuse one compilation
     (inside a caller's ``jit``/``vmap`` it is simply inlined).
@@ -370,15 +388,26 @@ def _em(
     k, m = n_classes, L.shape[1]
     # with abstain observed, EM runs on L with abstain recoded as the extra output class k
     n_out = k + 1 if abstain == "observed" else k
-    L_em = _observed(L, k) if abstain == "observed" else L
     fixed_prior = class_balance is not None
     init_prior = class_balance if fixed_prior else jnp.full((k,), 1.0 / k, jnp.float32)
-    q0 = _initial_posterior(L, init_prior, init)
-    n_votes = _n_votes(L_em)
 
-    def m_step(q):
-        counts, q_sum, entropy = _m_step_sums(L_em, q, n_out)
-        return _m_step(counts, q_sum, entropy, alpha, class_balance, n_votes)
+    def votes(Lc):
+        return _observed(Lc, k) if abstain == "observed" else Lc
+
+    def init_sums(Lc):
+        L_em = votes(Lc)
+        sums = _m_step_sums(L_em, _initial_posterior(Lc, init_prior, init), n_out)
+        return sums, (L_em != -1).sum()
+
+    def iteration_sums(Lc, log_prior, log_conf):
+        # E-step at theta_s on a row block, then the M-step sums it gives (q never has n rows)
+        L_em = votes(Lc)
+        q, log_evidence = _posterior(log_prior, log_conf, L_em)
+        return _m_step_sums(L_em, q, n_out), log_evidence.sum()
+
+    # every pass over the rows runs in row blocks (_rows.sum_rows): no (n, m) float temporaries
+    (counts, q_sum, entropy), n_votes = sum_rows(init_sums, L)
+    n_votes = jnp.maximum(n_votes, 1).astype(jnp.float32)
 
     def cond(carry):
         s, done = carry[0], carry[1]
@@ -387,20 +416,19 @@ def _em(
     def body(carry):
         # iteration s: E-step at theta_s (objective J_s), then M-step to theta_{s+1} (for the next
         # iteration and for crowd-kit's stopping quantity); the returned parameters are theta_s
-        s, _, _, _, _, nxt, prev_j, prev_ck, objective = carry
+        s, _, _, _, nxt, prev_j, prev_ck, objective = carry
         conf, prior, log_prior, log_conf, _ = nxt
-        q, log_evidence = _posterior(log_prior, log_conf, L_em)
-        j = _objective(log_evidence.sum(), conf, prior, alpha, fixed_prior)
-        nxt = m_step(q)
+        sums, log_evidence = sum_rows(lambda Lc: iteration_sums(Lc, log_prior, log_conf), L)
+        j = _objective(log_evidence, conf, prior, alpha, fixed_prior)
+        nxt = _m_step(*sums, alpha, class_balance, n_votes)
         done = _converged(s, tol, j, prev_j, nxt[4], prev_ck, n_votes, stop_on)
         objective = objective.at[s].set(j)
-        return (s + 1, done, q, log_prior, log_conf, nxt, j, nxt[4], objective)
+        return (s + 1, done, log_prior, log_conf, nxt, j, nxt[4], objective)
 
-    first = m_step(q0)
+    first = _m_step(counts, q_sum, entropy, alpha, class_balance, n_votes)
     carry0 = (
         jnp.zeros((), jnp.int32),
         jnp.zeros((), bool),
-        q0,
         jnp.zeros((k,), jnp.float32),
         jnp.zeros((m, k, n_out), jnp.float32),
         first,
@@ -408,10 +436,22 @@ def _em(
         first[4],
         jnp.zeros((n_iter,), jnp.float32),
     )
-    n_run, _, q, log_prior, log_conf, _, _, _, objective = jax.lax.while_loop(cond, body, carry0)
-    objective = _pad_trace(objective, n_run)
-    log_prior, log_conf = _align(log_prior, log_conf, _mv_agreement(L, q))
-    return log_prior, log_conf, objective, n_run
+    n_run, _, log_prior, log_conf, _, _, _, objective = jax.lax.while_loop(cond, body, carry0)
+    return log_prior, log_conf, _pad_trace(objective, n_run), n_run
+
+
+@functools.partial(jax.jit, static_argnames=("abstain",))
+def _align_to_majority_vote(L, log_prior, log_conf, *, abstain: str):
+    """``_align`` with the agreement of the last E-step's posterior (at the returned parameters)
+    and majority vote, one row block at a time. A program of its own, so that XLA never compiles
+    EM and the assignment together (compilation memory is the larger part of a fit's peak)."""
+    k = log_prior.shape[0]
+
+    def agreement(Lc):
+        L_em = _observed(Lc, k) if abstain == "observed" else Lc
+        return _mv_agreement(Lc, _posterior(log_prior, log_conf, L_em)[0])
+
+    return _align(log_prior, log_conf, sum_rows(agreement, L))
 
 
 # The pieces of EM, shared with the chunked (streaming) fit in ``_streaming.py``: everything that

@@ -77,6 +77,7 @@ from ..data import WeakLabels
 from ..data.validate import is_traced
 from ._base import AbstractGenerativeFitted, AbstractLabelModel, check_weak_labels, checked_L
 from ._hyper import check_choice, check_key
+from ._rows import map_rows, sum_rows
 
 _AGGREGATES = ("mean", "median")
 _TRIPLETS = ("overlapping", "all")
@@ -153,7 +154,7 @@ def _clique_tables(
 
 
 def _centred_slopes(
-    X: Float[Array, "n q"], owner: Int[Array, " q"], aggregate: str
+    C: Float[Array, "q q"], mean: Float[Array, " q"], owner: Int[Array, " q"], aggregate: str
 ) -> tuple[Float[Array, " q"], Int[Array, " q"]]:
     """``|b_u| sd(Y)`` per vote indicator ``u`` from the triplets of the covariance matrix, and counts.
 
@@ -161,10 +162,9 @@ def _centred_slopes(
     independence of different LFs gives ``Cov(X_u, X_v) = b_u b_v Var(Y)``, so every pair
     ``(v, w)`` of indicators of two other, distinct LFs with ``|Cov(X_v, X_w)| > 1e-6`` gives
     ``|b_u| sd(Y) = sqrt(|C_uv C_uw / C_vw|)``. Indicators that are never 1 are left out.
+    ``C`` is the covariance matrix of the indicators, ``mean`` their means.
     """
-    n, q = X.shape
-    mean = X.mean(axis=0)
-    C = jnp.dot(X.T, X, precision=_HIGHEST) / n - mean[:, None] * mean[None, :]
+    q = C.shape[0]
     active = mean > 0
     idx = jnp.arange(q)
     lower = idx[:, None] > idx[None, :]
@@ -188,24 +188,25 @@ def _centred_slopes(
 
 
 def _centred_tables(
-    S: Float[Array, "n m"], pi: Float[Array, ""], aggregate: str
+    XX: Float[Array, "q q"], n: Float[Array, ""], pi: Float[Array, ""], aggregate: str
 ) -> tuple[Float[Array, "m 3 2"], Int[Array, " m"]]:
     """Clique tables ``P(lambda_j = v, Y = y)`` from the centred triplets of the vote indicators.
 
-    Indicators ``1[lambda_j = +1]`` and ``1[lambda_j = -1]``; with ``Z = 1[Y = +1]``,
+    ``XX`` is ``X^T X`` over the ``n`` rows of the indicators ``X = [1[lambda_j = +1] | 1[lambda_j = -1]]``
+    (one pass over ``L``, ``_row_sums``); with ``Z = 1[Y = +1]``,
     ``P(Z = 1) = pi`` and slope ``beta_u = b_u sd`` (``_centred_slopes``) per unit of ``Z``,
     ``P(X_u = 1 | Z = 1) = E[X_u] + beta_u (1 - pi)`` and ``P(X_u = 1 | Z = 0) = E[X_u] - beta_u pi``.
     The sign: a +1 vote is more likely under ``Y = +1``, a -1 vote under ``Y = -1`` (LFs better than
     random). Probabilities are floored at ``min(0.01, 1/n)`` (and capped at 1 minus it).
     """
-    n, m = S.shape
-    X = jnp.concatenate([S > 0, S < 0], axis=1).astype(jnp.float32)  # [+1 votes | -1 votes]
+    m = XX.shape[0] // 2
+    mean = jnp.diagonal(XX) / n  # 0/1 indicators: X_u^2 = X_u
+    C = XX / n - mean[:, None] * mean[None, :]
     owner = jnp.concatenate([jnp.arange(m), jnp.arange(m)])
     sign = jnp.concatenate([jnp.ones(m), -jnp.ones(m)])
-    slope_sd, counts = _centred_slopes(X, owner, aggregate)
+    slope_sd, counts = _centred_slopes(C, mean, owner, aggregate)
     sd = jnp.sqrt(jnp.maximum(pi * (1.0 - pi), 1e-12))
     beta = sign * slope_sd / sd
-    mean = X.mean(axis=0)
     eps = jnp.minimum(0.01, 1.0 / n)
     given_pos = jnp.clip(mean + beta * (1.0 - pi), eps, 1.0 - eps)  # P(X_u = 1 | Y = +1)
     given_neg = jnp.clip(mean - beta * pi, eps, 1.0 - eps)  # P(X_u = 1 | Y = -1)
@@ -236,29 +237,59 @@ def _implied_moments(tables: Float[Array, "m 3 2"]) -> Float[Array, " m"]:
     return diff[:, 2] - diff[:, 0]
 
 
-@functools.partial(jax.jit, static_argnames=("n_classes", "aggregate", "triplets", "moments"))
-def _fit(L, balance, *, n_classes: int, aggregate: str, triplets: str, moments: str = "raw"):
-    """Clique tables, task priors, moments and triplet counts of every (one-vs-rest) task."""
-    n = L.shape[0]
-    k = n_classes
-    positives = jnp.array([1]) if k == 2 else jnp.arange(k)
-    pis = balance[positives]
+def _positives(k: int):
+    return jnp.array([1]) if k == 2 else jnp.arange(k)
+
+
+def _row_sums(L: Int[Array, "c m"], k: int, centred: bool = False):
+    """The n-dependent statistics of a row block, as counts: co-vote counts ``(m, m)``, votes per LF
+    ``(m,)``, and per task ``S^T S`` ``(t, m, m)`` and the +1 votes ``(t, m)``; with ``centred``
+    also per task ``X^T X`` ``(t, 2m, 2m)`` of the vote indicators ``X = [1[S = +1] | 1[S = -1]]``."""
     voted = (L >= 0).astype(jnp.float32)
-    overlap = jnp.dot(voted.T, voted, precision=_HIGHEST)
-    p_zero = 1.0 - voted.mean(axis=0)
+
+    def task(positive):
+        S = _signed_votes(L, positive)
+        out = (jnp.dot(S.T, S, precision=_HIGHEST), (S > 0).sum(axis=0, dtype=jnp.float32))
+        if centred:
+            X = jnp.concatenate([S > 0, S < 0], axis=1).astype(jnp.float32)
+            out = (*out, jnp.dot(X.T, X, precision=_HIGHEST))
+        return out
+
+    per_task = jax.lax.map(task, _positives(k))
+    return (jnp.dot(voted.T, voted, precision=_HIGHEST), voted.sum(axis=0), *per_task)
+
+
+@functools.partial(jax.jit, static_argnames=("k", "centred"))
+def _sums(L: Int[Array, "n m"], *, k: int, centred: bool = False):
+    """``_row_sums`` over all rows, one row block at a time (no ``(n, m)`` float temporaries)."""
+    return sum_rows(lambda Lc: _row_sums(Lc, k, centred), L)
+
+
+@functools.partial(jax.jit, static_argnames=("n_classes", "aggregate", "triplets", "moments"))
+def _fit_from_sums(
+    sums, n, balance, *, n_classes: int, aggregate: str, triplets: str, moments: str = "raw"
+):
+    """Clique tables, task priors, moments and triplet counts of every (one-vs-rest) task."""
+    overlap, n_voted, SS, ones = sums[:4]
+    pis = balance[_positives(n_classes)]
+    p_zero = 1.0 - n_voted / n
+
+    if moments == "centred":
+
+        def centred_task(args):
+            xx, pi = args
+            tables, count = _centred_tables(xx, n, pi, aggregate)
+            return tables, _implied_moments(tables), count
+
+        tables, e, counts = jax.lax.map(centred_task, (sums[4], pis))
+        return tables, pis, e, counts, 1.0 - p_zero
 
     def task(args):
-        positive, pi = args
-        S = _signed_votes(L, positive)
-        if moments == "centred":
-            tables, count = _centred_tables(S, pi, aggregate)
-            return tables, _implied_moments(tables), count
-        M = jnp.dot(S.T, S, precision=_HIGHEST) / n
-        e, count = _triplet_moments(M, overlap, aggregate, triplets)
-        p_one = (S > 0).mean(axis=0)
-        return _clique_tables(e, p_one, p_zero, pi), e, count
+        ss, one, pi = args
+        e, count = _triplet_moments(ss / n, overlap, aggregate, triplets)
+        return _clique_tables(e, one / n, p_zero, pi), e, count
 
-    tables, e, counts = jax.lax.map(task, (positives, pis))
+    tables, e, counts = jax.lax.map(task, (SS, ones, pis))
     return tables, pis, e, counts, 1.0 - p_zero
 
 
@@ -290,6 +321,10 @@ def _task_log_posterior(
 
 @functools.partial(jax.jit, static_argnames=("k",))
 def _predict(tables, pis, L, *, k: int) -> Float[Array, "n k"]:
+    return map_rows(lambda Lc: _predict_rows(tables, pis, Lc, k=k), L)
+
+
+def _predict_rows(tables, pis, L, *, k: int) -> Float[Array, "n k"]:
     logp = _task_log_posterior(tables, pis, L, k)
     if k == 2:
         return jax.nn.softmax(logp[0], axis=-1)
@@ -299,7 +334,10 @@ def _predict(tables, pis, L, *, k: int) -> Float[Array, "n k"]:
 
 @functools.partial(jax.jit, static_argnames=("k",))
 def _task_proba(tables, pis, L, *, k: int) -> Float[Array, "n t"]:
-    return jax.nn.softmax(_task_log_posterior(tables, pis, L, k), axis=-1)[:, :, 1].T
+    def rows(Lc):
+        return jax.nn.softmax(_task_log_posterior(tables, pis, Lc, k), axis=-1)[:, :, 1].T
+
+    return map_rows(rows, L)
 
 
 def _task_confusions(tables: Float[Array, "t m 3 2"]) -> Float[Array, "t m 2 2"]:
@@ -467,15 +505,22 @@ class FlyingSquid(AbstractLabelModel):
                 f"FlyingSquid's triplet method needs at least 3 labeling functions, got m={m}; "
                 "use MajorityVote (or DawidSkene) with fewer LFs."
             )
-        if not is_traced(data.L):
-            _check_identifiable(np.asarray(data.L))
+        sums = _sums(data.L, k=k, centred=self.moments == "centred")
+        return self._from_sums(sums, data.n, k, data.class_balance)
+
+    def _from_sums(self, sums, n, k: int, class_balance=None) -> FlyingSquidFitted:
+        """The fit from the row sums of ``_sums`` (in memory) or of a chunked pass
+        (``fit_chunked``): everything after the one pass over ``L``."""
+        if not is_traced(sums[0]):
+            _check_identifiable(np.asarray(sums[0]))
         balance = (
             jnp.full((k,), 1.0 / k, jnp.float32)
-            if data.class_balance is None
-            else jnp.asarray(data.class_balance, jnp.float32)
+            if class_balance is None
+            else jnp.asarray(class_balance, jnp.float32)
         )
-        tables, pis, e, counts, coverage = _fit(
-            data.L,
+        tables, pis, e, counts, coverage = _fit_from_sums(
+            sums,
+            jnp.asarray(n, jnp.float32),
             balance,
             n_classes=k,
             aggregate=self.aggregate,
@@ -493,20 +538,20 @@ class FlyingSquid(AbstractLabelModel):
         )
 
 
-def _check_identifiable(L: np.ndarray) -> None:
-    """Eager-only data checks: the triplet method needs 3 voting LFs and some overlap."""
-    voted = L >= 0
-    active = np.flatnonzero(voted.any(axis=0))
+def _check_identifiable(overlap: np.ndarray) -> None:
+    """Eager-only data checks on the ``(m, m)`` co-vote counts: the triplet method needs 3 voting
+    LFs and some overlap."""
+    m = overlap.shape[0]
+    active = np.flatnonzero(np.diag(overlap) > 0)
     if active.size < 3:
         raise ValueError(
             f"FlyingSquid needs at least 3 labeling functions that vote on some row; only "
-            f"{active.size} of {L.shape[1]} ever vote (LFs {active.tolist()}); the others abstain on every row. "
+            f"{active.size} of {m} ever vote (LFs {active.tolist()}); the others abstain on every row. "
             "Check those LFs, or use MajorityVote."
         )
-    co = voted[:, active].astype(np.int64)
-    overlap = co.T @ co
-    np.fill_diagonal(overlap, 0)
-    if not overlap.any():
+    co = overlap[np.ix_(active, active)].copy()
+    np.fill_diagonal(co, 0)
+    if not co.any():
         raise ValueError(
             "FlyingSquid needs LFs that vote together: no two labeling functions ever vote on the "
             "same row, so no second moment (and no triplet) is observed. Use MajorityVote."

@@ -1,6 +1,7 @@
 """Majority vote: the baseline every label model must beat."""
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
@@ -8,6 +9,7 @@ from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 from ..data import WeakLabels, vote_counts
 from ._base import AbstractFitted, AbstractLabelModel, check_weak_labels, checked_L
 from ._hyper import check_key
+from ._rows import map_rows
 
 
 class MajorityVoteFitted(AbstractFitted):
@@ -20,12 +22,22 @@ class MajorityVoteFitted(AbstractFitted):
     def predict_proba(self, L: Int[ArrayLike, "n m"]) -> Float[Array, "n k"]:
         k = self.prior.shape[0]
         L = checked_L(L, n_classes=k, n_lfs=self.n_lfs)
-        counts = vote_counts(L, k)
-        top = counts.max(axis=1, keepdims=True)
-        winners = ((counts == top) & (top > 0)).astype(jnp.float32)
-        n_winners = winners.sum(axis=1, keepdims=True)
-        tied_uniformly = winners / jnp.maximum(n_winners, 1.0)
-        return jnp.where(top > 0, tied_uniformly, self.prior[None, :])
+        return _predict(self.prior, L)
+
+
+@jax.jit
+def _predict(prior: Float[Array, " k"], L: Int[Array, "n m"]) -> Float[Array, "n k"]:
+    """Majority-vote posteriors, one row block at a time (no ``(n, m)`` temporaries)."""
+    return map_rows(lambda Lc: _predict_rows(prior, Lc), L)
+
+
+def _predict_rows(prior: Float[Array, " k"], L: Int[Array, "n m"]) -> Float[Array, "n k"]:
+    counts = vote_counts(L, prior.shape[0])
+    top = counts.max(axis=1, keepdims=True)
+    winners = ((counts == top) & (top > 0)).astype(jnp.float32)
+    n_winners = winners.sum(axis=1, keepdims=True)
+    tied_uniformly = winners / jnp.maximum(n_winners, 1.0)
+    return jnp.where(top > 0, tied_uniformly, prior[None, :])
 
 
 class MajorityVote(AbstractLabelModel):

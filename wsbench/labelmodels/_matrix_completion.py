@@ -46,6 +46,7 @@ References:
     Creation with Weak Supervision." VLDB 2018.
 """
 
+import dataclasses
 from typing import Literal
 
 import equinox as eqx
@@ -57,6 +58,7 @@ import optax
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from ..data import WeakLabels
+from ..data.validate import is_traced
 from ..metrics import min_cost_permutation
 from ._base import (
     AbstractDependencyAware,
@@ -69,6 +71,7 @@ from ._base import (
 from ._class_balance import anchor_rows, fit_class_balance
 from ._dependencies import Layout, _as_edges, _Structure, _structure, _structure_of
 from ._hyper import as_edge_list, as_int, check_bool, check_choice, check_int, check_key, check_real
+from ._rows import map_rows
 from ._statistics import OverlapStats, overlap_stats
 
 EPS = 1e-6
@@ -165,12 +168,17 @@ def _add_lf(acc, xs):
 
 @eqx.filter_jit
 def _predict(fitted: MatrixCompletionFitted, L: Int[Array, "n m"]) -> Float[Array, "n k"]:
-    """Sum the LFs' log conditional tables one LF at a time (memory O(n k), not O(n m k))."""
+    """Sum the LFs' log conditional tables one LF at a time (memory O(n k), not O(n m k)), one
+    row block at a time (no transposed or gathered copy of the whole ``L``)."""
     k = fitted.prior.shape[0]
-    Lp = L[:, np.asarray(fitted.parent)]
-    init = jnp.broadcast_to(jnp.log(fitted.prior)[None, :], (L.shape[0], k))
-    loglik, _ = jax.lax.scan(_add_lf, init, (L.T, Lp.T, fitted.log_cond))
-    return jax.nn.softmax(loglik, axis=-1)
+
+    def rows(Lc):
+        Lp = Lc[:, np.asarray(fitted.parent)]
+        init = jnp.broadcast_to(jnp.log(fitted.prior)[None, :], (Lc.shape[0], k))
+        loglik, _ = jax.lax.scan(_add_lf, init, (Lc.T, Lp.T, fitted.log_cond))
+        return jax.nn.softmax(loglik, axis=-1)
+
+    return map_rows(rows, L)
 
 
 def _normalise(t: Array, axis, valid=None) -> Array:
@@ -358,7 +366,14 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
                 "these stats have no triple overlaps, which the unsupervised class balance needs; "
                 "compute them with MatrixCompletion.statistics(data) (or overlap_stats(..., triples=True))."
             )
-        return _fit_from_stats(as_array_hyperparameters(self), stats, key)
+        est = as_array_hyperparameters(self)
+        if self._needs_triples(stats.class_balance) and not is_traced(stats.O):
+            # eagerly, the unsupervised class balance is a program of its own: XLA's memory for
+            # compiling it together with the main fit is the larger part of a fit's peak memory
+            prior = _class_balance_from_stats(est, stats)
+            stats = dataclasses.replace(stats, class_balance=prior)
+            est = dataclasses.replace(est, balance="data")  # the same prior, now given
+        return _fit_from_stats(est, stats, key)
 
     def _fit_impl(self, stats: OverlapStats, key: PRNGKeyArray) -> MatrixCompletionFitted:
         k, m = stats.n_classes, stats.coverage.shape[0]
@@ -441,6 +456,13 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
 
         (mu, _), trace = jax.lax.scan(step, (mu0, opt.init(mu0)), None, length=self.n_iter)
         return mu, trace
+
+
+@eqx.filter_jit
+def _class_balance_from_stats(est: MatrixCompletion, stats: OverlapStats) -> Float[Array, " k"]:
+    m = stats.coverage.shape[0]
+    layout = stats.layout or Layout.single(m, stats.n_classes, est.edges)
+    return est._prior(stats, _structure_of(layout))
 
 
 @eqx.filter_jit

@@ -14,6 +14,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from ._dependencies import Layout, _as_edges, _structure, _structure_of
+from ._rows import sum_rows
 
 CHUNK = 16384
 """Rows per chunk when accumulating overlaps (bounds memory at n = 1e6)."""
@@ -50,7 +51,7 @@ def _indicators(L: Int[Array, "c m"], k: int, edges) -> Float[Array, "c d"]:
     if edges:
         ei = np.array([e[0] for e in edges])
         ej = np.array([e[1] for e in edges])
-        Li, Lj = L[:, ei], L[:, ej]
+        Li, Lj = L[:, ei].astype(jnp.int32), L[:, ej].astype(jnp.int32)  # int8 L: k * k overflows
         idx = jnp.where((Li >= 0) & (Lj >= 0), Li * k + Lj, -1)
         parts.append((idx[:, :, None] == jnp.arange(k * k)[None, None, :]).reshape(c, -1))
     return jnp.concatenate(parts, axis=1).astype(jnp.float32)
@@ -69,7 +70,7 @@ def _layout_indicators(L: Int[Array, "c m"], s) -> Float[Array, "c d"]:
     if s.edges:
         ei = np.array([e[0] for e in s.edges])
         ej = np.array([e[1] for e in s.edges])
-        Li, Lj = L[:, ei], L[:, ej]
+        Li, Lj = L[:, ei].astype(jnp.int32), L[:, ej].astype(jnp.int32)
         idx = jnp.where((Li >= 0) & (Lj >= 0), Li * s.out[ej][None, :] + Lj, -1)
         pmax = int((s.out[ei] * s.out[ej]).max())
         pair = (idx[:, :, None] == jnp.arange(pmax)[None, None, :]).reshape(c, -1)
@@ -108,19 +109,13 @@ def _layout_overlap_stats(L, class_balance, layout) -> OverlapStats:
 
 
 def _accumulate(L, d: int, indicators) -> Float[Array, "d d"]:
-    """``mean_r X_r^T X_r`` over row chunks of ``L`` (rows padded with abstains)."""
-    n, m = L.shape
-    chunk = min(n, CHUNK)
-    n_chunks = -(-n // chunk)
-    pad = n_chunks * chunk - n
-    Lc = jnp.concatenate([L, jnp.full((pad, m), -1, L.dtype)], axis=0).reshape(n_chunks, chunk, m)
+    """``mean_r X_r^T X_r`` over row chunks of ``L`` (``_rows.sum_rows``: no padded copy of ``L``)."""
 
-    def body(O, Lk):
+    def block(Lk):
         X = indicators(Lk)
-        return O + X.T @ X, None
+        return X.T @ X
 
-    O, _ = jax.lax.scan(body, jnp.zeros((d, d), jnp.float32), Lc)
-    return O / n
+    return sum_rows(block, L, chunk=CHUNK) / L.shape[0]
 
 
 def overlap_stats(
@@ -141,26 +136,15 @@ def overlap_stats(
 def _overlap_stats(L, class_balance, k, edges, triples) -> OverlapStats:
     n, m = L.shape
     s = _structure(m, k, edges)
-    chunk = min(n, CHUNK)
-    n_chunks = -(-n // chunk)
-    pad = n_chunks * chunk - n
-    Lc = jnp.concatenate([L, jnp.full((pad, m), -1, L.dtype)], axis=0).reshape(n_chunks, chunk, m)
     tri = s.triples if triples else np.zeros((0, 3), np.int32)
 
-    def body(carry, Lk):
-        O, O3 = carry
+    def block(Lk):
         X = _indicators(Lk, k, edges)
-        O = O + X.T @ X
-        if tri.shape[0]:
-            O3 = O3 + triple_overlaps(Lk, tri, k)
-        return (O, O3), None
+        O3 = triple_overlaps(Lk, tri, k) if tri.shape[0] else jnp.zeros((0, k**3), jnp.float32)
+        return X.T @ X, O3, (Lk >= 0).sum(axis=0)
 
-    init = (
-        jnp.zeros((s.n_vars, s.n_vars), jnp.float32),
-        jnp.zeros((tri.shape[0], k**3), jnp.float32),
-    )
-    (O, O3), _ = jax.lax.scan(body, init, Lc)
-    coverage = (L >= 0).mean(axis=0).astype(jnp.float32)
+    O, O3, n_voted = sum_rows(block, L, chunk=CHUNK)
+    coverage = (n_voted / n).astype(jnp.float32)
     return OverlapStats(
         O=O / n,
         O3=O3 / n,
@@ -175,6 +159,7 @@ def _overlap_stats(L, class_balance, k, edges, triples) -> OverlapStats:
 def triple_overlaps(L: Int[Array, "c m"], triples: np.ndarray, k: int) -> Float[Array, "t k3"]:
     """Counts (not frequencies) of joint non-abstain votes ``(x, y, z)`` of each triple on a row chunk."""
     t = triples.shape[0]
+    L = L.astype(jnp.int32)  # an int8 L would overflow in (a k + b) k + c
     La, Lb, Lc = L[:, triples[:, 0]], L[:, triples[:, 1]], L[:, triples[:, 2]]  # (c, t)
     valid = (La >= 0) & (Lb >= 0) & (Lc >= 0)
     flat = jnp.where(valid, (La * k + Lb) * k + Lc, k**3)  # dummy slot k**3 for "someone abstained"

@@ -28,8 +28,10 @@ from jaxtyping import Array, PRNGKeyArray
 from ..data import WeakLabels
 from ..data.validate import as_class_balance, as_label_matrix, check_n_classes
 from . import _dawid_skene as ds
+from . import _flying_squid as fs
 from ._base import AbstractFitted, AbstractLabelModel, AbstractTwoStageLabelModel
 from ._dawid_skene import DawidSkene, DawidSkeneFitted
+from ._flying_squid import FlyingSquid
 from ._hyper import check_int, check_key
 from ._majority_vote import MajorityVote, MajorityVoteFitted
 from ._statistics import OverlapStats
@@ -96,7 +98,7 @@ def reduce_rows(
 
 
 def _validated(block: np.ndarray, k: int, m: int) -> Array:
-    return as_label_matrix(block, k, n_lfs=m)
+    return as_label_matrix(block, k, n_lfs=m, keep_int8=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -247,6 +249,33 @@ def _dawid_skene_chunked(est: DawidSkene, L, k: int, cb, chunk_rows: int) -> Daw
 
 
 # ----------------------------------------------------------------------------------------------
+# FlyingSquid: its moments are row sums (one pass)
+
+
+def _flying_squid_chunked(est: FlyingSquid, L, k: int, cb, chunk_rows: int):
+    n, m = _check_source(L)
+    if m < 3:
+        raise ValueError(
+            f"FlyingSquid's triplet method needs at least 3 labeling functions, got m={m}; "
+            "use MajorityVote (or DawidSkene) with fewer LFs."
+        )
+    t = 1 if k == 2 else k
+    centred = est.moments == "centred"
+    shapes = [(m, m), (m,), (t, m, m), (t, m)] + ([(t, 2 * m, 2 * m)] if centred else [])
+
+    def block(b):
+        return _flat(*fs._sums(_validated(b, k, m), k=k, centred=centred))
+
+    total = reduce_rows(L, block, chunk_rows=chunk_rows)
+    sums, i = [], 0
+    for shp in shapes:
+        size = int(np.prod(shp))
+        sums.append(jnp.asarray(total[i : i + size].reshape(shp), jnp.float32))
+        i += size
+    return est._from_sums(tuple(sums), n, k, cb)
+
+
+# ----------------------------------------------------------------------------------------------
 # public entry points
 
 
@@ -263,7 +292,7 @@ def fit_chunked(
 
     Args:
         est: a ``MajorityVote``, a ``DawidSkene`` (one pass over ``L`` per EM iteration, plus one
-            for the start) or any ``AbstractTwoStageLabelModel`` whose statistics are
+            for the start), a ``FlyingSquid`` (one pass: its second moments) or any ``AbstractTwoStageLabelModel`` whose statistics are
             ``OverlapStats`` (``MatrixCompletion``: one pass).
         L: ``(n, m)`` integer votes (-1 = abstain): a NumPy array or memmap, a Zarr array, or a Dask
             array (reduced on the active Dask scheduler / ``distributed`` client).
@@ -289,12 +318,14 @@ def fit_chunked(
         return MajorityVoteFitted(prior=prior, n_lfs=m, trace={})
     if isinstance(est, DawidSkene):
         return _dawid_skene_chunked(est, L, k, cb, chunk_rows)
+    if isinstance(est, FlyingSquid):
+        return _flying_squid_chunked(est, L, k, cb, chunk_rows)
     if isinstance(est, AbstractTwoStageLabelModel):
         stats = chunked_statistics(est, L, n_classes=k, class_balance=cb, chunk_rows=chunk_rows)
         return est.fit_from_stats(stats, key=key)
     raise TypeError(
         f"fit_chunked has no chunked fit for {type(est).__name__}; supported: MajorityVote, "
-        "DawidSkene and two-stage models with OverlapStats (MatrixCompletion). Fit in memory with "
+        "DawidSkene, FlyingSquid and two-stage models with OverlapStats (MatrixCompletion). Fit in memory with "
         "est.fit(WeakLabels(L, k), key=key)."
     )
 
