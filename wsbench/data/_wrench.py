@@ -14,7 +14,6 @@ train-vs-valid numbers as generalisation. Labels ``-1`` (or ``null``, or a missi
 "gold unknown".
 """
 
-
 import json
 import os
 from collections.abc import Sequence

@@ -22,7 +22,6 @@ Environment variables:
     alternative manifest file (defaults to the repository's ``datasets/manifest.yaml``).
 """
 
-
 import hashlib
 import json
 import os

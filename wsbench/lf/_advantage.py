@@ -37,7 +37,6 @@ the $\pm1$ coding doubles the margin), and "majority vote is right" means class 
 the most votes.
 """
 
-
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int

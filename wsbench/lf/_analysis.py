@@ -1,6 +1,5 @@
 """Labeling-function analysis: coverage, overlap, conflict, polarity, empirical accuracy."""
 
-
 from collections.abc import Sequence
 
 import numpy as np

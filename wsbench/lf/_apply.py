@@ -1,6 +1,5 @@
 """Apply labeling functions to a collection of records: ``apply_lfs`` and ``apply_lfs_dask``."""
 
-
 from collections.abc import Sequence
 from typing import Any
 

@@ -1,6 +1,5 @@
 """Labeling functions as code: the ``@labeling_function`` decorator and ``LabelingFunction``."""
 
-
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any

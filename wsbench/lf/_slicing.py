@@ -14,7 +14,6 @@ Example:
     [[True], [False]]
 """
 
-
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 

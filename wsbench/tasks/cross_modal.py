@@ -40,7 +40,6 @@ The images come from ``wsbench.tasks.pneumoniamnist`` (the image-only task and t
 the MedMNIST npz).
 """
 
-
 import csv
 from pathlib import Path
 
