@@ -285,7 +285,7 @@ def test_agrees_with_numpy_reference(key, n_classes):
     np.testing.assert_allclose(float(fitted.trace["loss"][-1]), want["loss"], rtol=1e-3)
     got_post = np.asarray(fitted.predict_proba(L[:300]))
     assert np.abs(got_post - ref.posterior(L[:300], want["tables"], prior)).mean() < 3e-3
-    O = np.asarray(overlap_stats(sim.weak.L, n_classes, triples=False).O)
+    O = np.asarray(overlap_stats(sim.weak.L, n_classes, triples=False).second_moments)
     np.testing.assert_allclose(O, ref.overlap_matrix(L, n_classes), atol=1e-6)
 
 

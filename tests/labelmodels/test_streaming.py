@@ -74,7 +74,7 @@ def test_overlap_statistics_match(L):
     est = MatrixCompletion()
     want = est.statistics(WeakLabels(L=L, n_classes=K))
     got = chunked_statistics(est, L, n_classes=K, chunk_rows=CHUNK)
-    for field in ("O", "O3", "coverage", "n_rows"):
+    for field in ("second_moments", "third_moments", "coverage", "n_rows"):
         np.testing.assert_allclose(getattr(got, field), getattr(want, field), atol=1e-6)
 
 

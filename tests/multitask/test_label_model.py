@@ -53,7 +53,7 @@ def test_layout_stats_single_equal_overlap_stats():
     a = layout_overlap_stats(sim.weak.L, Layout.single(5, 2, ((0, 1),)))
     b = overlap_stats(sim.weak.L, 2, ((0, 1),), triples=False)
     assert a.layout is None
-    np.testing.assert_array_equal(np.asarray(a.O), np.asarray(b.O))
+    np.testing.assert_array_equal(np.asarray(a.second_moments), np.asarray(b.second_moments))
 
 
 def test_layout_stats_match_reference():
@@ -61,12 +61,12 @@ def test_layout_stats_match_reference():
     L, lf_task = np.asarray(sim.weak.L), sim.weak.lf_task
     st = layout_overlap_stats(L, Layout.from_graph(HIER, lf_task, ((2, 3),)))
     d = sum(HIER.cardinalities[s] for s in lf_task)
-    _close(st.O[:d, :d], ref.overlap_matrix(L, HIER, lf_task), 1e-6)
+    _close(st.second_moments[:d, :d], ref.overlap_matrix(L, HIER, lf_task), 1e-6)
     # the edge's joint indicator: P(lambda_2 = a, lambda_3 = b) in the pair block
     pair = np.array(
         [[np.mean((L[:, 2] == a) & (L[:, 3] == b)) for b in range(3)] for a in range(3)]
     )
-    _close(np.diagonal(st.O)[d:], pair.ravel(), 1e-6)
+    _close(np.diagonal(st.second_moments)[d:], pair.ravel(), 1e-6)
 
 
 # ------------------------------------------------------------------- one task == MatrixCompletion

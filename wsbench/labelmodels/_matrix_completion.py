@@ -153,8 +153,8 @@ class MatrixCompletionFitted(AbstractGenerativeFitted):
         mu = self.tables[:, 1:, :].reshape(m * k, k)
         lf = np.repeat(np.arange(m), k)
         mask = jnp.asarray(lf[:, None] != lf[None, :], jnp.float32)
-        resid = mask * (stats.O - (mu * prior[None, :]) @ mu.T)
-        marg = mu @ prior - jnp.diagonal(stats.O)
+        resid = mask * (stats.second_moments - (mu * prior[None, :]) @ mu.T)
+        marg = mu @ prior - jnp.diagonal(stats.second_moments)
         return jnp.sum(resid**2) + jnp.sum(marg**2)
 
     def uncovered_prior(self) -> Float[Array, " k"]:
@@ -271,7 +271,9 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
     l2: float | Array = 0.0
     """Weight of ``||mu - mu_0||^2`` (pull towards the initial guess); vmappable."""
     prec_init: float | Array = 0.7
-    """Initial guess of every LF's accuracy (also breaks the latent permutation symmetry); vmappable."""
+    """Initial guess of every LF's precision ``P(vote correct | LF votes)``, i.e. its accuracy on
+    the rows it covers (snorkel's name and meaning; it also breaks the latent permutation
+    symmetry); vmappable."""
     init_noise: float | Array = 0.0
     """Relative Gaussian jitter of the starting point, drawn from ``key`` (0: deterministic); vmappable."""
     optimizer: Literal["adam", "sgd"] = eqx.field(static=True, default="adam")
@@ -361,13 +363,13 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
                 f"stats were computed for edges {stats.edges}, the model has {self.edges}."
             )
         self._check_structure(m, k)
-        if self._needs_triples(stats.class_balance) and stats.O3.shape[0] == 0:
+        if self._needs_triples(stats.class_balance) and stats.third_moments.shape[0] == 0:
             raise ValueError(
                 "these stats have no triple overlaps, which the unsupervised class balance needs; "
                 "compute them with MatrixCompletion.statistics(data) (or overlap_stats(..., triples=True))."
             )
         est = as_array_hyperparameters(self)
-        if self._needs_triples(stats.class_balance) and not is_traced(stats.O):
+        if self._needs_triples(stats.class_balance) and not is_traced(stats.second_moments):
             # eagerly, the unsupervised class balance is a program of its own: XLA's memory for
             # compiling it together with the main fit is the larger part of a fit's peak memory
             prior = _class_balance_from_stats(est, stats)
@@ -383,13 +385,15 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
         s = _structure_of(layout)
         prior = self._prior(stats, s)
         if self.init == "snorkel":
-            mu_init = _snorkel_init_mu(stats.O, prior, s, self.prec_init)
+            mu_init = _snorkel_init_mu(stats.second_moments, prior, s, self.prec_init)
             mu0 = mu_init * self.init_scale  # snorkel: l2 pulls towards the unscaled guess
         else:
             mu_init = _init_mu(stats.coverage, s, self.prec_init)
             mu0 = mu_init * self.init_scale
         mu0 = jnp.clip(mu0 * (1.0 + self.init_noise * jr.normal(key, mu0.shape)), 0.0, 1.0)
-        mu, trace = self._optimise(stats.O, prior, mu_init, mu0, jnp.asarray(s.mask), s.n_single)
+        mu, trace = self._optimise(
+            stats.second_moments, prior, mu_init, mu0, jnp.asarray(s.mask), s.n_single
+        )
         if not self.anchor:
             # align latent classes (only among classes of equal prior, which leaves the objective
             # unchanged); with the anchor the constraint itself names the classes
@@ -410,8 +414,8 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
             return jnp.asarray(stats.class_balance, jnp.float32)
         mk = s.m * k
         p, _ = fit_class_balance(
-            stats.O[:mk, :mk],
-            stats.O3,
+            stats.second_moments[:mk, :mk],
+            stats.third_moments,
             s.mask[:mk, :mk],
             s.triples,
             stats.coverage,

@@ -24,17 +24,18 @@ class OverlapStats(eqx.Module):
     """What ``MatrixCompletion`` needs from ``L``: computed in one pass, reused by every fit.
 
     Attributes:
-        O: ``(d, d)`` second moments ``E[psi psi^T]`` of the indicator variables (the m one-hot LF votes,
-            then one ``k*k`` one-hot joint vote per dependency edge).
-        O3: ``(t, k^3)`` third moments of the LF triples used by the unsupervised class balance
-            (``(0, k^3)`` when not needed).
+        second_moments: ``(d, d)`` ``O = E[psi psi^T]`` (the paper's observed overlap matrix) of
+            the indicator variables (the m one-hot LF votes, then one ``k*k`` one-hot joint vote
+            per dependency edge).
+        third_moments: ``(t, k^3)`` third moments of the LF triples used by the unsupervised class
+            balance (``(0, k^3)`` when not needed).
         coverage: ``(m,)`` fraction of rows on which each LF votes.
         class_balance: the data's class balance, when given.
         n_rows: ``n`` (float scalar), the number of rows the moments average over.
     """
 
-    O: Float[Array, "d d"]
-    O3: Float[Array, "t k3"]
+    second_moments: Float[Array, "d d"]
+    third_moments: Float[Array, "t k3"]
     coverage: Float[Array, " m"]
     class_balance: Float[Array, " k"] | None
     n_classes: int = eqx.field(static=True)
@@ -97,8 +98,8 @@ def _layout_overlap_stats(L, class_balance, layout) -> OverlapStats:
     s = _structure_of(layout)
     O = _accumulate(L, s.n_vars, lambda Lk: _layout_indicators(Lk, s))
     return OverlapStats(
-        O=O,
-        O3=jnp.zeros((0, layout.k**3), jnp.float32),
+        second_moments=O,
+        third_moments=jnp.zeros((0, layout.k**3), jnp.float32),
         coverage=(L >= 0).mean(axis=0).astype(jnp.float32),
         class_balance=class_balance,
         n_classes=layout.k,
@@ -146,8 +147,8 @@ def _overlap_stats(L, class_balance, k, edges, triples) -> OverlapStats:
     O, O3, n_voted = sum_rows(block, L, chunk=CHUNK)
     coverage = (n_voted / n).astype(jnp.float32)
     return OverlapStats(
-        O=O / n,
-        O3=O3 / n,
+        second_moments=O / n,
+        third_moments=O3 / n,
         coverage=coverage,
         class_balance=class_balance,
         n_classes=k,

@@ -131,22 +131,25 @@ def chunked_statistics(
             f"chunked statistics need OverlapStats (row means); {type(est).__name__}.statistics "
             f"returns {type(template).__name__}."
         )
-    leaves = [template.O, template.O3, template.coverage]
+    leaves = [template.second_moments, template.third_moments, template.coverage]
     sizes = [int(x.size) for x in leaves]
 
     def block_sums(block):
         s = stats_of(block)
         rows = block.shape[0]
         return np.concatenate(
-            [np.asarray(x, np.float64).ravel() * rows for x in (s.O, s.O3, s.coverage)]
+            [
+                np.asarray(x, np.float64).ravel() * rows
+                for x in (s.second_moments, s.third_moments, s.coverage)
+            ]
         )
 
     total = reduce_rows(L, block_sums, chunk_rows=chunk_rows) / n
     O, O3, cov = np.split(total, np.cumsum(sizes)[:-1])
     f32 = functools.partial(jnp.asarray, dtype=jnp.float32)
     return OverlapStats(
-        O=f32(O.reshape(template.O.shape)),
-        O3=f32(O3.reshape(template.O3.shape)),
+        second_moments=f32(O.reshape(template.second_moments.shape)),
+        third_moments=f32(O3.reshape(template.third_moments.shape)),
         coverage=f32(cov),
         class_balance=template.class_balance,
         n_classes=template.n_classes,
