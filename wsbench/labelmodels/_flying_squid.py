@@ -187,6 +187,28 @@ def _centred_slopes(
     return jax.lax.map(one, idx)
 
 
+_EXACT_ROWS = 46340
+"""Up to this many rows ``n * XX - s s^T`` fits in int32 (``n^2 < 2^31``)."""
+
+
+def _covariance_of_counts(XX: Float[Array, "q q"], n: Float[Array, ""]) -> Float[Array, "q q"]:
+    """``Cov(X_u, X_v)`` of 0/1 indicators from their co-occurrence counts ``XX = X^T X``.
+
+    ``XX / n - mean mean^T`` subtracts nearly equal numbers: its float32 error (~1e-8) is large
+    relative to the small covariances the triplet ratios divide by, so it varies with how XLA
+    fuses the program (a vmapped grid vs a single fit). Up to ``_EXACT_ROWS`` rows the numerator
+    ``n * XX - s s^T`` is computed exactly in integers and rounded once; beyond, sampling noise
+    (``~ 1 / sqrt(n)``) dwarfs the float error and the direct formula is used.
+    """
+    counts = jnp.round(XX).astype(jnp.int32)
+    s = jnp.diagonal(counts)
+    ni = jnp.round(n).astype(jnp.int32)
+    exact = (ni * counts - s[:, None] * s[None, :]).astype(jnp.float32) / (n * n)
+    mean = jnp.diagonal(XX) / n
+    direct = XX / n - mean[:, None] * mean[None, :]
+    return jnp.where(n <= _EXACT_ROWS, exact, direct)
+
+
 def _centred_tables(
     XX: Float[Array, "q q"], n: Float[Array, ""], pi: Float[Array, ""], aggregate: str
 ) -> tuple[Float[Array, "m 3 2"], Int[Array, " m"]]:
@@ -201,7 +223,7 @@ def _centred_tables(
     """
     m = XX.shape[0] // 2
     mean = jnp.diagonal(XX) / n  # 0/1 indicators: X_u^2 = X_u
-    C = XX / n - mean[:, None] * mean[None, :]
+    C = _covariance_of_counts(XX, n)
     owner = jnp.concatenate([jnp.arange(m), jnp.arange(m)])
     sign = jnp.concatenate([jnp.ones(m), -jnp.ones(m)])
     slope_sd, counts = _centred_slopes(C, mean, owner, aggregate)
