@@ -83,6 +83,7 @@ def test_select_metric_lower_is_better(tmp_path):
     "override,match",
     [
         ("select_metric=test/accuracy", "select_metric"),
+        ("dataset_metric=f2", "dataset_metric"),
         ("scoring.tie_rule=coin", "scoring.tie_rule"),
         ("scoring.n_boot=1", "scoring.n_boot"),
         ("dev_labels=choose", "dev_labels"),

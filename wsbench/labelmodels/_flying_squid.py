@@ -319,7 +319,7 @@ def _task_log_posterior(
     tables: Float[Array, "t m 3 2"], pis: Float[Array, " t"], L: Int[Array, "n m"], k: int
 ) -> Float[Array, "t n 2"]:
     """``log P(Y^(c) = y | lambda^(c))`` per task, unnormalised over y in (-1, +1)."""
-    positives = jnp.array([1]) if k == 2 else jnp.arange(k)
+    positives = _positives(k)
 
     def task(args):
         table, pi, positive = args

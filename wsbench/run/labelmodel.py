@@ -227,6 +227,12 @@ def check_config(cfg: DictConfig) -> None:
                 f"config key 'select_metric' must be null (the objective's metric on valid) or "
                 f"'valid/<metric>' (selecting on test is not a benchmark protocol), got {select!r}."
             )
+    dataset_metric = cfg.get("dataset_metric")
+    if dataset_metric is not None and dataset_metric not in metrics.METRICS:
+        raise ValueError(
+            f"config key 'dataset_metric' (conf/dataset_scoring/<dataset>.yaml) must be null or "
+            f"one of {sorted(metrics.METRICS)}, got {dataset_metric!r}."
+        )
     _scoring(cfg)
     check_groups(cfg, ("estimator", "dataset", "logger"))
 
