@@ -16,10 +16,6 @@ from jaxtyping import Array, Float, Int
 from ._dependencies import Layout, _as_edges, _structure, _structure_of
 from ._rows import sum_rows
 
-CHUNK = 16384
-"""Rows per chunk when accumulating overlaps (bounds memory at n = 1e6)."""
-
-
 class OverlapStats(eqx.Module):
     """What ``MatrixCompletion`` needs from ``L``: computed in one pass, reused by every fit.
 
@@ -116,7 +112,7 @@ def _accumulate(L, d: int, indicators) -> Float[Array, "d d"]:
         X = indicators(Lk)
         return X.T @ X
 
-    return sum_rows(block, L, chunk=CHUNK) / L.shape[0]
+    return sum_rows(block, L) / L.shape[0]
 
 
 def overlap_stats(
@@ -144,7 +140,7 @@ def _overlap_stats(L, class_balance, k, edges, triples) -> OverlapStats:
         O3 = triple_overlaps(Lk, tri, k) if tri.shape[0] else jnp.zeros((0, k**3), jnp.float32)
         return X.T @ X, O3, (Lk >= 0).sum(axis=0)
 
-    O, O3, n_voted = sum_rows(block, L, chunk=CHUNK)
+    O, O3, n_voted = sum_rows(block, L)
     coverage = (n_voted / n).astype(jnp.float32)
     return OverlapStats(
         second_moments=O / n,
