@@ -16,6 +16,7 @@ from jaxtyping import Array, Float, Int
 from ._dependencies import Layout, _as_edges, _structure, _structure_of
 from ._rows import sum_rows
 
+
 class OverlapStats(eqx.Module):
     """What ``MatrixCompletion`` needs from ``L``: computed in one pass, reused by every fit.
 
