@@ -6,7 +6,7 @@ Data: ``paper_figures/data/lm_vary_m.csv``, exported from the sweep of
 train / 500 valid / 1000 test points, LF accuracies evenly spaced over [0.55, 0.85],
 propensity 0.3)::
 
-    python experiments/labelmodel.py experiment=lm_vary_m launcher=basic
+    python experiments/labelmodel.py experiment=lm_vary_m estimator=dawid_skene,majority_vote,matrix_completion launcher=basic
     python -c "from wsbench.run import results; results.export('lm_vary_m', \
 'paper_figures/data/lm_vary_m.csv', by=['estimator', 'dataset', 'override.dataset.m'])"
     python paper_figures/fig_lm_vary_m.py [--out paper_figures/out/fig_lm_vary_m.png]

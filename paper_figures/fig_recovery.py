@@ -1,6 +1,6 @@
 """Figure: parameter recovery rate — LF-parameter error vs number of unlabeled points (log-log).
 
-Data: ``paper_figures/data/recovery.csv``, exported from ``experiments/recovery.py experiment=recovery``
+Data: ``paper_figures/data/recovery.csv``, exported from ``experiments/recovery.py experiment=recovery estimator=dawid_skene,matrix_completion``
 (see ``conf/experiment/recovery.yaml`` for the commands). Error = mean absolute error of the estimated
 LF confusion tables after Hungarian class alignment; bands are 95% t-intervals over seeds; the legend
 gives each curve's least-squares log-log slope, next to the reference slope -1/2 of a consistent

@@ -1,6 +1,6 @@
 """Figure: scaling with unlabeled data — label-model and end-model accuracy vs number of unlabeled points.
 
-Data: ``paper_figures/data/scaling.csv``, exported from ``experiments/endmodel.py experiment=scaling``
+Data: ``paper_figures/data/scaling.csv``, exported from ``experiments/endmodel.py experiment=scaling estimator=dawid_skene,matrix_completion``
 (commands in ``conf/experiment/scaling.yaml``). Left: label-model test accuracy (on the test LF votes)
 for each label model and majority vote. Right: test accuracy of the same end model (logistic
 regression on class-conditional features) trained on the label model's soft labels (noise-aware), on

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import MissingConfigException
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
@@ -224,9 +225,9 @@ def _pipeline(path: Path) -> str:
 
 def _sweep_values(group_or_key: str, spec) -> list[str]:
     spec = str(spec)
-    if spec.startswith("glob("):
-        assert spec == "glob(*)", spec
-        return _options(group_or_key)
+    if spec.startswith("glob("):  # Hydra's own parser, so include/exclude lists mean what they do there
+        glob = OverridesParser.create().parse_override(f"{group_or_key}={spec}").value()
+        return glob.filter(_options(group_or_key))
     return [v.strip() for v in spec.split(",")]
 
 
@@ -250,6 +251,22 @@ def test_every_experiment_file_composes(name):
             job = _compose(f"experiment={name}", f"{param}={value}", config=pipeline)
             if is_group:
                 assert "_target_" in job[param]
+
+
+def test_estimator_sweeps_pick_up_a_new_estimator():
+    """An experiment that sweeps estimators sweeps a glob, so a new conf/estimator/<name>.yaml joins it
+    with no edit (recovery leaves out majority_vote, which estimates no LF parameters)."""
+    sweeping = {}
+    for name, path in group_configs("experiment").items():
+        cfg = _compose(f"experiment={name}", config=_pipeline(path), hydra_cfg=True)
+        spec = (cfg.hydra.sweeper.params or {}).get("estimator")
+        if spec is not None:
+            sweeping[name] = str(spec)
+    assert {"lm_vary_m", "real_table", "recovery", "scaling"} <= set(sweeping), sweeping
+    for name, spec in sweeping.items():
+        assert spec.startswith("glob("), f"{name}.yaml sweeps estimator={spec}: use a glob"
+        glob = OverridesParser.create().parse_override(f"estimator={spec}").value()
+        assert glob.filter(["my_new_estimator"]) == ["my_new_estimator"], name
 
 
 def test_labelmodel_experiments_are_the_expected_ones():

@@ -1,6 +1,5 @@
 """Dawid-Skene: EM over one full confusion matrix per labeling function."""
 
-import functools
 import warnings
 from typing import Literal
 
@@ -109,7 +108,7 @@ def _predict_rows(log_prior, log_conf, L: Int[Array, "n m"]) -> Float[Array, "n 
     return jnp.where(voted, probs, jnp.exp(log_prior)[None, :])
 
 
-@jax.jit
+@eqx.filter_jit
 def _predict(log_prior: Float[Array, " k"], log_conf: Float[Array, "m k o"], L: Int[Array, "n m"]):
     """``_predict_rows`` one row block at a time (no ``(n, m)`` float temporaries)."""
     return map_rows(lambda Lc: _predict_rows(log_prior, log_conf, Lc), L)
@@ -360,13 +359,13 @@ def _warn_if_one_sided(L, k: int) -> None:
         )
 
 
-@functools.partial(jax.jit, static_argnames=("k",))
+@eqx.filter_jit
 def _classes_voted(L: Int[Array, "n m"], k: int) -> Int[Array, "m k"]:
     """``[j, c]``: the number of rows on which LF j votes class c (one pass, in row blocks)."""
     return sum_rows(lambda Lc: jnp.stack([(Lc == c).sum(axis=0) for c in range(k)], axis=1), L)
 
 
-@functools.partial(jax.jit, static_argnames=("n_classes", "n_iter", "init", "abstain", "stop_on"))
+@eqx.filter_jit
 def _em(
     L,
     alpha,
@@ -440,7 +439,7 @@ def _em(
     return log_prior, log_conf, _pad_trace(objective, n_run), n_run
 
 
-@functools.partial(jax.jit, static_argnames=("abstain",))
+@eqx.filter_jit
 def _align_to_majority_vote(L, log_prior, log_conf, *, abstain: str):
     """``_align`` with the agreement of the last E-step's posterior (at the returned parameters)
     and majority vote, one row block at a time. A program of its own, so that XLA never compiles

@@ -64,7 +64,6 @@ References:
     Speeding Up Weak Supervision with Triplet Methods. ICML 2020.
 """
 
-import functools
 from typing import Literal
 
 import equinox as eqx
@@ -281,13 +280,13 @@ def _row_sums(L: Int[Array, "c m"], k: int, centred: bool = False):
     return (jnp.dot(voted.T, voted, precision=_HIGHEST), voted.sum(axis=0), *per_task)
 
 
-@functools.partial(jax.jit, static_argnames=("k", "centred"))
+@eqx.filter_jit
 def _sums(L: Int[Array, "n m"], *, k: int, centred: bool = False):
     """``_row_sums`` over all rows, one row block at a time (no ``(n, m)`` float temporaries)."""
     return sum_rows(lambda Lc: _row_sums(Lc, k, centred), L)
 
 
-@functools.partial(jax.jit, static_argnames=("n_classes", "aggregate", "triplets", "moments"))
+@eqx.filter_jit
 def _fit_from_sums(
     sums, n, balance, *, n_classes: int, aggregate: str, triplets: str, moments: str = "raw"
 ):
@@ -341,7 +340,7 @@ def _task_log_posterior(
     return jax.lax.map(task, (tables, pis, positives))
 
 
-@functools.partial(jax.jit, static_argnames=("k",))
+@eqx.filter_jit
 def _predict(tables, pis, L, *, k: int) -> Float[Array, "n k"]:
     return map_rows(lambda Lc: _predict_rows(tables, pis, Lc, k=k), L)
 
@@ -354,7 +353,7 @@ def _predict_rows(tables, pis, L, *, k: int) -> Float[Array, "n k"]:
     return jax.nn.softmax(log_pos.T, axis=-1)
 
 
-@functools.partial(jax.jit, static_argnames=("k",))
+@eqx.filter_jit
 def _task_proba(tables, pis, L, *, k: int) -> Float[Array, "n t"]:
     def rows(Lc):
         return jax.nn.softmax(_task_log_posterior(tables, pis, Lc, k), axis=-1)[:, :, 1].T
@@ -369,7 +368,7 @@ def _task_confusions(tables: Float[Array, "t m 3 2"]) -> Float[Array, "t m 2 2"]
     return jnp.where(total > 0, votes / jnp.where(total > 0, total, 1.0), 0.5)
 
 
-@functools.partial(jax.jit, static_argnames=("k",))
+@eqx.filter_jit
 def _confusions(tables: Float[Array, "t m 3 2"], *, k: int) -> Float[Array, "m k k"]:
     tc = _task_confusions(tables)
     if k == 2:
@@ -384,7 +383,7 @@ def _confusions(tables: Float[Array, "t m 3 2"], *, k: int) -> Float[Array, "m k
     return jnp.where(eye[None], diag[:, :, None], (1.0 - diag)[:, :, None] * spread)
 
 
-@functools.partial(jax.jit, static_argnames=("k",))
+@eqx.filter_jit
 def _vote_rates(tables, pis, *, k: int) -> Float[Array, "m k k"]:
     prior = jnp.stack([1.0 - pis, pis], axis=-1)  # [c, y]
     cond = tables / jnp.where(prior > 0, prior, 1.0)[:, None, None, :]  # [c, j, v, y]

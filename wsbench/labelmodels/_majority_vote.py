@@ -1,7 +1,6 @@
 """Majority vote: the baseline every label model must beat."""
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
@@ -25,7 +24,7 @@ class MajorityVoteFitted(AbstractFitted):
         return _predict(self.prior, L)
 
 
-@jax.jit
+@eqx.filter_jit
 def _predict(prior: Float[Array, " k"], L: Int[Array, "n m"]) -> Float[Array, "n k"]:
     """Majority-vote posteriors, one row block at a time (no ``(n, m)`` temporaries)."""
     return map_rows(lambda Lc: _predict_rows(prior, Lc), L)

@@ -5,10 +5,7 @@ third moments of LF triples); ``MatrixCompletion.statistics`` computes them once
 sweep reuses them (``AbstractTwoStageLabelModel``).
 """
 
-import functools
-
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
@@ -90,7 +87,7 @@ def layout_overlap_stats(
     return _layout_overlap_stats(jnp.asarray(L), class_balance, layout)
 
 
-@functools.partial(jax.jit, static_argnums=(2,))
+@eqx.filter_jit
 def _layout_overlap_stats(L, class_balance, layout) -> OverlapStats:
     s = _structure_of(layout)
     O = _accumulate(L, s.n_vars, lambda Lk: _layout_indicators(Lk, s))
@@ -130,7 +127,7 @@ def overlap_stats(
     return _overlap_stats(jnp.asarray(L), class_balance, k, _as_edges(edges), bool(triples))
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+@eqx.filter_jit
 def _overlap_stats(L, class_balance, k, edges, triples) -> OverlapStats:
     n, m = L.shape
     s = _structure(m, k, edges)
@@ -138,7 +135,11 @@ def _overlap_stats(L, class_balance, k, edges, triples) -> OverlapStats:
 
     def block(Lk):
         X = _indicators(Lk, k, edges)
-        O3 = triple_overlaps(Lk, tri, k) if tri.shape[0] else jnp.zeros((0, k**3), jnp.float32)
+        O3 = (
+            sum_rows(lambda Ls: triple_overlaps(Ls, tri, k), Lk, chunk=_triple_chunk(len(tri)))
+            if tri.shape[0]
+            else jnp.zeros((0, k**3), jnp.float32)
+        )
         return X.T @ X, O3, (Lk >= 0).sum(axis=0)
 
     O, O3, n_voted = sum_rows(block, L)
@@ -152,6 +153,16 @@ def _overlap_stats(L, class_balance, k, edges, triples) -> OverlapStats:
         n_rows=jnp.asarray(n, jnp.float32),
         edges=tuple(edges),
     )
+
+
+_TRIPLE_ELEMENTS = 2**20
+"""Row-block x triples elements per temporary of ``triple_overlaps`` (4 MB as int32)."""
+
+
+def _triple_chunk(t: int) -> int:
+    """Rows per sub-block of the triple counts: their ``(rows, t)`` int32 temporaries (five of
+    them, 13 MB each for a 16384-row block and t = 200) dominated the peak of the statistics pass."""
+    return max(256, _TRIPLE_ELEMENTS // max(t, 1))
 
 
 def triple_overlaps(L: Int[Array, "c m"], triples: np.ndarray, k: int) -> Float[Array, "t k3"]:

@@ -20,6 +20,7 @@ Example:
 import functools
 from collections.abc import Callable, Iterator
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -163,7 +164,7 @@ def chunked_statistics(
 # Dawid-Skene: one pass over the chunks per EM iteration
 
 
-@functools.partial(jax.jit, static_argnames=("k", "init", "abstain"))
+@eqx.filter_jit
 def _ds_init_sums(L, init_prior, *, k: int, init: str, abstain: str):
     L_em, n_out = _ds_votes(L, k, abstain)
     q0 = ds._initial_posterior(L, init_prior, init)
@@ -171,7 +172,7 @@ def _ds_init_sums(L, init_prior, *, k: int, init: str, abstain: str):
     return counts, q_sum, entropy, (L_em != -1).sum().astype(jnp.float32)
 
 
-@functools.partial(jax.jit, static_argnames=("k", "abstain"))
+@eqx.filter_jit
 def _ds_iteration_sums(L, log_prior, log_conf, *, k: int, abstain: str):
     """E-step at ``(log_prior, log_conf)`` on a chunk, then the next M-step's sums."""
     L_em, n_out = _ds_votes(L, k, abstain)

@@ -1,8 +1,6 @@
 """Parameter-recovery metrics: class alignment and confusion-matrix error."""
 
-import functools
-
-import jax
+import equinox as eqx
 import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float, Int
@@ -19,7 +17,7 @@ def min_cost_permutation(cost: Float[Array, "k k"]) -> Int[Array, " k"]:
     return cols[jnp.argsort(rows)]
 
 
-@jax.jit
+@eqx.filter_jit
 def align_classes(est: Float[Array, "m k k"], true: Float[Array, "m k k"]) -> Int[Array, " k"]:
     """The permutation ``perm`` of estimated latent classes that best matches the true ones (Hungarian).
 
@@ -31,7 +29,7 @@ def align_classes(est: Float[Array, "m k k"], true: Float[Array, "m k k"]) -> In
     return min_cost_permutation(cost)
 
 
-@functools.partial(jax.jit, static_argnames="align")
+@eqx.filter_jit
 def confusion_error(
     est: Float[Array, "m k k"], true: Float[Array, "m k k"], *, align: bool = True
 ) -> Float[Array, ""]:

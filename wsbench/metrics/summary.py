@@ -9,8 +9,8 @@ the scored test rows with replacement and reports a percentile interval of the m
 import math
 import numbers
 from collections.abc import Callable
-from functools import partial
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -112,7 +112,7 @@ def bootstrap_samples(
     return _samples(metric_fn, probs, y, key, n_boot=n_boot, batch_size=batch_size)
 
 
-@partial(jax.jit, static_argnums=0, static_argnames=("n_boot", "batch_size"))
+@eqx.filter_jit
 def _samples(metric_fn, probs, y, key, *, n_boot, batch_size):
     idx, y_boot = resample_indices(y, n_boot=n_boot, key=key)
     if batch_size is None or batch_size >= n_boot:

@@ -5,13 +5,13 @@ It never branches on the estimator's or dataset's name: both are built from thei
 (``run/build.py``); the job lifecycle is ``run/job.py``'s.
 """
 
-import functools
 import json
 import logging
 import os
 from collections.abc import Mapping
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -329,7 +329,7 @@ def bootstrap_metrics(
     return {name: np.asarray(v, np.float64).reshape(h, s, n_boot) for name, v in out.items()}
 
 
-@functools.partial(jax.jit, static_argnames=("tie_rule", "n_boot"))
+@eqx.filter_jit
 def _bootstrap(probs, y, key, *, tie_rule, n_boot):
     idx, y_boot = metrics.resample_indices(y, n_boot=n_boot, key=key)
 

@@ -137,7 +137,8 @@ def _recovery_at(estimator, data_keys, fit_keys, *, sampler, n, batch_size):
         if not isinstance(fitted, AbstractGenerativeFitted):
             raise ValueError(
                 f"{type(estimator).__name__} does not estimate LF parameters (its fitted model "
-                "has no confusions()); the recovery experiment needs a generative label model."
+                "has no confusions()); the recovery experiment needs a generative label model: "
+                "leave it out of the sweep, e.g. estimator='glob(*,exclude=[majority_vote,<name>])'."
             )
         est_conf = fitted.confusions()
         perm = metrics.align_classes(est_conf, sim.confusions)
