@@ -225,7 +225,9 @@ def _pipeline(path: Path) -> str:
 
 def _sweep_values(group_or_key: str, spec) -> list[str]:
     spec = str(spec)
-    if spec.startswith("glob("):  # Hydra's own parser, so include/exclude lists mean what they do there
+    if spec.startswith(
+        "glob("
+    ):  # Hydra's own parser, so include/exclude lists mean what they do there
         glob = OverridesParser.create().parse_override(f"{group_or_key}={spec}").value()
         return glob.filter(_options(group_or_key))
     return [v.strip() for v in spec.split(",")]
