@@ -132,7 +132,9 @@ class MultitaskMatrixCompletion(AbstractMultitaskLabelModel):
     Hyperparameters are ``MatrixCompletion``'s (same meaning, same defaults). ``balance``: ``"auto"``
     uses ``data.class_balance`` when given, else uniform (or, with one task, ``MatrixCompletion``'s
     unsupervised estimate); ``"data"`` requires it; ``"uniform"`` fixes it; ``"unsupervised"`` is
-    available with one task only (see the module docstring for why).
+    available with one task only (see the module docstring for why) -- per group, with
+    ``split_components``: a one-task group then estimates its own balance (``"auto"`` without
+    ``class_balance`` too, as ``MatrixCompletion``), the joint prior being their product.
 
     Example:
         >>> import jax.random as jr
