@@ -271,6 +271,10 @@ def test_unrelated_tasks_are_fitted_as_single_task_models():
     # jit == eager on the split path; the joint fit stays available
     jitted = eqx.filter_jit(lambda e, d, k: e.fit(d, key=k))(est, weak, jr.key(3))
     _close(jitted.predict_proba_joint(L), q, 1e-5)
+    keys = jr.split(jr.key(4), 2)  # vmap over seeds == loop
+    qv = eqx.filter_jit(jax.vmap(lambda k: est.fit(weak, key=k).predict_proba_joint(L)))(keys)
+    for i in range(2):
+        _close(qv[i], est.fit(weak, key=keys[i]).predict_proba_joint(L), 1e-5)
     joint = MultitaskMatrixCompletion(n_iter=150, balance="data", split_components=False)
     assert np.abs(np.asarray(joint.fit(weak, key=jr.key(3)).predict_proba_joint(L)) - q).max() > 0
 

@@ -173,10 +173,13 @@ def test_dev_priors_are_valid_frequencies():
 
 @pytest.mark.slow  # a few label-model and end-model compilations: ~1 min on a shared CPU
 def test_tiny_run_rows_intervals_resume_and_table(tmp_path):
-    cfg = _cfg()
+    cfg = _cfg("select={lr:[0.01,0.1],n_steps:[20,50]}")  # every end model selected on valid
     out = tmp_path / "job"
     summary = metal.run(cfg, out_dir=out)
     df = pd.read_parquet(out / "results.parquet")
+    for m in ("metal", "independent", "majority_vote", "dev"):
+        assert np.isin(df[f"select/endmodel_{m}_lr"].round(6), [0.01, 0.1]).all(), m
+        assert set(df[f"select/endmodel_{m}_n_steps"]) <= {20, 50}, m
     assert len(df) == 2 and set(df["tasks"]) == {"coarse,fine"}
     cols = metal.metric_columns(TaskGraph.hierarchy(2, 3, under=1, names=("coarse", "fine")),
                                 tuple(cfg.endmodels), tuple(cfg.metrics))  # fmt: skip
