@@ -30,7 +30,8 @@ that no parent or exclusion links (``TaskGraph.components``; e.g. a flat graph),
 their product space has that rotation family even when every LF's votes depend on its own task only
 (two binary tasks: ``K = 4``, a 3-dimensional family), and it lands off the truth (measured:
 task-0 accuracy 63.9 vs 66.0 for a single-task fit, joint accuracy 58.0 vs Bayes 59.1 at
-n = 1e5). So each group is fitted as its own model on its LFs (a one-task group: exactly
+n = 1e5; with the split: 59.09 vs 59.08, ``tests/multitask/test_label_model_recovery.py``). So each
+group is fitted as its own model on its LFs (a one-task group: exactly
 ``MatrixCompletion``, with its anchor; the prior: the marginal of the given joint balance over the
 group), and the joint posterior combines them exactly under the assumption that an LF's votes
 depend only on the labels of its own group's tasks: ``q(y) ∝ P(y) prod_c q_c(y_c) / P_c(y_c)``
