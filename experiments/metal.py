@@ -3,6 +3,7 @@
 python experiments/metal.py                                  # synthetic hierarchical task
 python experiments/metal.py experiment=metal_smoke           # tiny smoke run
 python experiments/metal.py experiment=metal_chest_xray      # the real chest X-ray task (table)
+python experiments/metal.py experiment=metal_chemprot        # the real ChemProt task (table)
 """
 
 import hydra

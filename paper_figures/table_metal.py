@@ -7,13 +7,15 @@ seeds of every metric the MeTaL runner writes (``wsbench.run.metal``): per task
 
     export WSBENCH_DATA_MIRROR=../shared/datasets
     python experiments/metal.py experiment=metal_chest_xray
-    python paper_figures/table_metal.py --export   # results/metal_chest_xray -> the CSV
+    python experiments/metal.py experiment=metal_chemprot
+    python paper_figures/table_metal.py --export   # results/metal_{chest_xray,chemprot} -> the CSV
     python paper_figures/table_metal.py            # -> paper_figures/out/table_metal.md, fig_metal.png
 
 Models: the label models alone on the test LF votes (majority vote, one MatrixCompletion per task
 with the hierarchy applied afterwards, the multi-task MatrixCompletion) and the multi-task end model
 (shared trunk, a head per task) trained on each one's marginals or on the dev (valid) gold labels
-only. A child task (the finding family) is scored on the test rows where it applies.
+only, every end model selected on the dev (valid) split. A child task (the finding family, the
+relation type) is scored on the test rows where it applies.
 
 The second table puts the measured differences of the MeTaL pipeline (multi-task label model +
 multi-task end model) beside the published ones (Ratner et al., AAAI 2019: averages over their three
@@ -31,7 +33,8 @@ import style
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "metal.csv"
 OUT = HERE / "out"
-RESULTS = "metal_chest_xray"
+RESULTS = ("metal_chest_xray", "metal_chemprot")
+"""The experiments (``results/<name>``) whose jobs ``--export`` aggregates, one row per dataset."""
 
 LABEL_MODELS = ("majority_vote", "independent", "metal")
 END_MODELS = ("endmodel_majority_vote", "endmodel_independent", "endmodel_metal", "endmodel_dev")
@@ -46,13 +49,20 @@ PUBLISHED = (
 """(baseline column, what the paper calls it, published MeTaL gain in points: Ratner et al. 2019)."""
 
 
-def export(csv: str | Path = DATA, results_dir: str | Path = RESULTS) -> None:
-    """Aggregate the MeTaL results over seeds into ``csv`` (imports wsbench)."""
+def export(csv: str | Path = DATA, results_dirs=RESULTS) -> None:
+    """Aggregate the MeTaL results of ``results_dirs`` over seeds into ``csv`` (imports wsbench)."""
     from wsbench.run import results
 
-    df = results.load(results_dir)
-    cols = [c for c in df.columns if c.split("/")[0] in ("test", "train")]
-    results.export(results_dir, csv, by=["dataset", "tasks"], metrics=cols)
+    if isinstance(results_dirs, (str, Path)):
+        results_dirs = (results_dirs,)
+    frames = []
+    for d in results_dirs:
+        df = results.load(d)
+        cols = [c for c in df.columns if c.split("/")[0] in ("test", "train")]
+        frames.append(results.aggregate(df, ["dataset", "tasks"], cols))
+    merged = pd.concat(frames, ignore_index=True).sort_values("dataset")
+    Path(csv).parent.mkdir(parents=True, exist_ok=True)
+    merged.to_csv(csv, index=False, float_format="%.6g")
 
 
 def load(path: str | Path = DATA) -> pd.DataFrame:
@@ -60,7 +70,7 @@ def load(path: str | Path = DATA) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise ValueError(
-            f"{path} does not exist; run conf/experiment/metal_chest_xray.yaml and export it "
+            f"{path} does not exist; run conf/experiment/metal_*.yaml and export it "
             "(python paper_figures/table_metal.py --export)."
         )
     df = pd.read_csv(path)
@@ -189,7 +199,9 @@ def main(argv=None) -> str:
     parser.add_argument("--data", default=str(DATA), help="aggregated CSV (default: %(default)s)")
     parser.add_argument("--out", default=str(OUT), help="output folder (default: %(default)s)")
     parser.add_argument("--export", action="store_true", help="write the CSV from results/")
-    parser.add_argument("--results", default=RESULTS, help="results folder for --export")
+    parser.add_argument(
+        "--results", nargs="+", default=list(RESULTS), help="results folders for --export"
+    )
     args = parser.parse_args(argv)
     if args.export:
         export(args.data, args.results)

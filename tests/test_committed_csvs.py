@@ -14,8 +14,9 @@ Slices (the config is the experiment file's, with the sweep cut to the rows comp
 - ``scaling.csv``: Dawid-Skene + logistic regression at n_unlabeled = 100, all 5 seeds (each seed's
   training set is the first n rows of its own permutation, whatever the other sizes).
 - ``real_table.csv``: majority vote on wrench_youtube under every protocol (needs the mirror).
-- ``metal.csv``: the label-model cells (deterministic given the data) of the chest X-ray MeTaL
-  experiment, from one seed without end models (needs the mirror).
+- ``metal.csv``: the label-model cells (deterministic given the data) of the chest X-ray and the
+  ChemProt MeTaL experiments, from one seed without label-model end models and without the
+  end-model selection grid (needs the mirror).
 - ``real_endmodel.csv``: the seed-invariant columns (label model and majority vote alone, train
   coverage, the advantage estimate, their slices: sem 0 over seeds in the committed row) of every
   dataset of the sweep from one seed with one end-model candidate (needs the mirror).
@@ -306,20 +307,27 @@ def test_cross_modal_slice_regenerates(tmp_path):
 
 
 @pytest.mark.slow  # loads and featurises the chest X-ray reports: ~2 min on a shared CPU
-def test_committed_metal_csv_label_model_columns_regenerate(tmp_path):
+@pytest.mark.parametrize(
+    "experiment,dataset,tasks",
+    [
+        ("metal_chest_xray", "chest_xray_multitask", ("abnormal", "finding")),
+        ("metal_chemprot", "chemprot_multitask", ("relation", "type")),
+    ],
+)
+def test_committed_metal_csv_label_model_columns_regenerate(tmp_path, experiment, dataset, tasks):
     """paper_figures/data/metal.csv: the label-model cells (deterministic given the data, so the
-    mean over seeds is seed 0's value) regenerate from conf/experiment/metal_chest_xray.yaml."""
+    mean over seeds is seed 0's value) regenerate from conf/experiment/<experiment>.yaml."""
     if not os.environ.get("WSBENCH_DATA_MIRROR"):
         pytest.skip("needs the dataset mirror (set WSBENCH_DATA_MIRROR)")
-    committed = pd.read_csv(DATA / "metal.csv")
+    committed = _committed("metal.csv", dataset=dataset)
     cfg = _cfg(
-        "metal", "experiment=metal_chest_xray", "seeds=1", "bootstrap=0", "endmodels=[]",
-        "objective=test/metal_finding_f1",
+        "metal", f"experiment={experiment}", "seeds=1", "bootstrap=0", "endmodels=[]",
+        f"objective=test/metal_{tasks[-1]}_f1", "select=null",
     )  # fmt: skip
     summary = metal.run(cfg, out_dir=tmp_path)
     for m in metal.LABEL_MODELS:
-        for task in ("abnormal", "finding"):
+        for task in tasks:
             for x in ("accuracy", "f1"):
                 col = f"test/{m}_{task}_{x}"
-                assert committed[f"{col}_sem"].iloc[0] < 1e-6, col
-                assert summary[col] == pytest.approx(committed[col].iloc[0], abs=1e-5), col
+                assert committed[f"{col}_sem"] < 1e-6, col
+                assert summary[col] == pytest.approx(committed[col], abs=1e-5), col

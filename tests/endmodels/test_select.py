@@ -65,3 +65,21 @@ def test_candidates_differing_in_array_hyperparameters_share_one_compiled_fit():
     np.testing.assert_array_equal(
         np.asarray(fitted.predict_proba(xv)), np.asarray(eager.predict_proba(xv))
     )
+
+
+def test_a_custom_score_replaces_the_metric_and_is_maximised():
+    """``score``: any ``(valid predictions, y_valid) -> float`` (a multi-task end model's tuple of
+    heads in wsbench.run.metal), maximised; ``metric`` is then not read."""
+    x, y, xv, yv = _data(jr.key(0), n=60)
+    t = jax.nn.one_hot(y, 2)
+    cands = [LogisticRegression(n_steps=1, lr=1e-4), LogisticRegression(n_steps=30, lr=0.5)]
+    seen = []
+
+    def minus_accuracy(probs, y_valid):
+        seen.append(probs.shape)
+        return -float(metrics.accuracy(probs, y_valid))
+
+    _, best, scores = select_on_valid(
+        cands, x, t, xv, yv, metric="not a metric", score=minus_accuracy, key=jr.key(1)
+    )
+    assert seen == [(100, 2), (100, 2)] and best == int(np.argmax(scores)) == 0

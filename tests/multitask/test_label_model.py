@@ -153,11 +153,14 @@ def test_flat_graph_objective_matches_reference_but_posterior_is_not_identified(
     """Two unrelated binary tasks (K = 4): both fits reach the reference's objective value, but the
     pairwise objective is flat along ``mu -> mu P^(1/2) R P^(-1/2)`` for K >= 3, so the two optimisers
     stop at different points of that family and their posteriors differ (measured: mean |dq| 0.068
-    at n = 3000). This is the non-identifiability documented in ``_label_model.py``."""
+    at n = 3000). This is the non-identifiability documented in ``_label_model.py``, which the
+    default ``split_components=True`` avoids (the joint fit is pinned here)."""
     graph = TaskGraph.flat((2, 2))
     sim, weak = _mt_problem(jr.key(3), graph=graph)
     L, lf_task, prior = np.asarray(weak.L), weak.lf_task, np.asarray(sim.prior)
-    fitted = MultitaskMatrixCompletion(n_iter=1500, balance="data").fit(weak, key=jr.key(0))
+    fitted = MultitaskMatrixCompletion(n_iter=1500, balance="data", split_components=False).fit(
+        weak, key=jr.key(0)
+    )
     r = ref.fit(L, graph, lf_task, prior)
     want0, _ = ref.objective(r["mu0"].ravel(), r["O"], r["mask"], prior, r["mu0"], 0.0, r["off"])
     np.testing.assert_allclose(float(fitted.trace["loss"][0]), want0, rtol=1e-4)
@@ -233,3 +236,53 @@ def test_bad_input_gets_clear_errors():
     for balance in ("uniform", "auto"):
         q = MultitaskMatrixCompletion(n_iter=20, balance=balance).fit(no_cb, key=jr.key(0))
         assert bool(jnp.all(jnp.isfinite(q.predict_proba_joint(weak.L))))
+
+
+# ------------------------------------------------------------------ unrelated tasks (components)
+
+
+def test_unrelated_tasks_are_fitted_as_single_task_models():
+    """Flat graph (two unrelated tasks, product prior): each task's marginal is exactly its own
+    single-task MatrixCompletion's posterior (same hyperparameters, anchor included), the joint
+    posterior is their product, and the tables sit in the joint layout."""
+    graph = TaskGraph.flat((2, 3))
+    sim = sample_multitask(jr.key(7), n=1500, graph=graph, lfs_per_task=4, accuracy=(0.6, 0.85))
+    p0, p1 = np.array([0.4, 0.6]), np.array([0.2, 0.3, 0.5])
+    prior = np.outer(p0, p1).ravel()  # Y_feasible is lexicographic: (y0, y1) -> 3 * y0 + y1
+    L, lf_task = np.asarray(sim.weak.L), sim.weak.lf_task
+    weak = MultitaskWeakLabels(L, graph, lf_task, class_balance=prior)
+    est = MultitaskMatrixCompletion(n_iter=150, balance="data")
+    fitted = est.fit(weak, key=jr.key(3))
+    margs = fitted.predict_proba(L)
+    for s, (p_s, k) in enumerate(((p0, 2), (p1, 3))):
+        cols = np.asarray(weak.lfs_of(s))
+        mc = MatrixCompletion(n_iter=150, balance="data").fit(
+            WeakLabels(L=L[:, cols], n_classes=k, class_balance=p_s), key=jr.fold_in(jr.key(3), s)
+        )
+        _close(margs[s], mc.predict_proba(L[:, cols]), 2e-5)
+        T = np.asarray(fitted.conditionals())[cols][:, : k + 1]  # [j, a, y] in the joint layout
+        want = np.asarray(mc.conditionals())[:, :, graph.task_labels(s)]
+        _close(T, want, 1e-6)
+    q = np.asarray(fitted.predict_proba_joint(L))
+    assert q.shape == (len(L), graph.n_joint)
+    outer = np.einsum("na,nb->nab", np.asarray(margs[0]), np.asarray(margs[1])).reshape(len(L), 6)
+    _close(q, outer, 1e-5)
+    np.testing.assert_allclose(np.asarray(fitted.class_prior()), prior, rtol=1e-6)
+    # jit == eager on the split path; the joint fit stays available
+    jitted = eqx.filter_jit(lambda e, d, k: e.fit(d, key=k))(est, weak, jr.key(3))
+    _close(jitted.predict_proba_joint(L), q, 1e-5)
+    keys = jr.split(jr.key(4), 2)  # vmap over seeds == loop
+    qv = eqx.filter_jit(jax.vmap(lambda k: est.fit(weak, key=k).predict_proba_joint(L)))(keys)
+    for i in range(2):
+        _close(qv[i], est.fit(weak, key=keys[i]).predict_proba_joint(L), 1e-5)
+    joint = MultitaskMatrixCompletion(n_iter=150, balance="data", split_components=False)
+    assert np.abs(np.asarray(joint.fit(weak, key=jr.key(3)).predict_proba_joint(L)) - q).max() > 0
+
+
+def test_split_components_rejects_edges_across_groups():
+    graph = TaskGraph.flat((2, 2))
+    sim = sample_multitask(jr.key(1), n=200, graph=graph, lfs_per_task=3)
+    weak = MultitaskWeakLabels(sim.weak.L, graph, sim.weak.lf_task)
+    i, j = weak.lfs_of(0)[0], weak.lfs_of(1)[0]
+    with pytest.raises(ValueError, match="unrelated task groups"):
+        MultitaskMatrixCompletion(n_iter=5, edges=((i, j),)).fit(weak, key=jr.key(0))

@@ -101,3 +101,21 @@ def test_infeasible_graph_raises():
     ex = tuple(((0, a), (1, b)) for a in range(2) for b in range(2))
     with pytest.raises(ValueError, match="no feasible joint label"):
         TaskGraph(cardinalities=(2, 2), exclusive=ex)
+
+
+def test_components_and_subgraphs():
+    flat = TaskGraph.flat((2, 3), names=("a", "b"))
+    assert flat.components() == ((0,), (1,))
+    sub = flat.subgraph((1,))
+    assert sub == TaskGraph.single(3, name="b")
+    np.testing.assert_array_equal(flat.subgraph_index((1,)), [0, 1, 2, 0, 1, 2])
+    np.testing.assert_array_equal(flat.subgraph_index((0,)), [0, 0, 0, 1, 1, 1])
+    assert TaskGraph.hierarchy(2, 3, under=1).components() == ((0, 1),)
+    g = TaskGraph(cardinalities=(2, 2, 3, 2), parents=(None, None, (0, 1), None),
+                  exclusive=(((1, 1), (3, 0)),))  # fmt: skip
+    assert g.components() == ((0, 2), (1, 3))
+    h = g.subgraph((0, 2))
+    assert h.parents == (None, (0, 1)) and h.cardinalities == (2, 3)
+    assert g.subgraph((1, 3)).exclusive == (((0, 1), (1, 0)),)
+    with pytest.raises(ValueError, match="components"):
+        g.subgraph((0, 1))  # cuts the links 0 -> 2 and 1 -- 3

@@ -1,5 +1,7 @@
 """MeTaL pipeline: config errors for every option, the task combination, dev priors, a tiny run."""
 
+import jax.numpy as jnp
+import jax.random as jr
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,7 +10,13 @@ from omegaconf import OmegaConf
 
 from tests._utils import CONF, load_figure_script
 from wsbench.data import class_frequencies
-from wsbench.multitask import MultitaskDataset, MultitaskSplit, MultitaskWeakLabels, TaskGraph
+from wsbench.multitask import (
+    MultitaskDataset,
+    MultitaskMatrixCompletion,
+    MultitaskSplit,
+    MultitaskWeakLabels,
+    TaskGraph,
+)
 from wsbench.run import metal, results
 
 TINY = [
@@ -49,11 +57,19 @@ def _cfg(*overrides):
         ("label_model._target_=wsbench.labelmodels.MatrixCompletion", "label_model"),
         ("+label_model.n_itr=5", "label_model"),
         ("multitask_dataset.coarse=1", "multitask_dataset"),
+        ("select={lr:[0.01],n_itr:[5]}", "select"),
+        ("select={lr:[]}", "select"),
+        ("select=[0.01]", "select"),
+        ("select={lr:[0.01]}", None),  # valid; select_metric below is not
     ],
 )
 def test_config_errors_are_clear(override, match, tmp_path):
+    if match is None:  # a valid select grid with a bad select_metric
+        override, match = [override, "select_metric=roc_auc"], "select_metric"
+    else:
+        override = [override]
     with pytest.raises(ValueError, match=match):
-        metal.run(_cfg(override), out_dir=tmp_path)
+        metal.run(_cfg(*override), out_dir=tmp_path)
     assert not (tmp_path / "results.json").exists()
 
 
@@ -117,6 +133,34 @@ def test_combine_tasks_applies_the_hierarchy_exactly():
         metal.combine_tasks(g, [coarse, coarse])
 
 
+def test_valid_score_is_the_mean_over_tasks_where_each_applies():
+    g = TaskGraph.hierarchy(2, 3, under=1)
+    Y = np.array([[0, 3], [1, 0], [1, 2], [1, 1]])
+    coarse = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])  # 3 of 4 right
+    fine = np.array([[0.1, 0.1, 0.8], [0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [0.8, 0.1, 0.1]])
+    score = metal.valid_score(g, "accuracy")(
+        (jnp.asarray(coarse), jnp.asarray(fine)), jnp.asarray(Y)
+    )  # fine: rows 1..3 only (row 0 is not applicable), 2 of 3 right
+    assert score == pytest.approx((3 / 4 + 2 / 3) / 2)
+
+
+def test_independent_votes_on_a_task_with_too_few_lfs():
+    """A task with fewer than three LFs gets its majority vote (MatrixCompletion would refuse)."""
+    g = TaskGraph.hierarchy(2, 3, under=1)
+    rng = np.random.default_rng(0)
+    L = np.concatenate(
+        [np.where(rng.random((300, 1)) < 0.5, 0, -1), rng.integers(-1, 3, (300, 4))], axis=1
+    ).astype(np.int32)
+    weak = MultitaskWeakLabels(L, g, (0, 1, 1, 1, 1))
+    predict = metal._independent(MultitaskMatrixCompletion(n_iter=20), weak, None, jr.key(0))
+    q = np.asarray(predict(L))
+    np.testing.assert_allclose(q.sum(1), 1.0, atol=1e-5)
+    # coarse marginal = the lone LF's vote (0) where it votes, uniform where it abstains
+    coarse0 = q[:, 0]
+    np.testing.assert_allclose(coarse0[L[:, 0] == 0], 1.0, atol=1e-5)
+    np.testing.assert_allclose(coarse0[L[:, 0] < 0], 0.5, atol=1e-5)
+
+
 def test_dev_priors_are_valid_frequencies():
     g = TaskGraph.hierarchy(2, 3, under=1)
     Y = np.array([[0, 3], [1, 0], [1, 0], [1, 2], [0, 3]])
@@ -129,10 +173,13 @@ def test_dev_priors_are_valid_frequencies():
 
 @pytest.mark.slow  # a few label-model and end-model compilations: ~1 min on a shared CPU
 def test_tiny_run_rows_intervals_resume_and_table(tmp_path):
-    cfg = _cfg()
+    cfg = _cfg("select={lr:[0.01,0.1],n_steps:[20,50]}")  # every end model selected on valid
     out = tmp_path / "job"
     summary = metal.run(cfg, out_dir=out)
     df = pd.read_parquet(out / "results.parquet")
+    for m in ("metal", "independent", "majority_vote", "dev"):
+        assert np.isin(df[f"select/endmodel_{m}_lr"].round(6), [0.01, 0.1]).all(), m
+        assert set(df[f"select/endmodel_{m}_n_steps"]) <= {20, 50}, m
     assert len(df) == 2 and set(df["tasks"]) == {"coarse,fine"}
     cols = metal.metric_columns(TaskGraph.hierarchy(2, 3, under=1, names=("coarse", "fine")),
                                 tuple(cfg.endmodels), tuple(cfg.metrics))  # fmt: skip

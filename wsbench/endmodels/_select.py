@@ -4,7 +4,7 @@ Early stopping is expressed as selection over candidates that differ in ``n_step
 loop has a static number of steps), so no test item is ever read and the cost is fixed in advance.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -34,6 +34,7 @@ def select_on_valid(
     *,
     weights=None,
     metric: str = "accuracy",
+    score: Callable[..., float] | None = None,
     key: PRNGKeyArray,
 ) -> tuple[AbstractFittedEndModel, int, np.ndarray]:
     """Fit every candidate on ``(x, targets)`` with the same ``key`` and pick the best on valid.
@@ -46,6 +47,9 @@ def select_on_valid(
         x_valid, y_valid: valid features and gold labels (``-1`` = unknown, ignored).
         metric: a name in ``wsbench.metrics.METRICS``; ``log_loss``, ``brier`` and ``ece`` are
             minimised, the others maximised. Ties go to the earliest candidate.
+        score: optional ``score(valid_predictions, y_valid) -> float``, maximised, used instead of
+            ``metric`` (e.g. a multi-task end model, whose predictions are a tuple of heads and
+            whose ``y_valid`` is ``(n, tasks)``: ``wsbench.run.metal``).
         key: PRNG key, the same for every candidate.
 
     Returns:
@@ -58,8 +62,11 @@ def select_on_valid(
     candidates = tuple(candidates)
     if not candidates:
         raise ValueError("select_on_valid needs at least one candidate end model.")
-    if metric not in METRICS:
+    if score is None and metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose from {sorted(METRICS)}.")
+    if score is not None:
+        metric = "score"  # maximised
+    scorer = METRICS[metric] if score is None else score
     y_valid = jnp.asarray(y_valid)
     if not bool((y_valid >= 0).any()):
         raise ValueError("y_valid has no known gold label (all -1); selection needs some.")
@@ -67,7 +74,7 @@ def select_on_valid(
     for est in candidates:
         fitted = _fit(est, x, targets, weights, key)
         fitted_all.append(fitted)
-        scores.append(float(METRICS[metric](fitted.predict_proba(x_valid), y_valid)))
+        scores.append(float(scorer(fitted.predict_proba(x_valid), y_valid)))
     scores = np.asarray(scores)
     if np.isnan(scores).all():
         raise ValueError(

@@ -18,7 +18,11 @@ from ._endmodel import (
     targets_from_gold,
     targets_from_marginals,
 )
-from ._label_model import MultitaskMatrixCompletion, MultitaskMatrixCompletionFitted
+from ._label_model import (
+    MultitaskComponentsFitted,
+    MultitaskMatrixCompletion,
+    MultitaskMatrixCompletionFitted,
+)
 from ._majority_vote import MultitaskMajorityVote, MultitaskMajorityVoteFitted, agreement_scores
 from ._synthetic import (
     MultitaskSimulation,
@@ -38,6 +42,7 @@ __all__ = [
     "MultitaskMajorityVote",
     "MultitaskMajorityVoteFitted",
     "MultitaskMatrixCompletion",
+    "MultitaskComponentsFitted",
     "MultitaskMatrixCompletionFitted",
     "MultitaskSimulation",
     "MultitaskSplit",

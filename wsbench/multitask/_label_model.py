@@ -24,16 +24,36 @@ with ``K >= 3`` joint labels the pairwise objective is invariant under
 (round-1 finding), so they are not offered here. The identifiability anchor
 (``MatrixCompletion.anchor``) is defined for square, single-task tables and is applied only when
 there is one task; multi-task fits name latent labels by alignment instead.
+
+**Unrelated tasks** (``split_components``, default on). When the graph falls into groups of tasks
+that no parent or exclusion links (``TaskGraph.components``; e.g. a flat graph), the joint fit over
+their product space has that rotation family even when every LF's votes depend on its own task only
+(two binary tasks: ``K = 4``, a 3-dimensional family), and it lands off the truth (measured:
+task-0 accuracy 63.9 vs 66.0 for a single-task fit, joint accuracy 58.0 vs Bayes 59.1 at
+n = 1e5; with the split: 59.09 vs 59.08, ``tests/multitask/test_label_model_recovery.py``). So each
+group is fitted as its own model on its LFs (a one-task group: exactly
+``MatrixCompletion``, with its anchor; the prior: the marginal of the given joint balance over the
+group), and the joint posterior combines them exactly under the assumption that an LF's votes
+depend only on the labels of its own group's tasks: ``q(y) ∝ P(y) prod_c q_c(y_c) / P_c(y_c)``
+(``P``: the given joint balance, else the product of the groups' priors). What this gives up is
+cross-group information (LFs whose accuracy depends on an unrelated task's label); the joint fit
+stays available with ``split_components=False``. A graph with one group is fitted jointly as above.
 """
 
+import dataclasses
 from typing import Literal
 
 import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..data import WeakLabels
 from ..labelmodels import Layout, MatrixCompletion, MatrixCompletionFitted, layout_overlap_stats
 from ._base import AbstractMultitaskFitted, AbstractMultitaskLabelModel, check_multitask_data
+from ._containers import MultitaskWeakLabels
 from ._task_graph import TaskGraph
 
 BALANCE_MODES = ("auto", "data", "uniform", "unsupervised")
@@ -65,13 +85,57 @@ class MultitaskMatrixCompletionFitted(AbstractMultitaskFitted):
         return self.core.prior
 
 
+class MultitaskComponentsFitted(AbstractMultitaskFitted):
+    """Independent fits of a graph's unlinked task groups (module docstring, ``split_components``).
+
+    Attributes:
+        parts: one fitted model per group of ``TaskGraph.components()``, on that group's subgraph.
+        prior: ``(K,)`` joint prior over ``graph.Y_feasible``.
+        lfs: static, the LF columns of each group; index: static, each joint label's index in each
+            group's subgraph; trace: ``{"loss": (n_iter,)}`` summed over groups.
+    """
+
+    parts: tuple[AbstractMultitaskFitted, ...]
+    prior: Float[Array, " K"]
+    trace: dict[str, Array]
+    graph: TaskGraph = eqx.field(static=True)
+    lf_task: tuple[int, ...] = eqx.field(static=True)
+    lfs: tuple[tuple[int, ...], ...] = eqx.field(static=True)
+    index: tuple[tuple[int, ...], ...] = eqx.field(static=True)
+
+    def predict_proba_joint(self, L) -> Float[Array, "n K"]:
+        L = self.checked_L(L)
+        log_q = jnp.log(jnp.maximum(self.prior, 1e-30))[None, :]
+        for part, lfs, idx in zip(self.parts, self.lfs, self.index, strict=True):
+            idx = np.asarray(idx)
+            q_c = part.predict_proba_joint(L[:, np.asarray(lfs)])
+            p_c = part.class_prior()
+            log_q = log_q + jnp.log(jnp.maximum(q_c, 1e-30))[:, idx]
+            log_q = log_q - jnp.log(jnp.maximum(p_c, 1e-30))[None, idx]
+        return jax.nn.softmax(log_q, axis=1)
+
+    def conditionals(self) -> Float[Array, "m kmax+1 K"]:
+        """``P(lambda_j = a | Y = y)`` in the joint layout (a group's tables read at ``y``'s labels)."""
+        kmax = max(self.graph.cardinalities[s] for s in self.lf_task)
+        out = jnp.zeros((len(self.lf_task), kmax + 1, self.graph.n_joint), jnp.float32)
+        for part, lfs, idx in zip(self.parts, self.lfs, self.index, strict=True):
+            T = part.conditionals()[:, :, np.asarray(idx)]
+            out = out.at[np.asarray(lfs), : T.shape[1]].set(T)
+        return out
+
+    def class_prior(self) -> Float[Array, " K"]:
+        return self.prior
+
+
 class MultitaskMatrixCompletion(AbstractMultitaskLabelModel):
     """Matrix completion over the feasible joint labels of a ``TaskGraph`` (module docstring).
 
     Hyperparameters are ``MatrixCompletion``'s (same meaning, same defaults). ``balance``: ``"auto"``
     uses ``data.class_balance`` when given, else uniform (or, with one task, ``MatrixCompletion``'s
     unsupervised estimate); ``"data"`` requires it; ``"uniform"`` fixes it; ``"unsupervised"`` is
-    available with one task only (see the module docstring for why).
+    available with one task only (see the module docstring for why) -- per group, with
+    ``split_components``: a one-task group then estimates its own balance (``"auto"`` without
+    ``class_balance`` too, as ``MatrixCompletion``), the joint prior being their product.
 
     Example:
         >>> import jax.random as jr
@@ -95,6 +159,9 @@ class MultitaskMatrixCompletion(AbstractMultitaskLabelModel):
     schedule: Literal["cosine", "constant"] = eqx.field(static=True, default="cosine")
     anchor: bool = eqx.field(static=True, default=True)
     """``MatrixCompletion.anchor``; applied when the graph has one task (multi-task: alignment)."""
+    split_components: bool = eqx.field(static=True, default=True)
+    """Fit each group of linked tasks (``TaskGraph.components``) as its own model and combine the
+    posteriors (module docstring); ``False``: one joint fit over the whole feasible set."""
 
     def __check_init__(self):
         if self.balance not in BALANCE_MODES:
@@ -116,9 +183,12 @@ class MultitaskMatrixCompletion(AbstractMultitaskLabelModel):
             anchor=self.anchor and one_task,
         )
 
-    def fit(self, data, *, key: PRNGKeyArray) -> MultitaskMatrixCompletionFitted:
+    def fit(self, data, *, key: PRNGKeyArray) -> AbstractMultitaskFitted:
         data = check_multitask_data(data)
         graph, lf_task = data.graph, data.lf_task
+        groups = graph.components()
+        if self.split_components and len(groups) > 1:
+            return self._fit_groups(data, groups, key)
         layout = Layout.from_graph(graph, lf_task, self.edges)
         cb = data.class_balance
         if layout.is_single:
@@ -140,4 +210,52 @@ class MultitaskMatrixCompletion(AbstractMultitaskLabelModel):
         fitted = core.fit_from_stats(stats, key=key)
         return MultitaskMatrixCompletionFitted(
             core=fitted, trace=fitted.trace, graph=graph, lf_task=lf_task
+        )
+
+    def _fit_groups(self, data: MultitaskWeakLabels, groups, key) -> MultitaskComponentsFitted:
+        graph, lf_task = data.graph, data.lf_task
+        cb = None if self.balance == "uniform" else data.class_balance
+        parts, lfs_of, index = [], [], []
+        for c, tasks in enumerate(groups):
+            sub = graph.subgraph(tasks)
+            idx = graph.subgraph_index(tasks)
+            lfs = tuple(j for j, s in enumerate(lf_task) if s in tasks)
+            edges = []
+            for i, j in self.edges:
+                if (i in lfs) != (j in lfs):
+                    raise ValueError(
+                        f"dependency edge {(i, j)} joins LFs of unrelated task groups "
+                        f"{groups}; the groups are fitted separately (split_components=True): "
+                        "drop the edge or pass split_components=False."
+                    )
+                if i in lfs:
+                    edges.append((lfs.index(i), lfs.index(j)))
+            sub_cb = None if cb is None else jnp.zeros(sub.n_joint).at[idx].add(cb)
+            part_data = MultitaskWeakLabels(
+                data.L[:, np.asarray(lfs)],
+                sub,
+                tuple(tasks.index(lf_task[j]) for j in lfs),
+                class_balance=sub_cb,
+            )
+            est = dataclasses.replace(self, edges=tuple(edges))
+            parts.append(est.fit(part_data, key=jr.fold_in(key, c)))
+            lfs_of.append(lfs)
+            index.append(tuple(int(v) for v in idx))
+        if cb is not None:
+            prior = jnp.asarray(cb, jnp.float32)
+        else:
+            log_p = sum(
+                jnp.log(jnp.maximum(p.class_prior(), 1e-30))[np.asarray(idx)]
+                for p, idx in zip(parts, index, strict=True)
+            )
+            prior = jax.nn.softmax(log_p)
+        trace = {"loss": sum(p.trace["loss"] for p in parts)}
+        return MultitaskComponentsFitted(
+            parts=tuple(parts),
+            prior=prior,
+            trace=trace,
+            graph=graph,
+            lf_task=lf_task,
+            lfs=tuple(lfs_of),
+            index=tuple(index),
         )

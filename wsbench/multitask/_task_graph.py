@@ -208,6 +208,59 @@ class TaskGraph:
         lookup = {tuple(r): i for i, r in enumerate(self.Y_feasible.tolist())}
         return np.array([lookup.get(tuple(r), -1) for r in Y.tolist()], dtype=np.int32)
 
+    def components(self) -> tuple[tuple[int, ...], ...]:
+        """Groups of tasks linked by a parent or an exclusion (sorted; each sorted by task index).
+
+        Tasks in different groups are unrelated: the feasible set is the product of the groups'.
+        """
+        t = self.n_tasks
+        root = list(range(t))
+
+        def find(a):
+            while root[a] != a:
+                a = root[a]
+            return a
+
+        links = [(s, p[0]) for s, p in enumerate(self.parents) if p is not None]
+        links += [(a[0], b[0]) for a, b in self.exclusive]
+        for a, b in links:
+            root[find(a)] = find(b)
+        groups: dict[int, list[int]] = {}
+        for s in range(t):
+            groups.setdefault(find(s), []).append(s)
+        return tuple(sorted(tuple(g) for g in groups.values()))
+
+    def subgraph(self, tasks) -> "TaskGraph":
+        """The graph of ``tasks`` (a union of :meth:`components`), tasks renumbered in order."""
+        tasks = tuple(self._task(s) for s in tasks)
+        new = {s: i for i, s in enumerate(tasks)}
+        outside = [
+            (s, p[0])
+            for s, p in enumerate(self.parents)
+            if p is not None and ((s in new) != (p[0] in new))
+        ] + [(a[0], b[0]) for a, b in self.exclusive if (a[0] in new) != (b[0] in new)]
+        if outside or len(new) != len(tasks):
+            raise ValueError(
+                f"tasks {tasks} are not a union of distinct whole components (links {outside} "
+                "leave the set); take groups from TaskGraph.components()."
+            )
+        return TaskGraph(
+            cardinalities=tuple(self.cardinalities[s] for s in tasks),
+            parents=tuple(
+                None if self.parents[s] is None else (new[self.parents[s][0]], self.parents[s][1])
+                for s in tasks
+            ),
+            exclusive=tuple(
+                ((new[a[0]], a[1]), (new[b[0]], b[1])) for a, b in self.exclusive if a[0] in new
+            ),
+            names=tuple(self.names[s] for s in tasks),
+        )
+
+    def subgraph_index(self, tasks) -> np.ndarray:
+        """``(K,)`` int32: each joint label's index in ``subgraph(tasks).Y_feasible``."""
+        sub = self.subgraph(tasks)
+        return sub.joint_index(self.Y_feasible[:, list(tasks)])
+
     def _task(self, s) -> int:
         s = _as_int(s, "task index")
         if not 0 <= s < self.n_tasks:

@@ -7,7 +7,8 @@ Label models (scored on the test LF votes):
 
 - ``majority_vote``: ``MultitaskMajorityVote`` (feasible-set-aware majority vote);
 - ``independent``: one ``MatrixCompletion`` per task on that task's LFs only (the label model's own
-  hyperparameters, ``MultitaskMatrixCompletion.core``), combined afterwards by the task graph
+  hyperparameters, ``MultitaskMatrixCompletion.core``; a task with fewer than three LFs: its
+  majority vote, see :func:`_independent`), combined afterwards by the task graph
   (:func:`combine_tasks`: ``q(y) ∝ prod_s p_s(y_s)`` over the tasks that apply at y), the paper's
   "data programming run separately per task";
 - ``metal``: ``cfg.label_model`` (``MultitaskMatrixCompletion``) over the feasible joint labels.
@@ -16,8 +17,16 @@ End models (``cfg.endmodel``, a ``MultitaskMLP``; scored on the test features), 
 marginals of a label model (``targets_from_marginals``: a child task weighted by its probability of
 applying) -- ``endmodel_<label model>`` for each of ``cfg.endmodels`` -- and ``endmodel_dev``, the
 same network trained on the valid split's gold labels only (the paper's "supervised on the dev set").
-Every end model uses the same fixed ``cfg.endmodel`` hyperparameters (no selection on valid: the
-valid split is the dev-only baseline's training set).
+
+**Model selection on valid** (``cfg.select``, the real tasks): a grid of end-model hyperparameters
+(``{lr: [...], weight_decay: [...], n_steps: [...]}``, early stopping = the choice of ``n_steps``)
+is fitted for every training target, and the candidate with the best valid score -- the mean over
+tasks of ``cfg.select_metric``, each task on the valid rows where it applies, as on test -- is
+scored on test (``wsbench.endmodels.select_on_valid``, the single-task pipeline's selection; no test
+row is read before scoring). The dev-only end model is then trained on the first half of a per-seed
+permutation of valid and selected on the other half (as in ``wsbench.run.endmodel``). The chosen
+values are written as ``select/<end model>_<name>``. With ``select: null`` every end model uses the
+fixed ``cfg.endmodel`` hyperparameters and the dev-only one trains on all of valid.
 
 Scores per task (columns ``test/<model>_<task>_<metric>``, ``cfg.metrics``, each with a percentile
 bootstrap interval over test rows, ``_lo`` / ``_hi``, ``cfg.bootstrap`` resamples,
@@ -47,6 +56,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from .. import metrics
 from ..data import WeakLabels, class_frequencies
+from ..endmodels import select_on_valid
+from ..labelmodels import MajorityVote
 from ..multitask import (
     MultitaskDataset,
     MultitaskMajorityVote,
@@ -59,6 +70,8 @@ from ..multitask import (
     task_marginals,
 )
 from .build import build, check_groups, check_seeds, is_int, where
+from .endmodel import SELECT_KEYS
+from .endmodel import _candidates as candidates_from_grid
 from .job import Job
 from .seeding import named_key, root_key
 
@@ -67,6 +80,8 @@ log = logging.getLogger(__name__)
 LABEL_MODELS = ("majority_vote", "independent", "metal")
 """The label models of every job (module docstring)."""
 DEV_LABELS = ("none", "class_balance")
+MIN_MC_LFS = 3
+"""Fewest LFs on a task for which the ``independent`` baseline fits a ``MatrixCompletion``."""
 METRIC_NAMES = ("accuracy", "f1")
 """Per-task metrics ``cfg.metrics`` may name (``f1``: binary F1 of class 1, macro-F1 for k > 2)."""
 
@@ -100,6 +115,8 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     keys = jr.split(named_key(root_key(cfg.seed), "fit"), cfg.seeds)
     metric_names = tuple(cfg.metrics)
     n_boot = int(cfg.bootstrap)
+    grid = None if cfg.get("select") is None else OmegaConf.to_container(cfg.select, resolve=True)
+    select = None if grid is None else (candidates_from_grid(endmodel, grid), grid)
 
     per_seed: list[dict[str, float]] = []
     for s, key in enumerate(keys):
@@ -112,6 +129,8 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
             endmodels=tuple(cfg.endmodels),
             metric_names=metric_names,
             n_boot=n_boot,
+            select=select,
+            select_metric=str(cfg.get("select_metric", "f1")),
         )
         per_seed.append(values)
         point = {k: round(v, 4) for k, v in values.items() if not k.endswith(("_lo", "_hi"))}
@@ -135,6 +154,8 @@ def _one_seed(
     endmodels: tuple[str, ...],
     metric_names: tuple[str, ...],
     n_boot: int,
+    select: tuple[list[MultitaskMLP], dict[str, list]] | None = None,
+    select_metric: str = "f1",
 ) -> dict[str, float]:
     graph = data.graph
     train, valid, test = data.train, data.valid, data.test
@@ -154,15 +175,59 @@ def _one_seed(
     for i, name in enumerate(LABEL_MODELS):
         q_test = joint[name](test.weak.L)
         scorer.score(name, task_marginals(graph, q_test), q_test, jr.fold_in(k_boot, i))
+
+    def end_model(model, x, targets, weights, x_val, Y_val, key):
+        if select is None:
+            return endmodel.fit(x, targets, weights=weights, key=key)
+        candidates, grid = select
+        fitted, best, _ = select_on_valid(
+            candidates,
+            x,
+            targets,
+            x_val,
+            Y_val,
+            weights=weights,
+            score=valid_score(graph, select_metric),
+            key=key,
+        )
+        for name in grid:
+            out[f"select/{model}_{name}"] = float(np.asarray(getattr(candidates[best], name)))
+        return fitted
+
     for i, name in enumerate(endmodels):
         targets, weights = targets_from_marginals(graph, task_marginals(graph, joint[name](weak.L)))
-        em = endmodel.fit(train.x, targets, weights=weights, key=jr.fold_in(k_em, i))
-        scorer.score_heads(f"endmodel_{name}", em.predict_proba(test.x), jr.fold_in(k_boot, 10 + i))
-    targets, weights = targets_from_gold(graph, valid.Y)
-    em = endmodel.fit(valid.x, targets, weights=weights, key=k_dev)
+        model = f"endmodel_{name}"
+        em = end_model(model, train.x, targets, weights, valid.x, valid.Y, jr.fold_in(k_em, i))
+        scorer.score_heads(model, em.predict_proba(test.x), jr.fold_in(k_boot, 10 + i))
+    if select is None:
+        fit_rows, sel_rows = np.arange(valid.n), None
+    else:  # half of valid trains the dev-only model, the other half selects it
+        order = np.asarray(jr.permutation(jr.fold_in(k_dev, 1), valid.n))
+        fit_rows, sel_rows = order[: valid.n // 2], order[valid.n // 2 :]
+    Y_valid, x_valid = np.asarray(valid.Y), np.asarray(valid.x)
+    targets, weights = targets_from_gold(graph, Y_valid[fit_rows])
+    x_sel, Y_sel = (None, None) if sel_rows is None else (x_valid[sel_rows], Y_valid[sel_rows])
+    em = end_model("endmodel_dev", x_valid[fit_rows], targets, weights, x_sel, Y_sel, k_dev)
     scorer.score_heads("endmodel_dev", em.predict_proba(test.x), jr.fold_in(k_boot, 99))
     out["train/coverage"] = float(np.mean(np.asarray(weak.L >= 0).any(axis=1)))
     return out
+
+
+def valid_score(graph: TaskGraph, metric: str):
+    """``score(heads, Y) -> float`` for :func:`select_on_valid`: the mean over tasks of ``metric``
+    (a name in ``wsbench.metrics.METRICS``, maximised), each task on the rows where it applies by
+    the gold labels ``Y`` ``(n, tasks)``, from its head (the test scoring of child tasks)."""
+    fn = metrics.METRICS[metric]
+
+    def score(heads, Y):
+        Y = np.asarray(Y)
+        values = []
+        for s, p in enumerate(heads):
+            y = np.where(Y[:, s] < graph.cardinalities[s], Y[:, s], -1)
+            values.append(float(fn(p, jnp.asarray(y, jnp.int32))))
+        return float(np.mean(values))
+
+    return score
 
 
 def metric_columns(graph: TaskGraph, endmodels, metric_names) -> list[str]:
@@ -186,13 +251,20 @@ def check_objective(cfg: DictConfig, graph: TaskGraph) -> None:
 
 
 def _independent(label_model: MultitaskMatrixCompletion, weak: MultitaskWeakLabels, priors, key):
-    """One single-task ``MatrixCompletion`` per task; the joint posterior by :func:`combine_tasks`."""
+    """One single-task ``MatrixCompletion`` per task; the joint posterior by :func:`combine_tasks`.
+
+    A task with fewer than ``MIN_MC_LFS`` LFs (``MatrixCompletion`` needs three conditionally
+    independent ones; e.g. ChemProt's ``relation`` task has one) gets that task's single-task
+    ``MajorityVote`` instead (rows without a vote: the task's dev prior, if given)."""
     graph = weak.graph
     fits = []
     for s in range(graph.n_tasks):
         view = weak.task_view(s)
         cb = None if priors is None else priors["tasks"][s]
         view = WeakLabels(L=view.L, n_classes=view.n_classes, class_balance=cb)
+        if len(weak.lfs_of(s)) < MIN_MC_LFS:  # MatrixCompletion is not identifiable: vote
+            fits.append((weak.lfs_of(s), MajorityVote().fit(view, key=jr.fold_in(key, s))))
+            continue
         core = label_model.core(one_task=True, balance="auto")
         fits.append((weak.lfs_of(s), core.fit(view, key=jr.fold_in(key, s))))
 
@@ -346,6 +418,23 @@ def check_config(cfg: DictConfig) -> None:
             f"config key 'bootstrap' must be a non-negative int (resamples; 0 = no CIs), "
             f"got {cfg.get('bootstrap')!r}."
         )
+    select = cfg.get("select")
+    if select is not None:
+        if (
+            not isinstance(select, Mapping)
+            or not select
+            or any(key not in SELECT_KEYS for key in select)
+            or not all(_is_list(v) and len(v) > 0 for v in select.values())
+        ):
+            raise ValueError(
+                f"config key 'select' must be null or map some of {SELECT_KEYS} to non-empty "
+                f"lists of candidate values, got {_plain(select)!r}."
+            )
+        if cfg.get("select_metric") not in METRIC_NAMES:
+            raise ValueError(
+                f"config key 'select_metric' must be one of {METRIC_NAMES} (maximised on valid, "
+                f"averaged over tasks), got {cfg.get('select_metric')!r}."
+            )
     if not isinstance(cfg.get("objective"), str):
         raise ValueError(
             f"config key 'objective' must be a metric column name, got {cfg.get('objective')!r}."

@@ -8,6 +8,9 @@ splits):
 - :mod:`wsbench.tasks.spouse` — ``make_spouse`` (spouse = 1);
 - :mod:`wsbench.tasks.cdr` — ``make_cdr`` (chemical-induced disease = 1);
 - :mod:`wsbench.tasks.chest_xray` — ``make_chest_xray`` (abnormal = 1, normal = 0);
+- multi-task (``wsbench.multitask.MultitaskDataset``, for ``experiments/metal.py``):
+  :mod:`wsbench.tasks.chest_xray_multitask` (abnormal, then the finding family) and
+  :mod:`wsbench.tasks.chemprot_multitask` (WRENCH ChemProt: relation, then the relation type);
 - :mod:`wsbench.tasks.cifar10` — ``make_cifar10`` and :mod:`wsbench.tasks.pneumoniamnist` —
   ``make_pneumoniamnist``: gold-labelled image tasks (``ImageTask``: labelled / unlabeled / test
   images) for the TANDA augmentation experiments (no LFs).
