@@ -429,7 +429,8 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
     def _prior(self, stats: OverlapStats, s: _Structure) -> Float[Array, " k"]:
         p = self._balance(stats, s)
         tempered = jnp.exp(self.prior_power * jnp.log(jnp.maximum(p, 1e-30)))
-        return tempered / tempered.sum()
+        # prior_power = 1 returns p bit for bit (exp(log p) is not exact)
+        return jnp.where(self.prior_power == 1.0, p, tempered / tempered.sum())
 
     def _balance(self, stats: OverlapStats, s: _Structure) -> Float[Array, " k"]:
         k = stats.n_classes
