@@ -274,6 +274,11 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
     """Initial guess of every LF's precision ``P(vote correct | LF votes)``, i.e. its accuracy on
     the rows it covers (snorkel's name and meaning; it also breaks the latent permutation
     symmetry); vmappable."""
+    prior_power: float | Array = 1.0
+    """Exponent on the class balance the fit uses (given or estimated, see ``balance``): the prior
+    is ``p ** prior_power`` renormalised, so 1 keeps it and 0 is uniform (snorkel's default);
+    vmappable, so ``dev_labels=select`` can choose on valid between the valid split's class prior,
+    uniform and points in between (``conf/select_grid/matrix_completion.yaml``)."""
     init_noise: float | Array = 0.0
     """Relative Gaussian jitter of the starting point, drawn from ``key`` (0: deterministic); vmappable."""
     optimizer: Literal["adam", "sgd"] = eqx.field(static=True, default="adam")
@@ -286,9 +291,15 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
         static=True, default=(), converter=lambda e: _as_edges(as_edge_list(e))
     )
     """Known dependency edges ``(i, j)`` between LFs (a forest)."""
-    init: Literal["coverage", "snorkel"] = eqx.field(static=True, default="coverage")
+    init: Literal["coverage", "marginal", "snorkel"] = eqx.field(static=True, default="coverage")
     """``"coverage"``: every LF votes with its coverage, correct with probability ``prec_init``
-    (symmetric off-diagonals). ``"snorkel"``: snorkel 0.10's recipe: only the diagonal
+    (symmetric off-diagonals). ``"marginal"``: every LF's vote ``a`` multiplies the odds of class
+    ``a`` by the same ratio ``r = prec_init (k - 1) / (1 - prec_init)`` (the likelihood ratio of a
+    symmetric LF of accuracy ``prec_init``), each vote row scaled to the LF's observed vote rate,
+    ``mu[j, a, y] = P(lambda_j = a) w_ay / sum_t w_at P(Y = t)`` with ``w_aa = r``, else 1: the
+    moment-consistent guess under which the posterior is majority vote weighted by ``log r`` plus
+    the class prior (equal to ``"coverage"`` when the votes and the prior are uniform; single-task
+    layouts only). A large ``l2`` holds the fit there. ``"snorkel"``: snorkel 0.10's recipe: only the diagonal
     ``mu[j, y, y] = init_scale * clip(coverage_j * prec_init / P(y), 0, 1)`` (off-diagonals 0), no
     clipping between steps, and the final ``mu`` clamped to ``[mu_eps, 1 - mu_eps]`` with snorkel's
     ``mu_eps = min(0.01, 10^-ceil(log10 n))`` before the posterior is formed."""
@@ -305,7 +316,7 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
     def __check_init__(self):
         own = "MatrixCompletion"
         check_choice(own, "optimizer", self.optimizer, ("adam", "sgd"))
-        check_choice(own, "init", self.init, ("coverage", "snorkel"))
+        check_choice(own, "init", self.init, ("coverage", "marginal", "snorkel"))
         check_choice(own, "schedule", self.schedule, ("cosine", "constant"))
         check_choice(own, "balance", self.balance, BALANCE_MODES)
         check_bool(own, "anchor", self.anchor)
@@ -318,6 +329,7 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
             own, "prec_init", self.prec_init, low=0.0, high=1.0, meaning="initial LF accuracy"
         )
         check_real(own, "init_noise", self.init_noise, low=0.0)
+        check_real(own, "prior_power", self.prior_power, low=0.0, meaning="exponent on the prior")
         check_real(own, "init_scale", self.init_scale, low=0.0, low_open=True)
 
     def _needs_triples(self, class_balance) -> bool:
@@ -387,6 +399,14 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
         if self.init == "snorkel":
             mu_init = _snorkel_init_mu(stats.second_moments, prior, s, self.prec_init)
             mu0 = mu_init * self.init_scale  # snorkel: l2 pulls towards the unscaled guess
+        elif self.init == "marginal":
+            if not s.layout.is_single:
+                raise ValueError(
+                    "MatrixCompletion(init='marginal') supports single-task layouts only; use "
+                    "init='coverage' for multi-task label matrices."
+                )
+            mu_init = _marginal_init_mu(stats.second_moments, prior, s, self.prec_init)
+            mu0 = mu_init * self.init_scale
         else:
             mu_init = _init_mu(stats.coverage, s, self.prec_init)
             mu0 = mu_init * self.init_scale
@@ -407,6 +427,12 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
         return _finalize(tables, cliques, prior, self.edges, {"loss": trace}, stats.layout)
 
     def _prior(self, stats: OverlapStats, s: _Structure) -> Float[Array, " k"]:
+        p = self._balance(stats, s)
+        tempered = jnp.exp(self.prior_power * jnp.log(jnp.maximum(p, 1e-30)))
+        # prior_power = 1 returns p bit for bit (exp(log p) is not exact)
+        return jnp.where(self.prior_power == 1.0, p, tempered / tempered.sum())
+
+    def _balance(self, stats: OverlapStats, s: _Structure) -> Float[Array, " k"]:
         k = stats.n_classes
         if self.balance == "uniform":
             return jnp.full((k,), 1.0 / k, jnp.float32)
@@ -466,7 +492,7 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
 def _class_balance_from_stats(est: MatrixCompletion, stats: OverlapStats) -> Float[Array, " k"]:
     m = stats.coverage.shape[0]
     layout = stats.layout or Layout.single(m, stats.n_classes, est.edges)
-    return est._prior(stats, _structure_of(layout))
+    return est._balance(stats, _structure_of(layout))  # the power applies in the fit
 
 
 @eqx.filter_jit
@@ -507,6 +533,22 @@ def _init_mu(coverage, s: _Structure, prec_init) -> Float[Array, "d k"]:
     for i, j in s.edges:
         pair = blocks[i][:, None, :] * blocks[j][None, :, :]  # [a, b, y]
         parts.append(pair.reshape(-1, k))
+    return jnp.concatenate(parts, axis=0).astype(jnp.float32)
+
+
+def _marginal_init_mu(O, prior, s: _Structure, prec_init) -> Float[Array, "d k"]:
+    """``init="marginal"``: ``mu[j, a, y] = P(lambda_j = a) w_ay / sum_t w_at P(Y = t)``, ``w_aa = r``,
+    ``w_ay = 1`` (``r = prec_init (k - 1) / (1 - prec_init)``); clique rows are the products of
+    their LFs' rows (independent given Y)."""
+    k, mk = s.k, s.m * s.k
+    lps = jnp.diagonal(O)[:mk].reshape(s.m, k)  # P(lambda_j = a)
+    r = prec_init * (k - 1) / jnp.maximum(1.0 - prec_init, EPS)
+    w = 1.0 + (r - 1.0) * jnp.eye(k, dtype=jnp.float32)  # [a, y]
+    conf = w / (w @ prior)[:, None]  # [a, y], sum_y conf[a, y] P(y) = 1
+    blocks = lps[:, :, None] * conf[None]  # [j, a, y]
+    parts = [blocks.reshape(mk, k)]
+    for i, j in s.edges:
+        parts.append((blocks[i][:, None, :] * blocks[j][None, :, :]).reshape(-1, k))
     return jnp.concatenate(parts, axis=0).astype(jnp.float32)
 
 
