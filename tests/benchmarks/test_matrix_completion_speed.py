@@ -53,10 +53,12 @@ def _size_param(n, m, k):
 @pytest.mark.parametrize("balance", ["uniform", "auto"])
 @pytest.mark.parametrize(("n", "m", "k"), [_size_param(*s) for s in SIZES])
 def test_fit_predict_speed(benchmark, n, m, k, balance):
-    est = MatrixCompletion(balance=balance)
+    est = MatrixCompletion(class_balance_from=balance)
     data = weak_labels(n, m, k)
     jax.block_until_ready(fit_predict(est, data, jr.key(1)))
-    benchmark.extra_info.update(n=n, m=m, k=k, balance=balance, backend=jax.default_backend())
+    benchmark.extra_info.update(
+        n=n, m=m, k=k, class_balance_from=balance, backend=jax.default_backend()
+    )
     benchmark.pedantic(
         lambda: jax.block_until_ready(fit_predict(est, data, jr.key(2))),
         rounds=1 if n >= 1_000_000 else 3,
@@ -70,7 +72,7 @@ SEEDS = 4  # 5 x 5 x 4 = 100 fits
 
 
 def _sweep_inputs():
-    est = MatrixCompletion(balance="uniform", init_noise=0.05)
+    est = MatrixCompletion(class_balance_from="uniform", init_noise=0.05)
     stacked, points = expand_grid(est, {"lr": LRS, "l2": L2S})
     return est, stacked, points, jr.split(jr.key(3), SEEDS)
 

@@ -129,7 +129,7 @@ def test_vmapped_sweep_of_1000_fits(benchmark):
     """1,000 MatrixCompletion fits (10 lr x 10 l2 x 10 seeds) vmapped over one ``OverlapStats``."""
     n = SIZES[0]
     data = weak_labels(n)
-    base = MatrixCompletion(n_iter=100, balance="uniform")
+    base = MatrixCompletion(n_iter=100, class_balance_from="uniform")
     stats = base.statistics(data)
     lr, l2, seed = np.meshgrid(
         np.geomspace(1e-3, 1e-1, 10), np.geomspace(1e-4, 1.0, 10), np.arange(10), indexing="ij"
@@ -140,7 +140,7 @@ def test_vmapped_sweep_of_1000_fits(benchmark):
     @eqx.filter_jit
     def sweep(lr, l2, keys):
         def one(lr, l2, key):
-            est = MatrixCompletion(n_iter=100, balance="uniform", lr=lr, l2=l2)
+            est = MatrixCompletion(n_iter=100, class_balance_from="uniform", lr=lr, l2=l2)
             return est.fit_from_stats(stats, key=key).tables  # (the prior is fixed: uniform)
 
         return jax.vmap(one)(lr, l2, keys)

@@ -146,7 +146,7 @@ _KEY = jr.key(0)
 
 
 def _fitted_mc():
-    return MatrixCompletion(n_iter=2, balance="uniform").fit(W_FIT, key=_KEY)
+    return MatrixCompletion(n_iter=2, class_balance_from="uniform").fit(W_FIT, key=_KEY)
 
 
 ESTIMATOR_MALFORMED = [
@@ -178,9 +178,9 @@ ESTIMATOR_MALFORMED = [
     ("mc-n-iter-bool", lambda: MatrixCompletion(n_iter=True), TypeError, r"n_iter must be an int"),
     (
         "mc-balance-choice",
-        lambda: MatrixCompletion(balance="dev"),
+        lambda: MatrixCompletion(class_balance_from="dev"),
         ValueError,
-        r"balance must be one of",
+        r"class_balance_from must be one of",
     ),
     (
         "mc-optimizer",
@@ -287,7 +287,9 @@ def test_numpy_ints_and_near_normalised_balances_are_accepted():
     for cls in (MatrixCompletion, DawidSkene):
         est = cls(n_iter=np.int64(3))
         assert type(est.n_iter) is int and est.n_iter == 3
-    est = MatrixCompletion(n_iter=np.int32(2), balance="uniform", edges=[(np.int64(0), 1)])
+    est = MatrixCompletion(
+        n_iter=np.int32(2), class_balance_from="uniform", edges=[(np.int64(0), 1)]
+    )
     assert est.edges == ((0, 1),)
     cb = WeakLabels(L=L_FIT, n_classes=2, class_balance=[0.50004, 0.5]).class_balance
     assert abs(float(cb.sum()) - 1.0) < 1e-6

@@ -63,7 +63,7 @@ def test_diagnostics_flag_lfs_moved_off_their_class(key):
     from tests.labelmodels.test_matrix_completion import _one_sided_problem
 
     weak, _, _ = _one_sided_problem(k=9)
-    kw = dict(n_iter=2000, lr=0.05, balance="uniform")
+    kw = dict(n_iter=2000, lr=0.05, class_balance_from="uniform")
     free = MatrixCompletion(anchor=False, **kw).fit(weak, key=key).diagnostics(weak.L)
     anchored = MatrixCompletion(**kw).fit(weak, key=key).diagnostics(weak.L)
     assert float(free["share_votes_not_own_class"]) > 0.05

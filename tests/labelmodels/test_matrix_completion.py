@@ -177,19 +177,23 @@ def test_class_balance_modes(key):
         _fit(MatrixCompletion(), given, k_fit).class_prior(), [0.7, 0.3], atol=1e-6
     )
     np.testing.assert_allclose(
-        _fit(MatrixCompletion(balance="data"), given, k_fit).class_prior(), [0.7, 0.3], atol=1e-6
+        _fit(MatrixCompletion(class_balance_from="data"), given, k_fit).class_prior(),
+        [0.7, 0.3],
+        atol=1e-6,
     )
     np.testing.assert_allclose(
-        _fit(MatrixCompletion(balance="uniform"), given, k_fit).class_prior(), [0.5, 0.5], atol=1e-6
+        _fit(MatrixCompletion(class_balance_from="uniform"), given, k_fit).class_prior(),
+        [0.5, 0.5],
+        atol=1e-6,
     )
-    unsup = _fit(MatrixCompletion(balance="unsupervised"), given, k_fit).class_prior()
+    unsup = _fit(MatrixCompletion(class_balance_from="unsupervised"), given, k_fit).class_prior()
     np.testing.assert_allclose(unsup, [0.8, 0.2], atol=0.03)
     auto = _fit(
         MatrixCompletion(), sim.weak, k_fit
     ).class_prior()  # no class_balance -> unsupervised
     np.testing.assert_allclose(auto, unsup, atol=1e-6)
     with pytest.raises(ValueError, match="class_balance"):
-        MatrixCompletion(balance="data").fit(sim.weak, key=k_fit)
+        MatrixCompletion(class_balance_from="data").fit(sim.weak, key=k_fit)
 
 
 @pytest.mark.slow
@@ -205,7 +209,7 @@ def test_unsupervised_class_balance_n1e5(key, seed):
         propensity=0.5,
         class_balance=[0.8, 0.2],
     )
-    prior = _fit(MatrixCompletion(balance="unsupervised"), sim.weak, key).class_prior()
+    prior = _fit(MatrixCompletion(class_balance_from="unsupervised"), sim.weak, key).class_prior()
     np.testing.assert_allclose(prior, [0.8, 0.2], atol=0.03)
 
 
@@ -217,7 +221,7 @@ def test_unsupervised_class_balance_n1e5(key, seed):
 def test_fit_from_stats_matches_fit_and_sweep_matches_loop(key):
     k_data, k_fit = jr.split(key)
     sim = sample_independent(k_data, n=2000, m=6, n_classes=3, accuracy=(0.6, 0.9), propensity=0.6)
-    est = MatrixCompletion(n_iter=200, balance="uniform", init_noise=0.05)
+    est = MatrixCompletion(n_iter=200, class_balance_from="uniform", init_noise=0.05)
     stats = est.statistics(sim.weak)
     a = est.fit(sim.weak, key=k_fit).predict_proba(sim.weak.L)
     b = est.fit_from_stats(stats, key=k_fit).predict_proba(sim.weak.L)
@@ -243,7 +247,9 @@ def test_fit_from_stats_matches_fit_and_sweep_matches_loop(key):
 def test_vmapped_sweep_computes_overlaps_once(key):
     """Under vmap over (lr, l2, seeds), the O(n) overlap computation is not batched (traced once)."""
     sim = sample_independent(key, n=3000, m=6, n_classes=2)
-    stacked, _ = expand_grid(MatrixCompletion(n_iter=20, balance="uniform"), {"lr": [0.01, 0.02]})
+    stacked, _ = expand_grid(
+        MatrixCompletion(n_iter=20, class_balance_from="uniform"), {"lr": [0.01, 0.02]}
+    )
     keys = jr.split(key, 3)
 
     def sweep(stacked, weak, keys):
@@ -280,7 +286,7 @@ def test_agrees_with_numpy_reference(key, n_classes):
     L = np.asarray(sim.weak.L)
     prior = np.full(n_classes, 1.0 / n_classes)
     want = ref.fit(L, n_classes, prior)
-    fitted = MatrixCompletion(balance="uniform").fit(sim.weak, key=key)
+    fitted = MatrixCompletion(class_balance_from="uniform").fit(sim.weak, key=key)
     np.testing.assert_allclose(fitted.conditionals(), want["tables"], atol=2e-3)
     np.testing.assert_allclose(float(fitted.trace["loss"][-1]), want["loss"], rtol=1e-3)
     got_post = np.asarray(fitted.predict_proba(L[:300]))
@@ -311,7 +317,7 @@ def test_bad_edges_are_clear_errors(key):
     with pytest.raises(ValueError, match="two different LFs"):
         MatrixCompletion(edges=((1, 1),))
     with pytest.raises(ValueError, match="balance"):
-        MatrixCompletion(balance="dev")
+        MatrixCompletion(class_balance_from="dev")
 
 
 def _finite_fit(L, n_classes, key, **kw):
@@ -336,9 +342,9 @@ def test_lf_that_never_votes(key, balance):
     sim = sample_independent(key, n=1000, m=6, n_classes=2)
     L = np.asarray(sim.weak.L).copy()
     L[:, 2] = -1
-    fitted, probs = _finite_fit(L, 2, key, balance=balance)
+    fitted, probs = _finite_fit(L, 2, key, class_balance_from=balance)
     np.testing.assert_allclose(fitted.conditionals()[2, 0], 1.0, atol=1e-5)
-    _, without = _finite_fit(np.delete(L, 2, axis=1), 2, key, balance=balance)
+    _, without = _finite_fit(np.delete(L, 2, axis=1), 2, key, class_balance_from=balance)
     np.testing.assert_allclose(probs, without, atol=1e-3)
 
 
@@ -347,7 +353,7 @@ def test_lfs_that_always_agree(key):
     sim = sample_independent(key, n=1000, m=3, n_classes=2)
     L = np.repeat(np.asarray(sim.weak.L)[:, :1], 4, axis=1)
     _finite_fit(L, 2, key)
-    _finite_fit(L, 2, key, balance="uniform")
+    _finite_fit(L, 2, key, class_balance_from="uniform")
 
 
 @pytest.mark.slow
@@ -355,12 +361,12 @@ def test_binary_with_one_class_never_voted(key):
     sim = sample_independent(key, n=1000, m=5, n_classes=2)
     L = np.where(np.asarray(sim.weak.L) == 1, -1, np.asarray(sim.weak.L))
     _finite_fit(L, 2, key)
-    _finite_fit(L, 2, key, balance="uniform")
+    _finite_fit(L, 2, key, class_balance_from="uniform")
 
 
 def test_all_abstain_matrix(key):
     L = np.full((50, 4), -1)
-    fitted, probs = _finite_fit(L, 3, key, balance="uniform")
+    fitted, probs = _finite_fit(L, 3, key, class_balance_from="uniform")
     np.testing.assert_allclose(probs, 1.0 / 3, atol=1e-5)
 
 
@@ -394,7 +400,9 @@ def test_recovery_error_decays_as_one_over_sqrt_n(key):
             sim = sample_independent(
                 k_data, n=n, m=10, n_classes=2, accuracy=(0.6, 0.9), propensity=0.5
             )
-            errs.append(_error(_fit(MatrixCompletion(balance="uniform"), sim.weak, k_fit), sim))
+            errs.append(
+                _error(_fit(MatrixCompletion(class_balance_from="uniform"), sim.weak, k_fit), sim)
+            )
         errors.append(np.mean(errs))
     slope = np.polyfit(np.log(sizes), np.log(errors), 1)[0]
     assert -0.6 <= slope <= -0.4, (slope, errors)
@@ -430,7 +438,7 @@ def test_unsupervised_balance_does_not_collapse_on_sparse_one_sided_lfs(key):
     from tests.labelmodels._problems import expected_accuracy, mv_accuracy
 
     weak, y, _ = _one_sided_problem()
-    fitted = MatrixCompletion(balance="unsupervised").fit(weak, key=key)
+    fitted = MatrixCompletion(class_balance_from="unsupervised").fit(weak, key=key)
     assert float(fitted.class_prior().min()) > 0.02, fitted.class_prior()
     probs = fitted.predict_proba(weak.L)
     assert expected_accuracy(probs, y) >= mv_accuracy(np.asarray(weak.L), y, 6) - 0.02
@@ -440,7 +448,7 @@ def test_unsupervised_balance_does_not_collapse_on_sparse_one_sided_lfs(key):
 def test_converged_fit_keeps_one_sided_lfs_on_their_class(key):
     """Cause 2: run to convergence, one-sided LFs must still vote most often on their own class."""
     weak, _, _ = _one_sided_problem(k=9)
-    fitted = MatrixCompletion(n_iter=2000, lr=0.05, balance="uniform").fit(weak, key=key)
+    fitted = MatrixCompletion(n_iter=2000, lr=0.05, class_balance_from="uniform").fit(weak, key=key)
     assert _share_supporting_own_class(fitted, weak.L) == 1.0
 
 
@@ -583,7 +591,7 @@ def test_prior_power_is_applied_once_to_the_unsupervised_balance(key):
     sim = sample_independent(
         key, n=4000, m=8, accuracy=(0.7, 0.9), propensity=0.6, class_balance=[0.7, 0.3]
     )
-    est = MatrixCompletion(balance="unsupervised", n_iter=50)
+    est = MatrixCompletion(class_balance_from="unsupervised", n_iter=50)
     p = np.asarray(est.fit(sim.weak, key=key).class_prior())
     half = np.asarray(
         dataclasses.replace(est, prior_power=0.5).fit(sim.weak, key=key).class_prior()

@@ -79,7 +79,7 @@ ONE_TASK_CASES = {
     ),
     "k3_uniform": (
         dict(n=3000, m=6, n_classes=3, accuracy=0.7, propensity=0.6),
-        dict(balance="uniform"),
+        dict(class_balance_from="uniform"),
     ),
 }
 
@@ -129,7 +129,9 @@ def test_initial_loss_and_fit_match_reference():
     graph = HIER
     sim, weak = _mt_problem(jr.key(3), graph=graph)
     L, lf_task, prior = np.asarray(weak.L), weak.lf_task, np.asarray(sim.prior)
-    fitted = MultitaskMatrixCompletion(n_iter=1500, balance="data").fit(weak, key=jr.key(0))
+    fitted = MultitaskMatrixCompletion(n_iter=1500, class_balance_from="data").fit(
+        weak, key=jr.key(0)
+    )
     r = ref.fit(L, graph, lf_task, prior)
     # step 0 of the trace is the objective at the reference's initial guess
     want0, _ = ref.objective(r["mu0"].ravel(), r["O"], r["mask"], prior, r["mu0"], 0.0, r["off"])
@@ -158,9 +160,9 @@ def test_flat_graph_objective_matches_reference_but_posterior_is_not_identified(
     graph = TaskGraph.flat((2, 2))
     sim, weak = _mt_problem(jr.key(3), graph=graph)
     L, lf_task, prior = np.asarray(weak.L), weak.lf_task, np.asarray(sim.prior)
-    fitted = MultitaskMatrixCompletion(n_iter=1500, balance="data", split_components=False).fit(
-        weak, key=jr.key(0)
-    )
+    fitted = MultitaskMatrixCompletion(
+        n_iter=1500, class_balance_from="data", split_components=False
+    ).fit(weak, key=jr.key(0))
     r = ref.fit(L, graph, lf_task, prior)
     want0, _ = ref.objective(r["mu0"].ravel(), r["O"], r["mask"], prior, r["mu0"], 0.0, r["off"])
     np.testing.assert_allclose(float(fitted.trace["loss"][0]), want0, rtol=1e-4)
@@ -170,7 +172,7 @@ def test_flat_graph_objective_matches_reference_but_posterior_is_not_identified(
 @pytest.mark.slow
 def test_posterior_with_edges_is_a_distribution_and_close_to_bayes():
     sim, weak = _mt_problem(jr.key(4), n=6000, edges=((2, 3),), correlation=0.6)
-    fitted = MultitaskMatrixCompletion(n_iter=800, balance="data", edges=((2, 3),)).fit(
+    fitted = MultitaskMatrixCompletion(n_iter=800, class_balance_from="data", edges=((2, 3),)).fit(
         weak, key=jr.key(0)
     )
     q = np.asarray(fitted.predict_proba_joint(weak.L))
@@ -186,7 +188,7 @@ def test_posterior_with_edges_is_a_distribution_and_close_to_bayes():
 @pytest.mark.slow
 def test_contract_distribution_jit_vmap_determinism():
     sim, weak = _mt_problem(jr.key(5), n=600)
-    est = MultitaskMatrixCompletion(n_iter=60, init_noise=0.2, balance="data")
+    est = MultitaskMatrixCompletion(n_iter=60, init_noise=0.2, class_balance_from="data")
     f = est.fit(weak, key=jr.key(1))
     margs = f.predict_proba(weak.L)
     for s, qs in enumerate(margs):
@@ -217,9 +219,9 @@ def test_bad_input_gets_clear_errors():
     no_cb = MultitaskWeakLabels(weak.L, HIER, weak.lf_task)
     for balance in ("data", "unsupervised"):
         with pytest.raises(ValueError, match="class_balance"):
-            MultitaskMatrixCompletion(balance=balance).fit(no_cb, key=jr.key(0))
+            MultitaskMatrixCompletion(class_balance_from=balance).fit(no_cb, key=jr.key(0))
     with pytest.raises(ValueError, match="balance"):
-        MultitaskMatrixCompletion(balance="dev")
+        MultitaskMatrixCompletion(class_balance_from="dev")
     with pytest.raises(ValueError, match="optimizer"):
         MultitaskMatrixCompletion(optimizer="lbfgs")
     with pytest.raises(ValueError, match="cycle"):
@@ -234,7 +236,9 @@ def test_bad_input_gets_clear_errors():
         fitted.predict_proba_joint(bad)
     # uniform and auto without a class balance run and give distributions
     for balance in ("uniform", "auto"):
-        q = MultitaskMatrixCompletion(n_iter=20, balance=balance).fit(no_cb, key=jr.key(0))
+        q = MultitaskMatrixCompletion(n_iter=20, class_balance_from=balance).fit(
+            no_cb, key=jr.key(0)
+        )
         assert bool(jnp.all(jnp.isfinite(q.predict_proba_joint(weak.L))))
 
 
@@ -251,12 +255,12 @@ def test_unrelated_tasks_are_fitted_as_single_task_models():
     prior = np.outer(p0, p1).ravel()  # Y_feasible is lexicographic: (y0, y1) -> 3 * y0 + y1
     L, lf_task = np.asarray(sim.weak.L), sim.weak.lf_task
     weak = MultitaskWeakLabels(L, graph, lf_task, class_balance=prior)
-    est = MultitaskMatrixCompletion(n_iter=150, balance="data")
+    est = MultitaskMatrixCompletion(n_iter=150, class_balance_from="data")
     fitted = est.fit(weak, key=jr.key(3))
     margs = fitted.predict_proba(L)
     for s, (p_s, k) in enumerate(((p0, 2), (p1, 3))):
         cols = np.asarray(weak.lfs_of(s))
-        mc = MatrixCompletion(n_iter=150, balance="data").fit(
+        mc = MatrixCompletion(n_iter=150, class_balance_from="data").fit(
             WeakLabels(L=L[:, cols], n_classes=k, class_balance=p_s), key=jr.fold_in(jr.key(3), s)
         )
         _close(margs[s], mc.predict_proba(L[:, cols]), 2e-5)
@@ -275,7 +279,7 @@ def test_unrelated_tasks_are_fitted_as_single_task_models():
     qv = eqx.filter_jit(jax.vmap(lambda k: est.fit(weak, key=k).predict_proba_joint(L)))(keys)
     for i in range(2):
         _close(qv[i], est.fit(weak, key=keys[i]).predict_proba_joint(L), 1e-5)
-    joint = MultitaskMatrixCompletion(n_iter=150, balance="data", split_components=False)
+    joint = MultitaskMatrixCompletion(n_iter=150, class_balance_from="data", split_components=False)
     assert np.abs(np.asarray(joint.fit(weak, key=jr.key(3)).predict_proba_joint(L)) - q).max() > 0
 
 

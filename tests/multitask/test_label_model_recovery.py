@@ -25,7 +25,9 @@ def _fit_both(graph, key, *, n, cross_task, lfs_per_task=4, n_iter=600):
     )  # fmt: skip
     L, lf_task, prior = np.asarray(sim.weak.L), sim.weak.lf_task, np.asarray(sim.prior)
     weak = MultitaskWeakLabels(L, graph, lf_task, class_balance=prior)
-    mt = MultitaskMatrixCompletion(n_iter=n_iter, balance="data").fit(weak, key=jr.key(0))
+    mt = MultitaskMatrixCompletion(n_iter=n_iter, class_balance_from="data").fit(
+        weak, key=jr.key(0)
+    )
     margs = [np.asarray(q) for q in mt.predict_proba(L)]
     y = graph.Y_feasible[np.asarray(sim.y_joint)]  # (n, t) task labels
     out = {}
@@ -35,7 +37,7 @@ def _fit_both(graph, key, *, n, cross_task, lfs_per_task=4, n_iter=600):
         cols = np.asarray(weak.lfs_of(s))
         ind = graph.indicator(s)[:k]  # task prior restricted to its real classes
         p_s = ind @ prior
-        mc = MatrixCompletion(n_iter=n_iter, balance="data").fit(
+        mc = MatrixCompletion(n_iter=n_iter, class_balance_from="data").fit(
             WeakLabels(L=L[:, cols], n_classes=k, class_balance=p_s / p_s.sum()), key=jr.key(0)
         )
         q_ind = np.asarray(mc.predict_proba(L[:, cols]))
@@ -67,7 +69,7 @@ def test_matches_independent_when_tasks_are_unrelated():
 def _recovery_error(n, key, graph):
     sim = sample_multitask(key, n=n, graph=graph, lfs_per_task=4, accuracy=(0.65, 0.85))
     weak = MultitaskWeakLabels(sim.weak.L, graph, sim.weak.lf_task, class_balance=sim.prior)
-    f = MultitaskMatrixCompletion(n_iter=2000, balance="data").fit(weak, key=jr.key(0))
+    f = MultitaskMatrixCompletion(n_iter=2000, class_balance_from="data").fit(weak, key=jr.key(0))
     return float(np.abs(np.asarray(f.conditionals()) - np.asarray(sim.tables)).mean()), sim, f
 
 

@@ -82,7 +82,7 @@ def wsbench_side(args) -> dict:
         jr.key(0), n=args.n, m=args.m, n_classes=args.k, accuracy=(0.6, 0.9), propensity=0.5
     )
     truth = sim.conditionals()
-    est = MatrixCompletion(balance="uniform")
+    est = MatrixCompletion(class_balance_from="uniform")
 
     @eqx.filter_jit
     def fit_predict(e, weak, key):
@@ -96,7 +96,7 @@ def wsbench_side(args) -> dict:
     err_ws = float(jnp.abs(tables - truth).mean())
 
     # the 100-fit sweep: one pass over L, then every (lr, l2, seed) fit vmapped over the same stats
-    sweep_est = MatrixCompletion(balance="uniform", init_noise=0.05)
+    sweep_est = MatrixCompletion(class_balance_from="uniform", init_noise=0.05)
     stacked, points = expand_grid(sweep_est, {"lr": LRS, "l2": L2S})
     keys = jr.split(jr.key(3), SEEDS)
 

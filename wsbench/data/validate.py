@@ -116,7 +116,7 @@ def as_class_balance(class_balance, n_classes: int):
         raise TypeError(
             f"class_balance must be a (k,) array of class probabilities, got {class_balance!r}; for "
             "a uniform balance pass np.full(k, 1 / k), or leave class_balance=None and choose it in "
-            "the estimator (e.g. MatrixCompletion(balance='uniform'))."
+            "the estimator (e.g. MatrixCompletion(class_balance_from='uniform'))."
         )
     try:
         cb = np.asarray(class_balance, dtype=np.float64)

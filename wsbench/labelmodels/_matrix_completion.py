@@ -242,7 +242,7 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
     pure function of the overlap statistics (:func:`overlap_stats`), so sweeps over ``lr``/``l2``/seeds
     reuse one pass over ``L`` (``fit_from_stats``).
 
-    Class balance (``balance``): ``"auto"`` uses ``data.class_balance`` when the weak labels carry one
+    Class balance (``class_balance_from``): ``"auto"`` uses ``data.class_balance`` when the weak labels carry one
     (the runner sets it when ``dev_labels=class_balance``: given, or estimated from dev labels), else
     the unsupervised estimate; ``"data"`` requires it; ``"unsupervised"`` always estimates it from
     three-way LF overlaps (MeTaL's class-balance model, ``_class_balance.py``), falling back to uniform
@@ -275,7 +275,7 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
     the rows it covers (snorkel's name and meaning; it also breaks the latent permutation
     symmetry); vmappable."""
     prior_power: float | Array = 1.0
-    """Exponent on the class balance the fit uses (given or estimated, see ``balance``): the prior
+    """Exponent on the class balance the fit uses (given or estimated, see ``class_balance_from``): the prior
     is ``p ** prior_power`` renormalised, so 1 keeps it and 0 is uniform (snorkel's default);
     vmappable, so ``dev_labels=select`` can choose on valid between the valid split's class prior,
     uniform and points in between (``conf/select_grid/matrix_completion.yaml``)."""
@@ -283,7 +283,7 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
     """Relative Gaussian jitter of the starting point, drawn from ``key`` (0: deterministic); vmappable."""
     optimizer: Literal["adam", "sgd"] = eqx.field(static=True, default="adam")
     """optax optimizer."""
-    balance: Literal["auto", "data", "unsupervised", "uniform"] = eqx.field(
+    class_balance_from: Literal["auto", "data", "unsupervised", "uniform"] = eqx.field(
         static=True, default="auto"
     )
     """Where the class balance comes from (see the class docstring)."""
@@ -318,7 +318,7 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
         check_choice(own, "optimizer", self.optimizer, ("adam", "sgd"))
         check_choice(own, "init", self.init, ("coverage", "marginal", "snorkel"))
         check_choice(own, "schedule", self.schedule, ("cosine", "constant"))
-        check_choice(own, "balance", self.balance, BALANCE_MODES)
+        check_choice(own, "class_balance_from", self.class_balance_from, BALANCE_MODES)
         check_bool(own, "anchor", self.anchor)
         check_int(own, "n_iter", self.n_iter)
         check_real(own, "lr", self.lr, low=0.0, low_open=True, meaning="learning rate")
@@ -333,16 +333,18 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
         check_real(own, "init_scale", self.init_scale, low=0.0, low_open=True)
 
     def _needs_triples(self, class_balance) -> bool:
-        return self.balance == "unsupervised" or (self.balance == "auto" and class_balance is None)
+        return self.class_balance_from == "unsupervised" or (
+            self.class_balance_from == "auto" and class_balance is None
+        )
 
     def statistics(self, data: WeakLabels) -> OverlapStats:
         """The sufficient statistics of ``data`` (one pass over ``L``); see ``fit_from_stats``."""
         data = check_weak_labels(data)
         self._check_structure(data.m, data.n_classes)
-        if self.balance == "data" and data.class_balance is None:
+        if self.class_balance_from == "data" and data.class_balance is None:
             raise ValueError(
-                "MatrixCompletion(balance='data') needs WeakLabels.class_balance (run with "
-                "dev_labels=class_balance), or use balance='auto'/'unsupervised'/'uniform'."
+                "MatrixCompletion(class_balance_from='data') needs WeakLabels.class_balance (run with "
+                "dev_labels=class_balance), or use class_balance_from='auto'/'unsupervised'/'uniform'."
             )
         return overlap_stats(
             data.L,
@@ -386,7 +388,7 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
             # compiling it together with the main fit is the larger part of a fit's peak memory
             prior = _class_balance_from_stats(est, stats)
             stats = dataclasses.replace(stats, class_balance=prior)
-            est = dataclasses.replace(est, balance="data")  # the same prior, now given
+            est = dataclasses.replace(est, class_balance_from="data")  # the same prior, now given
         return _fit_from_stats(est, stats, key)
 
     def _fit_impl(self, stats: OverlapStats, key: PRNGKeyArray) -> MatrixCompletionFitted:
@@ -434,9 +436,9 @@ class MatrixCompletion(AbstractTwoStageLabelModel, AbstractDependencyAware):
 
     def _balance(self, stats: OverlapStats, s: _Structure) -> Float[Array, " k"]:
         k = stats.n_classes
-        if self.balance == "uniform":
+        if self.class_balance_from == "uniform":
             return jnp.full((k,), 1.0 / k, jnp.float32)
-        if self.balance in ("auto", "data") and stats.class_balance is not None:
+        if self.class_balance_from in ("auto", "data") and stats.class_balance is not None:
             return jnp.asarray(stats.class_balance, jnp.float32)
         mk = s.m * k
         p, _ = fit_class_balance(

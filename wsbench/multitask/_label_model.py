@@ -130,7 +130,7 @@ class MultitaskComponentsFitted(AbstractMultitaskFitted):
 class MultitaskMatrixCompletion(AbstractMultitaskLabelModel):
     """Matrix completion over the feasible joint labels of a ``TaskGraph`` (module docstring).
 
-    Hyperparameters are ``MatrixCompletion``'s (same meaning, same defaults). ``balance``: ``"auto"``
+    Hyperparameters are ``MatrixCompletion``'s (same meaning, same defaults). ``class_balance_from``: ``"auto"``
     uses ``data.class_balance`` when given, else uniform (or, with one task, ``MatrixCompletion``'s
     unsupervised estimate); ``"data"`` requires it; ``"uniform"`` fixes it; ``"unsupervised"`` is
     available with one task only (see the module docstring for why) -- per group, with
@@ -152,7 +152,7 @@ class MultitaskMatrixCompletion(AbstractMultitaskLabelModel):
     prec_init: float | Array = 0.7
     init_noise: float | Array = 0.0
     optimizer: Literal["adam", "sgd"] = eqx.field(static=True, default="adam")
-    balance: Literal["auto", "data", "uniform", "unsupervised"] = eqx.field(
+    class_balance_from: Literal["auto", "data", "uniform", "unsupervised"] = eqx.field(
         static=True, default="auto"
     )
     edges: tuple[tuple[int, int], ...] = eqx.field(static=True, default=())
@@ -164,11 +164,13 @@ class MultitaskMatrixCompletion(AbstractMultitaskLabelModel):
     posteriors (module docstring); ``False``: one joint fit over the whole feasible set."""
 
     def __check_init__(self):
-        if self.balance not in BALANCE_MODES:
-            raise ValueError(f"balance must be one of {BALANCE_MODES}, got {self.balance!r}.")
+        if self.class_balance_from not in BALANCE_MODES:
+            raise ValueError(
+                f"class_balance_from must be one of {BALANCE_MODES}, got {self.class_balance_from!r}."
+            )
         self.core(one_task=True)  # the single-task model validates the shared hyperparameters
 
-    def core(self, *, one_task: bool, balance: str | None = None) -> MatrixCompletion:
+    def core(self, *, one_task: bool, class_balance_from: str | None = None) -> MatrixCompletion:
         """The ``MatrixCompletion`` that runs the fit (no anchor for a multi-task layout)."""
         return MatrixCompletion(
             n_iter=self.n_iter,
@@ -177,7 +179,7 @@ class MultitaskMatrixCompletion(AbstractMultitaskLabelModel):
             prec_init=self.prec_init,
             init_noise=self.init_noise,
             optimizer=self.optimizer,
-            balance=balance or self.balance,
+            class_balance_from=class_balance_from or self.class_balance_from,
             edges=self.edges,
             schedule=self.schedule,
             anchor=self.anchor and one_task,
@@ -195,17 +197,19 @@ class MultitaskMatrixCompletion(AbstractMultitaskLabelModel):
             core = self.core(one_task=True)
             stats = core.statistics(WeakLabels(L=data.L, n_classes=graph.n_joint, class_balance=cb))
         else:
-            if self.balance == "unsupervised" or (self.balance == "data" and cb is None):
+            if self.class_balance_from == "unsupervised" or (
+                self.class_balance_from == "data" and cb is None
+            ):
                 raise ValueError(
-                    f"MultitaskMatrixCompletion(balance={self.balance!r}) on a {graph.n_tasks}-task "
+                    f"MultitaskMatrixCompletion(class_balance_from={self.class_balance_from!r}) on a {graph.n_tasks}-task "
                     "graph needs MultitaskWeakLabels.class_balance (a (K,) prior over "
                     "graph.Y_feasible, e.g. from dev labels): the unsupervised class balance is not "
                     "identifiable from pairwise moments over K >= 3 joint labels. Pass "
-                    "class_balance, or use balance='uniform' / 'auto'."
+                    "class_balance, or use class_balance_from='uniform' / 'auto'."
                 )
-            if self.balance == "uniform":
+            if self.class_balance_from == "uniform":
                 cb = None
-            core = self.core(one_task=False, balance="uniform" if cb is None else "data")
+            core = self.core(one_task=False, class_balance_from="uniform" if cb is None else "data")
             stats = layout_overlap_stats(data.L, layout, class_balance=cb)
         fitted = core.fit_from_stats(stats, key=key)
         return MultitaskMatrixCompletionFitted(
@@ -214,7 +218,7 @@ class MultitaskMatrixCompletion(AbstractMultitaskLabelModel):
 
     def _fit_groups(self, data: MultitaskWeakLabels, groups, key) -> MultitaskComponentsFitted:
         graph, lf_task = data.graph, data.lf_task
-        cb = None if self.balance == "uniform" else data.class_balance
+        cb = None if self.class_balance_from == "uniform" else data.class_balance
         parts, lfs_of, index = [], [], []
         for c, tasks in enumerate(groups):
             sub = graph.subgraph(tasks)

@@ -265,7 +265,7 @@ def _independent(label_model: MultitaskMatrixCompletion, weak: MultitaskWeakLabe
         if len(weak.lfs_of(s)) < MIN_MC_LFS:  # MatrixCompletion is not identifiable: vote
             fits.append((weak.lfs_of(s), MajorityVote().fit(view, key=jr.fold_in(key, s))))
             continue
-        core = label_model.core(one_task=True, balance="auto")
+        core = label_model.core(one_task=True, class_balance_from="auto")
         fits.append((weak.lfs_of(s), core.fit(view, key=jr.fold_in(key, s))))
 
     def predict(L):
