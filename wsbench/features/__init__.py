@@ -6,6 +6,7 @@ transforms every split; fitting and transforming are deterministic (no RNG, no P
 - :class:`TfidfNGrams` — TF-IDF over word or character n-grams, vocabulary and idf from train;
 - :class:`HashedNGrams` — n-gram counts hashed (CRC-32) into a fixed number of columns, optionally
   idf-weighted with document frequencies from train;
+- :class:`UnionFeatures` — several featurisers' columns side by side (word and character n-grams);
 - :func:`make_featurizer` — a featuriser from a config spec (``"tfidf"``, ``{"name": "hashed",
   "n_features": 4096}``, an instance, or ``None``);
 - :func:`featurize_splits` — fit on train, transform every split.
@@ -25,6 +26,7 @@ from ._text import (
     HashedNGrams,
     TextFeaturizer,
     TfidfNGrams,
+    UnionFeatures,
     char_ngrams,
     featurize_splits,
     make_featurizer,
@@ -38,6 +40,7 @@ __all__ = [
     "HashedNGrams",
     "TextFeaturizer",
     "TfidfNGrams",
+    "UnionFeatures",
     "char_ngrams",
     "featurize_splits",
     "make_featurizer",

@@ -283,9 +283,68 @@ class HashedNGrams(TextFeaturizer):
         return FittedHashed(spec=self, idf=idf)
 
 
+# ------------------------------------------------------------------------------------- union
+
+
+@dataclass(frozen=True)
+class FittedUnion(FittedTextFeaturizer):
+    """A fitted :class:`UnionFeatures`: the fitted parts, their columns side by side."""
+
+    spec: "UnionFeatures"
+    parts: tuple[FittedTextFeaturizer, ...]
+
+    @property
+    def n_features(self) -> int:
+        return sum(p.n_features for p in self.parts)
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        texts = _check_texts(texts, "UnionFeatures.transform")
+        scale = np.float32(1.0 / np.sqrt(len(self.parts)))
+        return np.concatenate([p.transform(texts) * scale for p in self.parts], axis=1)
+
+
+@dataclass(frozen=True)
+class UnionFeatures(TextFeaturizer):
+    """Several featurisers' columns side by side (e.g. word and character n-gram TF-IDF).
+
+    Each part is fitted on the same train texts; every block is scaled by ``1 / sqrt(len(parts))``,
+    so parts with unit-L2 rows give unit-L2 rows (each part weighs the same in a linear model's
+    dot products, whatever its number of columns).
+
+    Args:
+        parts: the featurisers (instances or :func:`make_featurizer` specs), at least one.
+
+    Raises:
+        ValueError: no parts, or a part that is not a valid featuriser spec.
+    """
+
+    parts: tuple = ()
+
+    def __post_init__(self):
+        if isinstance(self.parts, (str, Mapping)) or not isinstance(self.parts, Sequence):
+            raise ValueError(
+                "UnionFeatures: parts must be a list of featuriser specs, got "
+                f"{type(self.parts).__name__}."
+            )
+        parts = tuple(make_featurizer(p) for p in self.parts)
+        if not parts or any(p is None for p in parts):
+            raise ValueError(
+                "UnionFeatures: parts must be a non-empty list of featurisers (None is not one)."
+            )
+        object.__setattr__(self, "parts", parts)
+
+    def fit(self, texts: Sequence[str]) -> FittedUnion:
+        texts = _check_texts(texts, "UnionFeatures.fit")
+        return FittedUnion(spec=self, parts=tuple(p.fit(texts) for p in self.parts))
+
+
 # ---------------------------------------------------------------------------------- helpers
 
-FEATURIZERS: dict[str, type[TextFeaturizer]] = {"tfidf": TfidfNGrams, "hashed": HashedNGrams}
+FEATURIZERS: dict[str, type[TextFeaturizer]] = {
+    "tfidf": TfidfNGrams,
+    "hashed": HashedNGrams,
+    "union": UnionFeatures,
+}
 """Featuriser names accepted by :func:`make_featurizer` (and the tasks' ``features=`` option)."""
 
 
@@ -315,6 +374,8 @@ def make_featurizer(spec) -> TextFeaturizer | None:
         )
     if "ngram_range" in params:
         params["ngram_range"] = tuple(params["ngram_range"])
+    if name == "union" and isinstance(params.get("parts"), Sequence):
+        params["parts"] = tuple(params["parts"])
     try:
         return FEATURIZERS[name](**params)
     except TypeError as err:
