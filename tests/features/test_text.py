@@ -9,6 +9,7 @@ import pytest
 from tests.reference import text_features_numpy as ref
 from wsbench.features import (
     DEFAULT_TEXT_FEATURES,
+    WORD_CHAR_TEXT_FEATURES,
     HashedNGrams,
     TfidfNGrams,
     UnionFeatures,
@@ -181,15 +182,20 @@ def test_make_featurizer_specs_and_errors():
         TfidfNGrams().fit("one string")
 
 
-def test_real_endmodel_experiment_features_spec_builds():
-    """conf/experiment/real_endmodel.yaml's features node (an OmegaConf mapping with a list of
-    parts) builds the word + char union."""
-    from omegaconf import OmegaConf
-
-    from tests._utils import CONF
-
-    node = OmegaConf.load(CONF / "experiment" / "real_endmodel.yaml").dataset.features
-    f = make_featurizer(node)
+def test_word_char_preset():
+    """features="word_char": the default word TF-IDF and a char 2-5-gram TF-IDF side by side."""
+    f = make_featurizer("word_char")
     assert isinstance(f, UnionFeatures)
-    assert [p.analyzer for p in f.parts] == ["word", "char"]
-    assert all(isinstance(p, TfidfNGrams) for p in f.parts)
+    assert f.parts[0] == make_featurizer("default")
+    assert f.parts[1] == TfidfNGrams(
+        analyzer="char", ngram_range=(2, 5), min_df=2, max_features=10000
+    )
+    assert f == make_featurizer(dict(WORD_CHAR_TEXT_FEATURES))
+    texts = {"train": CORPUS[:3], "valid": CORPUS[3:4], "test": CORPUS[4:]}
+    x = featurize_splits("word_char", texts)
+    word = featurize_splits("default", texts)
+    for split in texts:  # the word block is the default features / sqrt(2)
+        d = word[split].shape[1]
+        np.testing.assert_allclose(x[split][:, :d], word[split] / np.sqrt(2.0), rtol=1e-6)
+    with pytest.raises(ValueError, match="preset name"):
+        make_featurizer("word-char")

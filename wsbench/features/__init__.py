@@ -7,7 +7,8 @@ transforms every split; fitting and transforming are deterministic (no RNG, no P
 - :class:`HashedNGrams` — n-gram counts hashed (CRC-32) into a fixed number of columns, optionally
   idf-weighted with document frequencies from train;
 - :class:`UnionFeatures` — several featurisers' columns side by side (word and character n-grams);
-- :func:`make_featurizer` — a featuriser from a config spec (``"tfidf"``, ``{"name": "hashed",
+- :func:`make_featurizer` — a featuriser from a config spec (a preset ``"default"`` /
+  ``"word_char"``, ``"tfidf"``, ``{"name": "hashed",
   "n_features": 4096}``, an instance, or ``None``);
 - :func:`featurize_splits` — fit on train, transform every split.
 
@@ -22,6 +23,8 @@ Example:
 from ._text import (
     DEFAULT_TEXT_FEATURES,
     FEATURIZERS,
+    PRESETS,
+    WORD_CHAR_TEXT_FEATURES,
     FittedTextFeaturizer,
     HashedNGrams,
     TextFeaturizer,
@@ -38,9 +41,11 @@ __all__ = [
     "FEATURIZERS",
     "FittedTextFeaturizer",
     "HashedNGrams",
+    "PRESETS",
     "TextFeaturizer",
     "TfidfNGrams",
     "UnionFeatures",
+    "WORD_CHAR_TEXT_FEATURES",
     "char_ngrams",
     "featurize_splits",
     "make_featurizer",

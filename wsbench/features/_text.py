@@ -35,6 +35,30 @@ DEFAULT_TEXT_FEATURES: dict[str, Any] = {
 """What the real tasks use when ``features="default"``: word uni+bigram TF-IDF, terms seen in >= 2
 train documents, the 5000 most frequent kept."""
 
+WORD_CHAR_TEXT_FEATURES: dict[str, Any] = {
+    "name": "union",
+    "parts": (
+        dict(DEFAULT_TEXT_FEATURES),
+        {
+            "name": "tfidf",
+            "analyzer": "char",
+            "ngram_range": (2, 5),
+            "min_df": 2,
+            "max_features": 10000,
+        },
+    ),
+}
+"""``features="word_char"``: the default word 1-2-gram TF-IDF beside character 2-5-gram TF-IDF
+(terms in >= 2 train documents, the 10000 most frequent), each block unit-L2 scaled by
+``1 / sqrt(2)`` (:class:`UnionFeatures`). Character n-grams see sub-word cues (URLs, obfuscated or
+misspelt words, digits) that whole-word tokens miss."""
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": DEFAULT_TEXT_FEATURES,
+    "word_char": WORD_CHAR_TEXT_FEATURES,
+}
+"""Named featuriser specs :func:`make_featurizer` accepts as a string."""
+
 
 def _check_range(ngram_range, name: str) -> tuple[int, int]:
     try:
@@ -349,8 +373,9 @@ FEATURIZERS: dict[str, type[TextFeaturizer]] = {
 
 
 def make_featurizer(spec) -> TextFeaturizer | None:
-    """A featuriser from a spec: ``None`` (no features), ``"default"``
-    (:data:`DEFAULT_TEXT_FEATURES`), a name in :data:`FEATURIZERS`, a mapping ``{"name": ...,
+    """A featuriser from a spec: ``None`` (no features), a preset name in :data:`PRESETS`
+    (``"default"``: :data:`DEFAULT_TEXT_FEATURES`, ``"word_char"``: :data:`WORD_CHAR_TEXT_FEATURES`),
+    a name in :data:`FEATURIZERS`, a mapping ``{"name": ...,
     **hyperparameters}`` (e.g. a Hydra config node), or a :class:`TextFeaturizer` instance.
 
     Raises:
@@ -359,7 +384,7 @@ def make_featurizer(spec) -> TextFeaturizer | None:
     if spec is None or isinstance(spec, TextFeaturizer):
         return spec
     if isinstance(spec, str):
-        spec = DEFAULT_TEXT_FEATURES if spec == "default" else {"name": spec}
+        spec = PRESETS.get(spec, {"name": spec})
     if not isinstance(spec, Mapping):
         raise ValueError(
             f"features must be None, 'default', a name in {sorted(FEATURIZERS)}, a mapping "
@@ -370,7 +395,7 @@ def make_featurizer(spec) -> TextFeaturizer | None:
     if name not in FEATURIZERS:
         raise ValueError(
             f"unknown featuriser {name!r}; choose 'name' from {sorted(FEATURIZERS)} "
-            "(or pass 'default')."
+            f"(or pass a preset name from {sorted(PRESETS)})."
         )
     if "ngram_range" in params:
         params["ngram_range"] = tuple(params["ngram_range"])
