@@ -11,11 +11,12 @@ the mean and standard error over seeds of every metric the end-model runner writ
     python paper_figures/table_endmodel_real.py            # -> paper_figures/out/table_endmodel_real.md
 
 Columns (test split, each dataset in its usual metric, ``METRICS``): the label model alone, majority
-vote alone, the end model (logistic regression on the task's default text features) trained on the
-label model's soft labels (noise-aware), on hard majority-vote labels, on the train gold labels
-(upper bound) and on half the valid split's gold labels (dev only); every end model is selected on
-valid. Cells are ``mean ± sem`` over seeds; the noise-aware end model's cell also gives the mean
-over seeds of its per-seed 95% bootstrap interval over test rows. The last columns are the
+vote alone, the end model (logistic regression on word 1-2-gram beside character 2-5-gram TF-IDF,
+the ``word_char`` features) trained on the label model's soft labels (noise-aware), on hard
+majority-vote labels, on the train gold labels (upper bound) and on half the valid split's gold
+labels (dev only); every end model is selected on valid. Cells are ``mean ± sem`` over seeds;
+the noise-aware end model's cell also gives the mean over seeds of its per-seed 95% bootstrap
+interval over test rows. The last columns are the
 modelling-advantage estimate from the train ``L`` alone (``wsbench.lf.expected_advantage``) and the
 measured label-model minus majority-vote test accuracy. No JAX and no wsbench import (except
 ``--export``).
@@ -117,7 +118,7 @@ def markdown(df: pd.DataFrame) -> str:
     notes = [
         "",
         "Test split, percent, mean ± sem over seeds; [lo, hi]: mean per-seed 95% bootstrap "
-        "interval over test rows. EM = logistic regression on the task's default features, "
+        "interval over test rows. EM = logistic regression on word + char n-gram TF-IDF, "
         "selected on valid. Advantage estimate from the train L alone; sign agrees: estimate > "
         f"{100 * THRESHOLD:.0f} points iff the label model beats MV on test accuracy "
         f"({sum(agree)}/{len(agree)} rows).",

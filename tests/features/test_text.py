@@ -9,8 +9,10 @@ import pytest
 from tests.reference import text_features_numpy as ref
 from wsbench.features import (
     DEFAULT_TEXT_FEATURES,
+    WORD_CHAR_TEXT_FEATURES,
     HashedNGrams,
     TfidfNGrams,
+    UnionFeatures,
     char_ngrams,
     featurize_splits,
     make_featurizer,
@@ -74,6 +76,64 @@ def test_tfidf_fits_on_train_only_and_max_features():
     assert top.vocabulary == ("my", "song")
 
 
+@pytest.mark.parametrize("max_features", [None, 12])
+def test_char_tfidf_matches_reference(max_features):
+    train, other = CORPUS[:4], CORPUS[4:] + ["zzz"]
+    vocab, expected = ref.tfidf(
+        train, train + other, 2, 4, min_df=2, analyzer="char", max_features=max_features
+    )
+    fitted = TfidfNGrams(
+        analyzer="char", ngram_range=(2, 4), min_df=2, max_features=max_features
+    ).fit(train)
+    assert list(fitted.vocabulary) == vocab
+    np.testing.assert_allclose(fitted.transform(train + other), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_union_matches_reference_blocks():
+    """Word and char TF-IDF side by side, each block / sqrt(2): unit rows, fitted on train only."""
+    train, texts = CORPUS[:3], CORPUS + ["zzz"]
+    _, word = ref.tfidf(train, texts, 1, 2, min_df=1)
+    _, char = ref.tfidf(train, texts, 2, 3, min_df=2, analyzer="char")
+    expected = np.concatenate([word, char], axis=1) / np.sqrt(2.0)
+    spec = {
+        "name": "union",
+        "parts": [
+            {"name": "tfidf", "ngram_range": [1, 2]},
+            {"name": "tfidf", "analyzer": "char", "ngram_range": [2, 3], "min_df": 2},
+        ],
+    }
+    union = make_featurizer(spec)
+    assert union == UnionFeatures(
+        parts=(
+            TfidfNGrams(ngram_range=(1, 2)),
+            TfidfNGrams(analyzer="char", ngram_range=(2, 3), min_df=2),
+        )
+    )
+    fitted = union.fit(train)
+    x = fitted.transform(texts)
+    assert x.dtype == np.float32 and x.shape == expected.shape == (6, fitted.n_features)
+    np.testing.assert_allclose(x, expected, rtol=1e-5, atol=1e-7)
+    # rows with known n-grams in both blocks are unit L2; "zzz" knows none: a zero row, not NaN
+    np.testing.assert_allclose(np.linalg.norm(x[:3], axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(x[-1], 0.0)
+    # a single part is that part unchanged
+    one = UnionFeatures(parts=("tfidf",)).fit(train).transform(texts)
+    np.testing.assert_allclose(one, TfidfNGrams().fit(train).transform(texts), rtol=1e-6)
+
+
+def test_union_errors():
+    with pytest.raises(ValueError, match="non-empty list"):
+        UnionFeatures(parts=())
+    with pytest.raises(ValueError, match="non-empty list"):
+        UnionFeatures(parts=(None,))
+    with pytest.raises(ValueError, match="list of featuriser specs"):
+        UnionFeatures(parts="tfidf")
+    with pytest.raises(ValueError, match="unknown featuriser 'bow'"):
+        make_featurizer({"name": "union", "parts": ["bow"]})
+    with pytest.raises(TypeError, match="sequence of strings"):
+        UnionFeatures(parts=("tfidf",)).fit("one string")
+
+
 @pytest.mark.parametrize("d", [7, 64])
 def test_hashed_matches_reference(d):
     fitted = HashedNGrams(n_features=d, ngram_range=(1, 2)).fit(CORPUS[:2])
@@ -120,3 +180,22 @@ def test_make_featurizer_specs_and_errors():
         TfidfNGrams().fit(["a text", 3])
     with pytest.raises(TypeError, match="sequence of strings"):
         TfidfNGrams().fit("one string")
+
+
+def test_word_char_preset():
+    """features="word_char": the default word TF-IDF and a char 2-5-gram TF-IDF side by side."""
+    f = make_featurizer("word_char")
+    assert isinstance(f, UnionFeatures)
+    assert f.parts[0] == make_featurizer("default")
+    assert f.parts[1] == TfidfNGrams(
+        analyzer="char", ngram_range=(2, 5), min_df=2, max_features=10000
+    )
+    assert f == make_featurizer(dict(WORD_CHAR_TEXT_FEATURES))
+    texts = {"train": CORPUS[:3], "valid": CORPUS[3:4], "test": CORPUS[4:]}
+    x = featurize_splits("word_char", texts)
+    word = featurize_splits("default", texts)
+    for split in texts:  # the word block is the default features / sqrt(2)
+        d = word[split].shape[1]
+        np.testing.assert_allclose(x[split][:, :d], word[split] / np.sqrt(2.0), rtol=1e-6)
+    with pytest.raises(ValueError, match="preset name"):
+        make_featurizer("word-char")

@@ -6,7 +6,9 @@ transforms every split; fitting and transforming are deterministic (no RNG, no P
 - :class:`TfidfNGrams` — TF-IDF over word or character n-grams, vocabulary and idf from train;
 - :class:`HashedNGrams` — n-gram counts hashed (CRC-32) into a fixed number of columns, optionally
   idf-weighted with document frequencies from train;
-- :func:`make_featurizer` — a featuriser from a config spec (``"tfidf"``, ``{"name": "hashed",
+- :class:`UnionFeatures` — several featurisers' columns side by side (word and character n-grams);
+- :func:`make_featurizer` — a featuriser from a config spec (a preset ``"default"`` /
+  ``"word_char"``, ``"tfidf"``, ``{"name": "hashed",
   "n_features": 4096}``, an instance, or ``None``);
 - :func:`featurize_splits` — fit on train, transform every split.
 
@@ -21,10 +23,13 @@ Example:
 from ._text import (
     DEFAULT_TEXT_FEATURES,
     FEATURIZERS,
+    PRESETS,
+    WORD_CHAR_TEXT_FEATURES,
     FittedTextFeaturizer,
     HashedNGrams,
     TextFeaturizer,
     TfidfNGrams,
+    UnionFeatures,
     char_ngrams,
     featurize_splits,
     make_featurizer,
@@ -36,8 +41,11 @@ __all__ = [
     "FEATURIZERS",
     "FittedTextFeaturizer",
     "HashedNGrams",
+    "PRESETS",
     "TextFeaturizer",
     "TfidfNGrams",
+    "UnionFeatures",
+    "WORD_CHAR_TEXT_FEATURES",
     "char_ngrams",
     "featurize_splits",
     "make_featurizer",

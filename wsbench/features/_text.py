@@ -35,6 +35,30 @@ DEFAULT_TEXT_FEATURES: dict[str, Any] = {
 """What the real tasks use when ``features="default"``: word uni+bigram TF-IDF, terms seen in >= 2
 train documents, the 5000 most frequent kept."""
 
+WORD_CHAR_TEXT_FEATURES: dict[str, Any] = {
+    "name": "union",
+    "parts": (
+        dict(DEFAULT_TEXT_FEATURES),
+        {
+            "name": "tfidf",
+            "analyzer": "char",
+            "ngram_range": (2, 5),
+            "min_df": 2,
+            "max_features": 10000,
+        },
+    ),
+}
+"""``features="word_char"``: the default word 1-2-gram TF-IDF beside character 2-5-gram TF-IDF
+(terms in >= 2 train documents, the 10000 most frequent), each block unit-L2 scaled by
+``1 / sqrt(2)`` (:class:`UnionFeatures`). Character n-grams see sub-word cues (URLs, obfuscated or
+misspelt words, digits) that whole-word tokens miss."""
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": DEFAULT_TEXT_FEATURES,
+    "word_char": WORD_CHAR_TEXT_FEATURES,
+}
+"""Named featuriser specs :func:`make_featurizer` accepts as a string."""
+
 
 def _check_range(ngram_range, name: str) -> tuple[int, int]:
     try:
@@ -283,15 +307,75 @@ class HashedNGrams(TextFeaturizer):
         return FittedHashed(spec=self, idf=idf)
 
 
+# ------------------------------------------------------------------------------------- union
+
+
+@dataclass(frozen=True)
+class FittedUnion(FittedTextFeaturizer):
+    """A fitted :class:`UnionFeatures`: the fitted parts, their columns side by side."""
+
+    spec: "UnionFeatures"
+    parts: tuple[FittedTextFeaturizer, ...]
+
+    @property
+    def n_features(self) -> int:
+        return sum(p.n_features for p in self.parts)
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        texts = _check_texts(texts, "UnionFeatures.transform")
+        scale = np.float32(1.0 / np.sqrt(len(self.parts)))
+        return np.concatenate([p.transform(texts) * scale for p in self.parts], axis=1)
+
+
+@dataclass(frozen=True)
+class UnionFeatures(TextFeaturizer):
+    """Several featurisers' columns side by side (e.g. word and character n-gram TF-IDF).
+
+    Each part is fitted on the same train texts; every block is scaled by ``1 / sqrt(len(parts))``,
+    so parts with unit-L2 rows give unit-L2 rows (each part weighs the same in a linear model's
+    dot products, whatever its number of columns).
+
+    Args:
+        parts: the featurisers (instances or :func:`make_featurizer` specs), at least one.
+
+    Raises:
+        ValueError: no parts, or a part that is not a valid featuriser spec.
+    """
+
+    parts: tuple = ()
+
+    def __post_init__(self):
+        if isinstance(self.parts, (str, Mapping)) or not isinstance(self.parts, Sequence):
+            raise ValueError(
+                "UnionFeatures: parts must be a list of featuriser specs, got "
+                f"{type(self.parts).__name__}."
+            )
+        parts = tuple(make_featurizer(p) for p in self.parts)
+        if not parts or any(p is None for p in parts):
+            raise ValueError(
+                "UnionFeatures: parts must be a non-empty list of featurisers (None is not one)."
+            )
+        object.__setattr__(self, "parts", parts)
+
+    def fit(self, texts: Sequence[str]) -> FittedUnion:
+        texts = _check_texts(texts, "UnionFeatures.fit")
+        return FittedUnion(spec=self, parts=tuple(p.fit(texts) for p in self.parts))
+
+
 # ---------------------------------------------------------------------------------- helpers
 
-FEATURIZERS: dict[str, type[TextFeaturizer]] = {"tfidf": TfidfNGrams, "hashed": HashedNGrams}
+FEATURIZERS: dict[str, type[TextFeaturizer]] = {
+    "tfidf": TfidfNGrams,
+    "hashed": HashedNGrams,
+    "union": UnionFeatures,
+}
 """Featuriser names accepted by :func:`make_featurizer` (and the tasks' ``features=`` option)."""
 
 
 def make_featurizer(spec) -> TextFeaturizer | None:
-    """A featuriser from a spec: ``None`` (no features), ``"default"``
-    (:data:`DEFAULT_TEXT_FEATURES`), a name in :data:`FEATURIZERS`, a mapping ``{"name": ...,
+    """A featuriser from a spec: ``None`` (no features), a preset name in :data:`PRESETS`
+    (``"default"``: :data:`DEFAULT_TEXT_FEATURES`, ``"word_char"``: :data:`WORD_CHAR_TEXT_FEATURES`),
+    a name in :data:`FEATURIZERS`, a mapping ``{"name": ...,
     **hyperparameters}`` (e.g. a Hydra config node), or a :class:`TextFeaturizer` instance.
 
     Raises:
@@ -300,7 +384,7 @@ def make_featurizer(spec) -> TextFeaturizer | None:
     if spec is None or isinstance(spec, TextFeaturizer):
         return spec
     if isinstance(spec, str):
-        spec = DEFAULT_TEXT_FEATURES if spec == "default" else {"name": spec}
+        spec = PRESETS.get(spec, {"name": spec})
     if not isinstance(spec, Mapping):
         raise ValueError(
             f"features must be None, 'default', a name in {sorted(FEATURIZERS)}, a mapping "
@@ -311,10 +395,12 @@ def make_featurizer(spec) -> TextFeaturizer | None:
     if name not in FEATURIZERS:
         raise ValueError(
             f"unknown featuriser {name!r}; choose 'name' from {sorted(FEATURIZERS)} "
-            "(or pass 'default')."
+            f"(or pass a preset name from {sorted(PRESETS)})."
         )
     if "ngram_range" in params:
         params["ngram_range"] = tuple(params["ngram_range"])
+    if name == "union" and isinstance(params.get("parts"), Sequence):
+        params["parts"] = tuple(params["parts"])
     try:
         return FEATURIZERS[name](**params)
     except TypeError as err:
