@@ -13,12 +13,14 @@ from ._base import (
 from ._image import CNN, FittedImageClassifier, ResNet
 from ._logreg import LogisticRegression
 from ._mlp import MLP
-from ._select import select_on_valid
+from ._select import SELECT_KEYS, grid_candidates, select_on_valid
 from ._text import FittedTextClassifier, TextCNN
 from ._train import adamw, train_classifier
 from .losses import soft_cross_entropy, votes_weight
 
 __all__ = [
+    "SELECT_KEYS",
+    "grid_candidates",
     "CNN",
     "MLP",
     "FittedImageClassifier",

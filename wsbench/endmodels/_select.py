@@ -4,7 +4,10 @@ Early stopping is expressed as selection over candidates that differ in ``n_step
 loop has a static number of steps), so no test item is ever read and the cost is fixed in advance.
 """
 
+import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -83,3 +86,21 @@ def select_on_valid(
     safe = np.where(np.isnan(scores), np.inf if metric in LOWER_IS_BETTER else -np.inf, scores)
     best = int(np.argmin(safe) if metric in LOWER_IS_BETTER else np.argmax(safe))
     return fitted_all[best], best, scores
+
+
+SELECT_KEYS = ("lr", "weight_decay", "n_steps")
+"""End-model hyperparameters ``cfg.select`` may list (the candidates are their product)."""
+
+
+def grid_candidates(endmodel: AbstractEndModel, grid: dict[str, Any]) -> list[AbstractEndModel]:
+    """``endmodel`` with every combination of ``grid``'s values (lr/weight_decay as arrays, so
+    candidates that differ only in them share one compiled program)."""
+    names = list(grid)
+    out = []
+    for combo in itertools.product(*(grid[k] for k in names)):
+        kw = {
+            k: (int(v) if k == "n_steps" else jnp.asarray(v, jnp.float32))
+            for k, v in zip(names, combo, strict=True)
+        }
+        out.append(dataclasses.replace(endmodel, **kw))
+    return out

@@ -32,8 +32,6 @@ names a slice builder, per-slice test scores ``slice/<name>/<model>_<metric>``
 (``wsbench.metrics.slice_metrics``).
 """
 
-import dataclasses
-import itertools
 import logging
 import os
 from typing import Any
@@ -48,7 +46,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from .. import metrics
 from ..data import Split
-from ..endmodels import AbstractEndModel, select_on_valid, votes_weight
+from ..endmodels import (
+    SELECT_KEYS,
+    AbstractEndModel,
+    grid_candidates,
+    select_on_valid,
+    votes_weight,
+)
 from ..labelmodels import MajorityVote
 from ..lf import expected_advantage
 from ..synthetic import dataset_with_features
@@ -232,24 +236,6 @@ def _scale_point(
     return jax.vmap(one)(keys)
 
 
-SELECT_KEYS = ("lr", "weight_decay", "n_steps")
-"""End-model hyperparameters ``cfg.select`` may list (the candidates are their product)."""
-
-
-def _candidates(endmodel: AbstractEndModel, grid: dict[str, Any]) -> list[AbstractEndModel]:
-    """``endmodel`` with every combination of ``grid``'s values (lr/weight_decay as arrays, so
-    candidates that differ only in them share one compiled program)."""
-    names = list(grid)
-    out = []
-    for combo in itertools.product(*(grid[k] for k in names)):
-        kw = {
-            k: (int(v) if k == "n_steps" else jnp.asarray(v, jnp.float32))
-            for k, v in zip(names, combo, strict=True)
-        }
-        out.append(dataclasses.replace(endmodel, **kw))
-    return out
-
-
 def _select_point(
     estimator,
     endmodel,
@@ -267,7 +253,7 @@ def _select_point(
     """Every metric per seed (lists of length ``len(keys)``) with end models selected on valid."""
     pool, valid, test = data.train, data.valid, data.test
     k = data.n_classes
-    candidates = _candidates(endmodel, grid)
+    candidates = grid_candidates(endmodel, grid)
     out: dict[str, list[float]] = {}
 
     def put(name, value):

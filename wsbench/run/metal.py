@@ -56,7 +56,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .. import metrics
 from ..data import WeakLabels, class_frequencies
-from ..endmodels import select_on_valid
+from ..endmodels import SELECT_KEYS, grid_candidates, select_on_valid
 from ..labelmodels import MajorityVote
 from ..multitask import (
     MultitaskDataset,
@@ -70,8 +70,6 @@ from ..multitask import (
     task_marginals,
 )
 from .build import build, check_groups, check_seeds, is_int, where
-from .endmodel import SELECT_KEYS
-from .endmodel import _candidates as candidates_from_grid
 from .job import Job
 from .seeding import named_key, root_key
 
@@ -116,7 +114,7 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     metric_names = tuple(cfg.metrics)
     n_boot = int(cfg.bootstrap)
     grid = None if cfg.get("select") is None else OmegaConf.to_container(cfg.select, resolve=True)
-    select = None if grid is None else (candidates_from_grid(endmodel, grid), grid)
+    select = None if grid is None else (grid_candidates(endmodel, grid), grid)
 
     per_seed: list[dict[str, float]] = []
     for s, key in enumerate(keys):
