@@ -1,6 +1,7 @@
 """Test helpers: the conf/ registry of estimators, config instantiation, tree comparisons."""
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,19 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONF = REPO_ROOT / "conf"
+MIRROR = Path(os.environ.get("WSBENCH_DATA_MIRROR") or REPO_ROOT.parent / "shared" / "datasets")
+"""The real-data mirror the tests read (``WSBENCH_DATA_MIRROR``, else ``../shared/datasets``)."""
+
+
+def needs_mirror(dataset: str):
+    """Skip unless the mirror holds ``dataset`` (the reason names the mirror, so that CI's
+    ``WSBENCH_REQUIRE_REAL_DATA=1`` turns the skip into a failure: ``tests/conftest.py``)."""
+    import pytest
+
+    return pytest.mark.skipif(
+        not (MIRROR / dataset).is_dir(),
+        reason=f"no {dataset} in the dataset mirror {MIRROR} (set WSBENCH_DATA_MIRROR)",
+    )
 
 
 def load_figure_script(name: str, folder: Path | None = None):

@@ -290,3 +290,8 @@ def test_split_components_rejects_edges_across_groups():
     i, j = weak.lfs_of(0)[0], weak.lfs_of(1)[0]
     with pytest.raises(ValueError, match="unrelated task groups"):
         MultitaskMatrixCompletion(n_iter=5, edges=((i, j),)).fit(weak, key=jr.key(0))
+
+
+def test_split_components_must_be_a_bool():
+    with pytest.raises(TypeError, match="split_components must be True or False"):
+        MultitaskMatrixCompletion(split_components="yes")

@@ -7,7 +7,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from tests._utils import CONF
-from wsbench.labelmodels import DawidSkene, MatrixCompletion
+from wsbench.labelmodels import DawidSkene, MajorityVote, MatrixCompletion
 from wsbench.run import recovery
 from wsbench.synthetic import sample_independent
 
@@ -79,6 +79,16 @@ def test_chunked_seeds_match_vmapped(key):
         np.testing.assert_allclose(whole[name], chunked[name], atol=1e-5)
     assert recovery.seed_batch_size(10**6, 10, 10, 2e7) == 2
     assert recovery.seed_batch_size(100, 10, 10, 2e7) is None
+
+
+def test_non_generative_estimator_is_a_clear_error(key):
+    """An estimator whose fit has no confusions() (e.g. one a glob sweep picked up) says how to
+    leave it out of the sweep, instead of failing inside the traced fit."""
+    dk, fk = jr.split(jr.fold_in(key, 0), 2), jr.split(jr.fold_in(key, 1), 2)
+    with pytest.raises(ValueError, match=r"needs a generative label model.*glob\(\*,exclude="):
+        recovery.recovery_at(
+            MajorityVote(), lambda k, n: sample_independent(k, n=n, m=5), 50, dk, fk
+        )
 
 
 def test_edges_go_only_to_estimators_with_an_edges_field():

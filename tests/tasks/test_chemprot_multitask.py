@@ -1,21 +1,14 @@
 """The hierarchical ChemProt task: gold and LF mapping to (relation, type), splits, counts."""
 
-import os
-from pathlib import Path
-
 import jax.random as jr
 import numpy as np
 import pytest
 
+from tests._utils import MIRROR, needs_mirror
 from wsbench.multitask import MultitaskMatrixCompletion
 from wsbench.tasks import chemprot_multitask as cpm
 
-REPO = Path(__file__).resolve().parents[2]
-MIRROR = Path(os.environ.get("WSBENCH_DATA_MIRROR") or REPO.parent / "shared" / "datasets")
-needs_mirror = pytest.mark.skipif(
-    not (MIRROR / "wrench_chemprot").is_dir(),
-    reason=f"no wrench_chemprot in the dataset mirror {MIRROR} (set WSBENCH_DATA_MIRROR)",
-)
+needs_chemprot = needs_mirror("wrench_chemprot")
 
 
 def test_gold_maps_not_to_no_relation_and_types_under_relation():
@@ -40,7 +33,7 @@ def test_lf_votes_go_to_the_task_they_vote_on():
         cpm.task_votes(np.array([[9, 9, 1]]), lf_task)
 
 
-@needs_mirror
+@needs_chemprot
 def test_chemprot_splits_counts_and_lf_map():
     data = cpm.make_chemprot_multitask(mirror=str(MIRROR))
     sizes = {s: getattr(data, s).n for s in ("train", "valid", "test")}

@@ -1,13 +1,11 @@
 """The hierarchical IU chest X-ray task: gold derivation, LFs at both levels, per-task LF summary."""
 
-import os
-from pathlib import Path
-
 import jax.random as jr
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests._utils import MIRROR, needs_mirror
 from wsbench.lf import apply_lfs
 from wsbench.multitask import (
     MultitaskMajorityVote,
@@ -18,12 +16,7 @@ from wsbench.multitask import (
 from wsbench.tasks import chest_xray
 from wsbench.tasks import chest_xray_multitask as cxm
 
-REPO = Path(__file__).resolve().parents[2]
-MIRROR = Path(os.environ.get("WSBENCH_DATA_MIRROR") or REPO.parent / "shared" / "datasets")
-needs_mirror = pytest.mark.skipif(
-    not (MIRROR / "iu_chest_xray_reports").is_dir(),
-    reason=f"no iu_chest_xray_reports in the dataset mirror {MIRROR} (set WSBENCH_DATA_MIRROR)",
-)
+needs_reports = needs_mirror("iu_chest_xray_reports")
 
 
 def test_finding_family_priority():
@@ -55,7 +48,7 @@ def test_fine_lfs_respect_negation_and_section():
     assert len(cxm.LF_TASK) == len(cxm.LFS) == 25
 
 
-@needs_mirror
+@needs_reports
 def test_valid_split_lf_summary_per_task():
     """Builds the valid split only; prints the per-task LF summary (coverage / accuracy)."""
     folder = MIRROR / "iu_chest_xray_reports"
@@ -94,7 +87,7 @@ def test_valid_split_lf_summary_per_task():
 
 
 @pytest.mark.slow
-@needs_mirror
+@needs_reports
 def test_full_dataset(tmp_path):
     ds = cxm.make_chest_xray_multitask(mirror=str(MIRROR), data_dir=str(tmp_path))
     assert (ds.train.n, ds.valid.n, ds.test.n) == (2321, 730, 800)

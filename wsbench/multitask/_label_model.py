@@ -168,6 +168,11 @@ class MultitaskMatrixCompletion(AbstractMultitaskLabelModel):
             raise ValueError(
                 f"class_balance_from must be one of {BALANCE_MODES}, got {self.class_balance_from!r}."
             )
+        if not isinstance(self.split_components, (bool, np.bool_)):
+            raise TypeError(
+                "MultitaskMatrixCompletion.split_components must be True or False, got "
+                f"{self.split_components!r}."
+            )
         self.core(one_task=True)  # the single-task model validates the shared hyperparameters
 
     def core(self, *, one_task: bool, class_balance_from: str | None = None) -> MatrixCompletion:
