@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 OUT = HERE / "out" / "fig_tanda.png"
 POLICIES = ("none", "basic", "heuristic", "mean_field", "lstm")
-SUFFIXES = ("_tf_probs", "_transitions")
+SUFFIXES = ("_tf_probs", "_transitions", "_seeds")
 NEEDED = {"task", "policy", "test/accuracy", "test/accuracy_sem", "n_seeds"}
 
 

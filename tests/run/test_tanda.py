@@ -81,6 +81,17 @@ def test_smoke_run_is_skipped_when_complete_and_exports(smoke, tmp_path):
     assert len(trans) == 5 * 4 and set(trans["from"]) == {*cfg.tfs.names, "start"}
     with np.load(files["samples"]) as z:
         assert set(z.files) == {*POLICIES, "original"}
+    seeds = pd.read_csv(files["seeds"])
+    assert len(seeds) == 2 * len(POLICIES) and set(seeds["seed_index"]) == {0, 1}
+    for base in ("none", "heuristic"):
+        assert (seeds.loc[seeds["policy"] == base, f"paired_vs_{base}"] == 0).all()
+        own = seeds.pivot(index="seed_index", columns="policy", values="test/accuracy")
+        diff = (own["lstm"] - own[base]).to_numpy()  # the same seed's two accuracies
+        row = acc[acc["policy"] == "lstm"].iloc[0]
+        assert row[f"paired_vs_{base}"] == pytest.approx(diff.mean(), abs=1e-6)
+        assert row[f"paired_vs_{base}_sem"] == pytest.approx(
+            diff.std(ddof=1) / np.sqrt(2), abs=1e-6
+        )
 
 
 @pytest.mark.parametrize(

@@ -204,10 +204,13 @@ def _discriminator(task, width: int, key):
 def export(name_or_dir: str | os.PathLike, prefix: str | os.PathLike) -> dict[str, Path]:
     """Write the files ``paper_figures/fig_tanda.py`` reads from a finished TANDA sweep.
 
-    ``<prefix>.csv``: test accuracy (mean, sem, n_seeds) and mean TANDA / fit seconds per
-    (task, policy, endmodel); ``<prefix>_tf_probs.csv``: the mean-field TF frequencies (mean and sem
+    ``<prefix>.csv``: test accuracy (mean, sem, n_seeds), the paired differences to ``none`` and
+    ``heuristic`` (mean and sem over seeds) and mean TANDA / fit seconds per (task, policy,
+    endmodel); ``<prefix>_tf_probs.csv``: the mean-field TF frequencies (mean and sem
     over seeds, one row per TF); ``<prefix>_transitions.csv``: the LSTM's transition matrix
-    (mean over seeds; rows ``from`` = a TF or ``start``); ``<prefix>_samples.npz``: seed 0's
+    (mean over seeds; rows ``from`` = a TF or ``start``); ``<prefix>_seeds.csv``: every seed's
+    accuracy with its paired difference to ``none`` and ``heuristic`` (:func:`per_seed`);
+    ``<prefix>_samples.npz``: seed 0's
     augmented images per policy (uint8), for the image grid.
     """
     df = results.load(name_or_dir)
@@ -217,9 +220,16 @@ def export(name_or_dir: str | os.PathLike, prefix: str | os.PathLike) -> dict[st
     table = results.aggregate(df, ["task", "policy", "endmodel"], ["test/accuracy"])
     secs = df.groupby(["task", "policy", "endmodel"])[["tanda_seconds", "fit_seconds"]].mean()
     table = table.merge(secs.reset_index(), on=["task", "policy", "endmodel"])
+    seeds = per_seed(df)
+    paired = seeds.groupby(["task", "policy", "endmodel"])[
+        ["paired_vs_none", "paired_vs_heuristic"]
+    ]
+    sem = paired.sem(ddof=1).add_suffix("_sem")
+    table = table.merge(paired.mean().join(sem).reset_index(), on=["task", "policy", "endmodel"])
     order = {p: i for i, p in enumerate(POLICIES)}
     table = table.sort_values(["task", "policy"], key=lambda c: c.map(lambda v: order.get(v, v)))
     out["accuracy"] = _write_csv(table, Path(f"{prefix}.csv"))
+    out["seeds"] = _write_csv(seeds, Path(f"{prefix}_seeds.csv"))
 
     for kind, policy in (("tf_probs", "mean_field"), ("transitions", "lstm")):
         part = df[(df["policy"] == policy) & df[kind].notna()]
@@ -249,6 +259,28 @@ def export(name_or_dir: str | os.PathLike, prefix: str | os.PathLike) -> dict[st
         np.savez_compressed(path, **samples)
         out["samples"] = path
     return out
+
+
+def per_seed(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (task, policy, endmodel, seed): ``test/accuracy``, the training loss and times,
+    and ``paired_vs_none`` / ``paired_vs_heuristic``: the difference to that policy's accuracy on
+    the same seed. Within a seed every policy trains from the same initialisation with the same
+    minibatches, so the paired differences carry less seed noise than the two means do."""
+    df = df.rename(columns={"cfg.seed": "seed"})
+    if "seed" not in df.columns:
+        df = df.assign(seed=0)
+    keys = ["task", "endmodel", "seed", "seed_index"]
+    cols = ["test/accuracy", "train/final_loss", "fit_seconds", "tanda_seconds"]
+    frame = df[[*keys[:2], "policy", *keys[2:], *cols]]
+    for base in ("none", "heuristic"):
+        ref = frame[frame["policy"] == base][[*keys, "test/accuracy"]]
+        ref = ref.rename(columns={"test/accuracy": f"_{base}"})
+        frame = frame.merge(ref, on=keys, how="left")
+        frame[f"paired_vs_{base}"] = frame["test/accuracy"] - frame.pop(f"_{base}")
+    order = {p: i for i, p in enumerate(POLICIES)}
+    return frame.sort_values(
+        ["task", "policy", "seed", "seed_index"], key=lambda c: c.map(lambda v: order.get(v, v))
+    ).reset_index(drop=True)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
