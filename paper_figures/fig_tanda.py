@@ -3,7 +3,8 @@
 Data: ``paper_figures/data/tanda_<task>.csv`` (+ ``_tf_probs.csv``, ``_transitions.csv``,
 ``_samples.npz``), written by ``wsbench.run.tanda.export`` from ``experiments/tanda.py
 experiment=tanda_<task>`` (commands in the experiment files' headers). One row of panels per task:
-(a) test accuracy per policy, mean over seeds with 95% t-interval error bars; (b) a grid of the
+(a) the task's reported metric per policy (``metric`` column: accuracy, or F1 for an imbalanced task
+such as spouse), mean over seeds with 95% t-interval error bars over the seeds; (b) a grid of the
 first labelled images (top row: originals) and their augmented copies under each policy (seed 0);
 (c) the mean-field generator's learned TF frequencies (dashed: uniform = the heuristic policy);
 (d) the LSTM generator's transition matrix P(next TF | previous TF), last row the first step.
@@ -57,20 +58,22 @@ def load(stem: str, data: str | Path = DATA) -> dict:
 
 
 def _accuracy(ax, acc: pd.DataFrame, title: str) -> None:
-    half = stats.t.ppf(0.975, np.maximum(acc["n_seeds"] - 1, 1)) * acc["test/accuracy_sem"]
+    metric = str(acc["metric"].iloc[0]) if "metric" in acc.columns else "accuracy"
+    col = f"test/{metric}"
+    half = stats.t.ppf(0.975, np.maximum(acc["n_seeds"] - 1, 1)) * acc[f"{col}_sem"]
     x = np.arange(len(acc))
     ax.bar(
         x,
-        100 * acc["test/accuracy"],
+        100 * acc[col],
         yerr=100 * half,
         color=[style.color(p) for p in acc["policy"]],
         capsize=2,
     )
     ax.set_xticks(x, [style.label(p) for p in acc["policy"]], rotation=30, ha="right")
-    lo = 100 * float((acc["test/accuracy"] - half).min())
-    hi = 100 * float((acc["test/accuracy"] + half).max())
+    lo = 100 * float((acc[col] - half).min())
+    hi = 100 * float((acc[col] + half).max())
     ax.set_ylim(max(0.0, lo - 5), min(100.0, hi + 3))
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel(f"test {'F1' if metric == 'f1' else metric} (%)")
     ax.set_title(f"{title} (n={int(acc['n_seeds'].min())} seeds)")
 
 

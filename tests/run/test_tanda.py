@@ -37,6 +37,7 @@ def test_smoke_run_writes_a_row_per_policy_and_seed(smoke):
     assert sorted(df["policy"].unique()) == sorted(POLICIES)
     assert sorted(df["seed_index"].unique()) == [0, 1]
     assert df["test/accuracy"].between(0, 1).all() and np.isfinite(df["train/final_loss"]).all()
+    assert df["test/f1"].between(0, 1).all()  # recorded whatever cfg.metric reports
     learned = df["policy"].isin(["mean_field", "lstm"])
     assert np.isfinite(df.loc[learned, "tanda_seconds"]).all()
     assert df.loc[~learned, "tanda_seconds"].isna().all()
@@ -75,6 +76,7 @@ def test_smoke_run_is_skipped_when_complete_and_exports(smoke, tmp_path):
     acc = pd.read_csv(files["accuracy"])
     assert list(acc["policy"]) == list(POLICIES)  # in the canonical order
     assert (acc["n_seeds"] == 2).all() and {"test/accuracy_sem", "tanda_seconds"} <= set(acc)
+    assert (acc["metric"] == "accuracy").all() and "test/f1_sem" in acc
     probs = pd.read_csv(files["tf_probs"])
     assert list(probs["tf"]) == list(cfg.tfs.names) and abs(probs["prob"].sum() - 1) < 1e-4
     trans = pd.read_csv(files["transitions"])
@@ -102,6 +104,7 @@ def test_smoke_run_is_skipped_when_complete_and_exports(smoke, tmp_path):
         ("objective=mean_field", "objective"),
         ("seq_len=0", "seq_len"),
         ("seeds=0", "seeds"),
+        ("metric=roc_auc", "metric"),
     ],
 )
 def test_config_errors(override, match, tmp_path):
@@ -125,3 +128,19 @@ def test_experiment_files_compose():
     assert c.endmodel._target_.endswith("ResNet") and c.task.n_labelled == 5000
     assert p.task._target_.endswith("make_pneumoniamnist") and p.tfs.kind == "grayscale"
     assert list(c.policies) == list(POLICIES) == list(p.policies)
+
+
+def test_metric_f1_is_what_the_summary_and_export_report(tmp_path):
+    """``metric=f1`` (the spouse task's): the summary, the objective and the paired differences of
+    the export are F1, not accuracy (a constant scores 92% accuracy on spouse)."""
+    cfg = _cfg("metric=f1", "policies=[none,heuristic]", "objective=heuristic", "seeds=1")
+    summary = tanda.run(cfg, out_dir=tmp_path / "run")
+    df = pd.read_parquet(tmp_path / "run" / "results.parquet")
+    f1 = df.set_index("policy")["test/f1"]
+    assert summary["test/f1/none"] == pytest.approx(f1["none"])
+    assert summary["objective"] == pytest.approx(f1["heuristic"])
+    assert not any(k.startswith("test/accuracy/") for k in summary)
+    files = tanda.export(tmp_path / "run", tmp_path / "out" / "tanda_t")
+    acc = pd.read_csv(files["accuracy"]).set_index("policy")
+    assert (acc["metric"] == "f1").all()
+    assert acc.loc["heuristic", "paired_vs_none"] == pytest.approx(f1["heuristic"] - f1["none"])

@@ -9,8 +9,8 @@ from tests._utils import load_figure_script
 POLICIES = ["lstm", "none", "basic", "heuristic", "mean_field"]  # unsorted on purpose
 
 
-def _write(folder, stem, with_extras=True):
-    pd.DataFrame(
+def _write(folder, stem, with_extras=True, metric=None):
+    table = pd.DataFrame(
         {
             "task": "t",
             "policy": POLICIES,
@@ -19,7 +19,10 @@ def _write(folder, stem, with_extras=True):
             "test/accuracy_sem": [0.01, 0.02, 0.01, 0.01, 0.02],
             "n_seeds": 3,
         }
-    ).to_csv(folder / f"{stem}.csv", index=False)
+    )
+    if metric is not None:  # a table that reports F1 (tanda.export's metric column)
+        table = table.assign(**{"metric": metric, "test/f1": 0.3, "test/f1_sem": 0.02})
+    table.to_csv(folder / f"{stem}.csv", index=False)
     if not with_extras:
         return
     names = ["a", "b", "c"]
@@ -37,9 +40,13 @@ def _write(folder, stem, with_extras=True):
 def test_fig_tanda_renders_every_task(tmp_path):
     fig = load_figure_script("fig_tanda")
     _write(tmp_path, "tanda_one")
-    _write(tmp_path, "tanda_two", with_extras=False)  # accuracy only: the other panels are blank
+    _write(tmp_path, "tanda_two", with_extras=False, metric="f1")  # other panels blank
+    pd.DataFrame({"policy": POLICIES}).to_csv(tmp_path / "tanda_two_seeds.csv")  # not a task
     assert fig.tasks(tmp_path) == ["tanda_one", "tanda_two"]
     assert list(fig.load("tanda_one", tmp_path)["accuracy"]["policy"]) == list(fig.POLICIES)
+    fig_obj = fig.plot(tmp_path)
+    assert fig_obj.axes[0].get_ylabel() == "test accuracy (%)"
+    assert [a.get_ylabel() for a in fig_obj.axes if a.get_ylabel().startswith("test F1")]
     out = fig.main(out=tmp_path / "fig.png", data=tmp_path)
     assert out.is_file() and out.stat().st_size > 1000
 

@@ -14,6 +14,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
+from .. import metrics
 from ._discriminator import ImageDiscriminator
 from ._generator import LSTMGenerator, MeanFieldGenerator
 from ._policy import (
@@ -96,7 +97,9 @@ def fit_and_score(endmodel, task, policy: AbstractAugmentPolicy, *, key: PRNGKey
     """Train ``endmodel`` on ``task``'s labelled images with ``policy``; return test metrics.
 
     ``task`` is a :class:`wsbench.tasks._images.ImageTask` or a text task (``x_train``, ``y_train``, ``x_test``,
-    ``y_test``, ``n_classes``). Returns ``{"test_accuracy", "fit_seconds", "final_loss"}``.
+    ``y_test``, ``n_classes``). Returns ``{"test_accuracy", "test_f1", "fit_seconds", "final_loss"}``:
+    F1 is ``wsbench.metrics.f1`` (class 1's F1 for two classes, macro-F1 otherwise); argmax ties
+    count as expected under random tie-breaking in both.
     """
     targets = jax.nn.one_hot(jnp.asarray(task.y_train), task.n_classes)
     x_train, x_test = (jax.tree.map(jnp.asarray, x) for x in (task.x_train, task.x_test))
@@ -104,9 +107,11 @@ def fit_and_score(endmodel, task, policy: AbstractAugmentPolicy, *, key: PRNGKey
     fitted = endmodel.fit(x_train, targets, augment=policy, key=key)
     jax.block_until_ready(fitted.trace)
     fit_s = time.perf_counter() - t0
-    pred = np.asarray(jnp.argmax(fitted.predict_proba(x_test), axis=1))
+    probs = fitted.predict_proba(x_test)
+    y_test = jnp.asarray(task.y_test)
     return {
-        "test_accuracy": float(np.mean(pred == np.asarray(task.y_test))),
+        "test_accuracy": float(metrics.accuracy(probs, y_test)),
+        "test_f1": float(metrics.f1(probs, y_test)),
         "fit_seconds": fit_s,
         "final_loss": float(np.mean(np.asarray(fitted.trace["loss"])[-20:])),
     }

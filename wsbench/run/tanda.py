@@ -11,7 +11,7 @@ For each seed and each policy of ``cfg.policies`` (``none``, ``basic``, ``heuris
    policy applied to every minibatch inside the jitted training step;
 3. test accuracy is recorded.
 
-Rows: one per (policy, seed) with ``test/accuracy``, ``train/final_loss``, ``fit_seconds``,
+Rows: one per (policy, seed) with ``test/accuracy``, ``test/f1``, ``train/final_loss``, ``fit_seconds``,
 ``tanda_seconds`` (NaN for the policies that train nothing), and for the learned policies the
 generator's TF frequencies (``tf_probs``, mean field) or transition matrix (``transitions``, LSTM)
 as JSON text next to ``tf_names``. Traces: the same matrices stacked over seeds, TANDA's
@@ -49,6 +49,9 @@ from .seeding import named_key, root_key
 log = logging.getLogger(__name__)
 
 LEARNED = ("mean_field", "lstm")
+METRICS = ("accuracy", "f1")
+"""``cfg.metric``: what the summary, the objective and the exported table report (both are always
+recorded): ``f1`` for imbalanced tasks (spouse: 8% positives, where a constant scores 92% accuracy)."""
 
 
 def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[str, float]:
@@ -59,8 +62,8 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
         out_dir: the job folder; default: Hydra's output dir for this job.
 
     Returns:
-        ``test/accuracy/<policy>`` (mean over seeds) for each policy and ``"objective"``
-        (``cfg.objective``). A job already complete in ``out_dir`` for the same config is skipped.
+        ``test/<metric>/<policy>`` (mean over seeds; ``cfg.metric``, default accuracy) for each
+        policy and ``"objective"`` (``cfg.objective``'s). A job already complete in ``out_dir`` for the same config is skipped.
 
     Raises:
         ValueError: on a malformed config (unknown policy, missing TF set for a policy that needs
@@ -73,6 +76,7 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     if cfg.get("subsample") is not None:
         task = task.subsample(**OmegaConf.to_container(cfg.subsample, resolve=True))
     policies = [str(p) for p in cfg.policies]
+    metric = str(cfg.get("metric", "accuracy"))
     is_image = isinstance(task.x_train, np.ndarray) and task.x_train.ndim == 4
     if "basic" in policies and not is_image:
         raise ValueError(
@@ -111,6 +115,7 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
             score = fit_and_score(endmodel, task, policy, key=k_fit)  # same key for every policy
             values: dict[str, Any] = {
                 "test/accuracy": score["test_accuracy"],
+                "test/f1": score["test_f1"],
                 "train/final_loss": score["final_loss"],
                 "fit_seconds": score["fit_seconds"],
                 "tanda_seconds": info.get("tanda_seconds", math.nan),
@@ -126,15 +131,16 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
                 per_seed.setdefault(f"d_loss/{name}", []).append(
                     np.asarray(info["trace"]["d_loss"])
                 )
-            acc[name].append(score["test_accuracy"])
+            acc[name].append(score[f"test_{metric}"])
             fields = {"policy": name, "task": task.name, "endmodel": em_name, "seed_index": s}
             rows.append(job.row(fields, values))
             log.info(
-                "%s, policy %s, seed %d: test accuracy %.4f (fit %.1f s, tanda %.1f s)",
+                "%s, policy %s, seed %d: test accuracy %.4f, F1 %.4f (fit %.1f s, tanda %.1f s)",
                 task.name,
                 name,
                 s,
                 score["test_accuracy"],
+                score["test_f1"],
                 score["fit_seconds"],
                 values["tanda_seconds"],
             )
@@ -147,8 +153,8 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     if is_image and n_samples > 0:
         traces["samples/original"] = np.asarray(jnp.round(shown * 255)).astype(np.uint8)
     traces.update({k: np.stack(v) for k, v in per_seed.items()})
-    summary = {f"test/accuracy/{p}": float(np.mean(v)) for p, v in acc.items()}
-    summary["objective"] = summary[f"test/accuracy/{cfg.objective}"]
+    summary = {f"test/{metric}/{p}": float(np.mean(v)) for p, v in acc.items()}
+    summary["objective"] = summary[f"test/{metric}/{cfg.objective}"]
     return job.finish(rows, summary, job_type="tanda", traces=traces)
 
 
@@ -169,10 +175,15 @@ def check_config(cfg: DictConfig) -> None:
         raise ValueError(
             "policies heuristic / mean_field / lstm need a TF set: set config key 'tfs'."
         )
+    if cfg.get("metric", "accuracy") not in METRICS:
+        raise ValueError(
+            f"config key 'metric' must be one of {METRICS} (what the table reports and the "
+            f"objective is), got {cfg.get('metric')!r}."
+        )
     if cfg.get("objective") not in policies:
         raise ValueError(
             f"config key 'objective' must name one of the policies run {list(policies)} (its "
-            f"mean test accuracy is the sweep objective), got {cfg.get('objective')!r}."
+            f"mean test metric is the sweep objective), got {cfg.get('objective')!r}."
         )
     for key in ("seq_len", "disc_width"):
         if not is_int(cfg.get(key)) or cfg[key] < 1:
@@ -204,7 +215,8 @@ def _discriminator(task, width: int, key):
 def export(name_or_dir: str | os.PathLike, prefix: str | os.PathLike) -> dict[str, Path]:
     """Write the files ``paper_figures/fig_tanda.py`` reads from a finished TANDA sweep.
 
-    ``<prefix>.csv``: test accuracy (mean, sem, n_seeds), the paired differences to ``none`` and
+    ``<prefix>.csv``: test accuracy and F1 (mean, sem, n_seeds), ``metric`` (the one the sweep
+    reports, ``cfg.metric``), the paired differences in it to ``none`` and
     ``heuristic`` (mean and sem over seeds) and mean TANDA / fit seconds per (task, policy,
     endmodel); ``<prefix>_tf_probs.csv``: the mean-field TF frequencies (mean and sem
     over seeds, one row per TF); ``<prefix>_transitions.csv``: the LSTM's transition matrix
@@ -217,7 +229,10 @@ def export(name_or_dir: str | os.PathLike, prefix: str | os.PathLike) -> dict[st
     prefix = Path(prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
-    table = results.aggregate(df, ["task", "policy", "endmodel"], ["test/accuracy"])
+    metric = reported_metric(df)
+    scores = [c for c in ("test/accuracy", "test/f1") if c in df.columns]
+    table = results.aggregate(df, ["task", "policy", "endmodel"], scores)
+    table.insert(3, "metric", metric)
     secs = df.groupby(["task", "policy", "endmodel"])[["tanda_seconds", "fit_seconds"]].mean()
     table = table.merge(secs.reset_index(), on=["task", "policy", "endmodel"])
     seeds = per_seed(df)
@@ -261,22 +276,34 @@ def export(name_or_dir: str | os.PathLike, prefix: str | os.PathLike) -> dict[st
     return out
 
 
+def reported_metric(df: pd.DataFrame) -> str:
+    """The sweep's ``cfg.metric`` (``accuracy`` for results written before the option existed)."""
+    if "cfg.metric" not in df.columns:
+        return "accuracy"
+    values = set(df["cfg.metric"].dropna())
+    if len(values) > 1:
+        raise ValueError(f"one TANDA export mixes metrics {sorted(values)}; export each alone.")
+    return values.pop() if values else "accuracy"
+
+
 def per_seed(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (task, policy, endmodel, seed): ``test/accuracy``, the training loss and times,
-    and ``paired_vs_none`` / ``paired_vs_heuristic``: the difference to that policy's accuracy on
-    the same seed. Within a seed every policy trains from the same initialisation with the same
+    """One row per (task, policy, endmodel, seed): ``test/accuracy`` (and ``test/f1``), the
+    training loss and times, and ``paired_vs_none`` / ``paired_vs_heuristic``: the difference in
+    the reported metric (:func:`reported_metric`) to that policy on the same seed. Within a seed every policy trains from the same initialisation with the same
     minibatches, so the paired differences carry less seed noise than the two means do."""
+    score = f"test/{reported_metric(df)}"
     df = df.rename(columns={"cfg.seed": "seed"})
     if "seed" not in df.columns:
         df = df.assign(seed=0)
     keys = ["task", "endmodel", "seed", "seed_index"]
-    cols = ["test/accuracy", "train/final_loss", "fit_seconds", "tanda_seconds"]
+    cols = [c for c in ("test/accuracy", "test/f1") if c in df.columns]
+    cols += ["train/final_loss", "fit_seconds", "tanda_seconds"]
     frame = df[[*keys[:2], "policy", *keys[2:], *cols]]
     for base in ("none", "heuristic"):
-        ref = frame[frame["policy"] == base][[*keys, "test/accuracy"]]
-        ref = ref.rename(columns={"test/accuracy": f"_{base}"})
+        ref = frame[frame["policy"] == base][[*keys, score]]
+        ref = ref.rename(columns={score: f"_{base}"})
         frame = frame.merge(ref, on=keys, how="left")
-        frame[f"paired_vs_{base}"] = frame["test/accuracy"] - frame.pop(f"_{base}")
+        frame[f"paired_vs_{base}"] = frame[score] - frame.pop(f"_{base}")
     order = {p: i for i, p in enumerate(POLICIES)}
     return frame.sort_values(
         ["task", "policy", "seed", "seed_index"], key=lambda c: c.map(lambda v: order.get(v, v))
