@@ -105,6 +105,7 @@ def test_smoke_run_is_skipped_when_complete_and_exports(smoke, tmp_path):
         ("seq_len=0", "seq_len"),
         ("seeds=0", "seeds"),
         ("metric=roc_auc", "metric"),
+        ("class_weight=inverse", "class_weight"),
     ],
 )
 def test_config_errors(override, match, tmp_path):
@@ -144,3 +145,12 @@ def test_metric_f1_is_what_the_summary_and_export_report(tmp_path):
     acc = pd.read_csv(files["accuracy"]).set_index("policy")
     assert (acc["metric"] == "f1").all()
     assert acc.loc["heuristic", "paired_vs_none"] == pytest.approx(f1["heuristic"] - f1["none"])
+
+
+def test_balanced_class_weights():
+    from wsbench.augment._evaluate import balanced_weights
+
+    w = np.asarray(balanced_weights([0, 0, 0, 1], 2))
+    np.testing.assert_allclose(w, [2 / 3, 2 / 3, 2 / 3, 2.0], rtol=1e-6)  # each class sums to n/k
+    with pytest.raises(ValueError, match="every class"):
+        balanced_weights([0, 0, 1], 3)

@@ -93,9 +93,18 @@ def make_policy(
     return policy, info
 
 
-def fit_and_score(endmodel, task, policy: AbstractAugmentPolicy, *, key: PRNGKeyArray) -> dict:
+def fit_and_score(
+    endmodel,
+    task,
+    policy: AbstractAugmentPolicy,
+    *,
+    class_weight: str | None = None,
+    key: PRNGKeyArray,
+) -> dict:
     """Train ``endmodel`` on ``task``'s labelled images with ``policy``; return test metrics.
 
+    ``class_weight="balanced"`` weights each training row by ``n / (k n_y)`` (every class the same
+    total weight; for imbalanced tasks, where the unweighted loss learns the majority class).
     ``task`` is a :class:`wsbench.tasks._images.ImageTask` or a text task (``x_train``, ``y_train``, ``x_test``,
     ``y_test``, ``n_classes``). Returns ``{"test_accuracy", "test_f1", "fit_seconds", "final_loss"}``:
     F1 is ``wsbench.metrics.f1`` (class 1's F1 for two classes, macro-F1 otherwise); argmax ties
@@ -103,8 +112,11 @@ def fit_and_score(endmodel, task, policy: AbstractAugmentPolicy, *, key: PRNGKey
     """
     targets = jax.nn.one_hot(jnp.asarray(task.y_train), task.n_classes)
     x_train, x_test = (jax.tree.map(jnp.asarray, x) for x in (task.x_train, task.x_test))
+    weights = balanced_weights(task.y_train, task.n_classes) if class_weight else None
+    if class_weight not in (None, "balanced"):
+        raise ValueError(f"class_weight must be None or 'balanced', got {class_weight!r}.")
     t0 = time.perf_counter()
-    fitted = endmodel.fit(x_train, targets, augment=policy, key=key)
+    fitted = endmodel.fit(x_train, targets, weights=weights, augment=policy, key=key)
     jax.block_until_ready(fitted.trace)
     fit_s = time.perf_counter() - t0
     probs = fitted.predict_proba(x_test)
@@ -115,3 +127,14 @@ def fit_and_score(endmodel, task, policy: AbstractAugmentPolicy, *, key: PRNGKey
         "fit_seconds": fit_s,
         "final_loss": float(np.mean(np.asarray(fitted.trace["loss"])[-20:])),
     }
+
+
+def balanced_weights(y, n_classes: int) -> jax.Array:
+    """Row weights ``n / (k n_y)``: every class present gets the same total weight ``n / k``."""
+    y = np.asarray(y)
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    if (counts == 0).any():
+        raise ValueError(
+            f"class_weight='balanced' needs every class in the labelled split; counts {counts}."
+        )
+    return jnp.asarray(len(y) / (n_classes * counts[y]), jnp.float32)

@@ -112,7 +112,9 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
                 basic_pad=int(cfg.basic_pad),
                 key=k_pol,
             )
-            score = fit_and_score(endmodel, task, policy, key=k_fit)  # same key for every policy
+            score = fit_and_score(  # the same key for every policy
+                endmodel, task, policy, class_weight=cfg.get("class_weight"), key=k_fit
+            )
             values: dict[str, Any] = {
                 "test/accuracy": score["test_accuracy"],
                 "test/f1": score["test_f1"],
@@ -174,6 +176,11 @@ def check_config(cfg: DictConfig) -> None:
     if set(policies) - {"none", "basic"} and cfg.get("tfs") is None:
         raise ValueError(
             "policies heuristic / mean_field / lstm need a TF set: set config key 'tfs'."
+        )
+    if cfg.get("class_weight") not in (None, "balanced"):
+        raise ValueError(
+            "config key 'class_weight' must be null or 'balanced' (rows weighted so that every "
+            f"class has the same total weight), got {cfg.get('class_weight')!r}."
         )
     if cfg.get("metric", "accuracy") not in METRICS:
         raise ValueError(
