@@ -295,7 +295,7 @@ def reported_metric(df: pd.DataFrame) -> str:
 
 def per_seed(df: pd.DataFrame) -> pd.DataFrame:
     """One row per (task, policy, endmodel, seed): ``test/accuracy`` (and ``test/f1``), the
-    training loss and times, and ``paired_vs_none`` / ``paired_vs_heuristic``: the difference in
+    training loss and times, the learned policy (``tf_probs`` / ``transitions``, JSON) and ``paired_vs_none`` / ``paired_vs_heuristic``: the difference in
     the reported metric (:func:`reported_metric`) to that policy on the same seed. Within a seed every policy trains from the same initialisation with the same
     minibatches, so the paired differences carry less seed noise than the two means do."""
     score = f"test/{reported_metric(df)}"
@@ -304,7 +304,7 @@ def per_seed(df: pd.DataFrame) -> pd.DataFrame:
         df = df.assign(seed=0)
     keys = ["task", "endmodel", "seed", "seed_index"]
     cols = [c for c in ("test/accuracy", "test/f1") if c in df.columns]
-    cols += ["train/final_loss", "fit_seconds", "tanda_seconds"]
+    cols += ["train/final_loss", "fit_seconds", "tanda_seconds", "tf_probs", "transitions"]
     frame = df[[*keys[:2], "policy", *keys[2:], *cols]]
     for base in ("none", "heuristic"):
         ref = frame[frame["policy"] == base][[*keys, score]]
