@@ -29,6 +29,13 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 OUT = HERE / "out" / "fig_tanda.png"
 POLICIES = ("none", "basic", "heuristic", "mean_field", "lstm")
+POLICY_COLORS = {
+    "none": "tab:gray",
+    "basic": "tab:olive",
+    "heuristic": "tab:orange",
+    "mean_field": "tab:blue",
+    "lstm": "tab:purple",
+}
 SUFFIXES = ("_tf_probs", "_transitions", "_seeds")
 NEEDED = {"task", "policy", "test/accuracy", "test/accuracy_sem", "n_seeds"}
 
@@ -68,15 +75,27 @@ def _accuracy(ax, acc: pd.DataFrame, title: str) -> None:
         x,
         100 * acc[col],
         yerr=100 * half,
-        color=[style.color(p) for p in acc["policy"]],
+        color=[POLICY_COLORS.get(p, "tab:gray") for p in acc["policy"]],
         capsize=2,
     )
+    if "paired_vs_heuristic" in acc.columns:  # the same seeds' difference: less seed noise
+        for xi, (_, r) in zip(x, acc.iterrows(), strict=True):
+            if r["policy"] != "heuristic" and pd.notna(r["paired_vs_heuristic"]):
+                d, e = 100 * r["paired_vs_heuristic"], 100 * r.get("paired_vs_heuristic_sem", 0)
+                ax.annotate(
+                    f"{d:+.1f}\n±{e:.1f}", (xi, 100 * r[col]), xytext=(0, 2),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=5.5,
+                )  # fmt: skip
     ax.set_xticks(x, [style.label(p) for p in acc["policy"]], rotation=30, ha="right")
     lo = 100 * float((acc[col] - half).min())
     hi = 100 * float((acc[col] + half).max())
     ax.set_ylim(max(0.0, lo - 5), min(100.0, hi + 3))
     ax.set_ylabel(f"test {'F1' if metric == 'f1' else metric} (%)")
-    ax.set_title(f"{title} (n={int(acc['n_seeds'].min())} seeds)")
+    ax.set_title(
+        f"{title} (n={int(acc['n_seeds'].min())} seeds)\nbars: 95% t-interval over seeds; "
+        "labels: paired diff. vs heuristic ± sem",
+        fontsize=6.5,
+    )
 
 
 def _grid(ax, samples: dict) -> None:
