@@ -6,7 +6,6 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from tests._utils import instantiate_group
 from wsbench.data import Dataset, Split, WeakLabels
@@ -145,6 +144,12 @@ W_FIT = WeakLabels(L=L_FIT, n_classes=2)
 _KEY = jr.key(0)
 
 
+def _csr(L):
+    import scipy.sparse  # here, not at the top: importing it costs every pytest process ~0.5 s
+
+    return scipy.sparse.csr_matrix(L)
+
+
 def _fitted_mc():
     return MatrixCompletion(n_iter=2, class_balance_from="uniform").fit(W_FIT, key=_KEY)
 
@@ -258,7 +263,7 @@ ESTIMATOR_MALFORMED = [
     ),
     (
         "L-sparse",
-        lambda: weak(sp.csr_matrix(np.maximum(L_OK, 0))),
+        lambda: weak(_csr(np.maximum(L_OK, 0))),
         TypeError,
         r"sparse matrix.*toarray",
     ),

@@ -1,5 +1,6 @@
 """Chunked fits and predictions (NumPy, memmap, Zarr, Dask) equal the in-memory path."""
 
+import jax
 import jax.random as jr
 import numpy as np
 import pytest
@@ -87,20 +88,44 @@ def test_predictions_written_to_a_memmap(L, tmp_path, key):
     np.testing.assert_allclose(np.load(tmp_path / "p.npy"), fitted.predict_proba(L), atol=1e-6)
 
 
+_TRACED = []  # names of the functions JAX traces while a test collects them (see below)
+
+
+def _on_jax_event(event, duration, **kwargs):
+    if _TRACED and event == "/jax/core/compile/jaxpr_trace_duration":
+        _TRACED.append(str(kwargs.get("fun_name", "")))
+
+
+jax.monitoring.register_event_duration_secs_listener(_on_jax_event)
+
+
 def test_dask_on_a_local_cluster(L, key):
+    """Two workers of a distributed LocalCluster (threaded, in this process) run the chunk tasks.
+
+    Distributed pickles every task; the Dawid-Skene EM sums must reach the workers as the module's
+    one jitted function, not as a pickled copy with an empty cache (which re-traced and compiled
+    them in every task of every iteration: 15 iterations x 3 blocks)."""
     da = pytest.importorskip("dask.array")
     distributed = pytest.importorskip("distributed")
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
         ) as cluster,
-        distributed.Client(cluster),
+        distributed.Client(cluster) as client,
     ):
-        Ld = da.from_array(L, chunks=(CHUNK, M))
+        assert len(client.scheduler_info()["workers"]) == 2
+        # two blocks, one per worker, of a shape no other test here compiles, so the sums are
+        # traced at least once in this test (the host sources cover blocks that do not divide n)
+        Ld = da.from_array(L, chunks=(N // 2, M))
         for name in ("dawid_skene", "matrix_completion"):
             est = ESTIMATORS[name]
             want = est.fit(WeakLabels(L=L, n_classes=K), key=key)
+            _TRACED[:] = ["(collecting)"]
             got = fit_chunked(est, Ld, n_classes=K, key=key, chunk_rows=CHUNK)
+            traced, _TRACED[:] = _TRACED[1:], []
+            if name == "dawid_skene":
+                n_sums = sum("_ds_iteration_sums" in f for f in traced)
+                assert 0 < n_sums < est.n_iter, f"_ds_iteration_sums traced {n_sums} times"
             probs = predict_proba_chunked(got, Ld)
             assert isinstance(probs, da.Array) and probs.chunks[0] == Ld.chunks[0]
             np.testing.assert_allclose(probs.compute(), want.predict_proba(L), atol=1e-5)

@@ -1,13 +1,12 @@
 """The Dask applier on corpora split into partitions gives exactly the in-memory label matrix
-(dask is in the ``test`` extra, so these run in the default suite)."""
+(dask is in the ``test`` extra, so these run in the default suite). dask.bag / dask.dataframe
+are imported in the tests that use them: importing them costs every pytest process about 2 s of
+collection, also where this file's tests do not run (pytest-xdist collects every file in every worker)."""
 
 import os
 from pathlib import Path
 
-import dask.bag as db
-import dask.dataframe as dd
 import numpy as np
-import pandas as pd
 import pytest
 
 from wsbench.lf import ABSTAIN, LFApplicationError, apply_lfs, apply_lfs_dask, labeling_function
@@ -47,12 +46,17 @@ def test_bag_partitions_identical(npartitions, scheduler):
     got = apply_lfs_dask(LFS, CORPUS, npartitions=npartitions, scheduler=scheduler)
     assert got.dtype == np.int32
     np.testing.assert_array_equal(got, expected)
+    import dask.bag as db
+
     bag = db.from_sequence(CORPUS, partition_size=10)
     assert bag.npartitions > 1
     np.testing.assert_array_equal(apply_lfs_dask(LFS, bag, scheduler="sync"), expected)
 
 
 def test_dataframe_partitions_identical():
+    import dask.dataframe as dd
+    import pandas as pd
+
     df = pd.DataFrame(CORPUS)
     expected = apply_lfs(LFS, df, progress=False)
     ddf = dd.from_pandas(df, npartitions=5)

@@ -8,7 +8,6 @@ and a loop-based posterior that, like Snorkel's, skips abstaining LFs.
 """
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment, minimize
 
 EPS = 1e-6
 
@@ -29,6 +28,8 @@ def fit(
     L: np.ndarray, k: int, prior: np.ndarray, *, l2: float = 0.0, prec_init: float = 0.7
 ) -> dict:
     """Fit and return ``{"mu": (m, k, k) [j, a, y], "tables": (m, k+1, k), "loss": float}``."""
+    from scipy.optimize import linear_sum_assignment, minimize  # lazy: ~1 s of collection
+
     n, m = L.shape
     O = overlap_matrix(L, k)
     mask = np.ones((m * k, m * k))

@@ -19,7 +19,6 @@ step is the single-task reference ``tests/reference/matrix_completion_numpy.py``
 """
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment, minimize
 
 EPS = 1e-6
 
@@ -123,6 +122,8 @@ def fit(L, graph, lf_task, prior, *, l2=0.0, prec_init=0.7, edges=(), third_orde
     K >= 3); the three-way moments are a CP decomposition, unique up to permutation (Kruskal), so they
     remove that ambiguity. Not part of the single-task MatrixCompletion objective.
     """
+    from scipy.optimize import linear_sum_assignment, minimize  # lazy: ~1 s of collection
+
     L = np.asarray(L)
     n, m = L.shape
     ks, off, d = layout(graph, lf_task)

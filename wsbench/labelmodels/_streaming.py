@@ -191,6 +191,24 @@ def _flat(*xs) -> np.ndarray:
     return np.concatenate([np.asarray(x, np.float64).ravel() for x in xs])
 
 
+# The per-block functions handed to Dask are module-level functions bound with functools.partial,
+# never closures over the jitted sums: Dask pickles its tasks (distributed does, also for threaded
+# workers), and a pickled ``eqx.filter_jit`` wrapper comes back as a new wrapper with an empty
+# compilation cache, so every task of every EM iteration compiled ``_ds_iteration_sums`` again.
+# A module-level function is pickled by name and finds the module's one wrapper on the worker.
+
+
+def _ds_init_block(block, init_prior, *, k: int, m: int, init: str, abstain: str) -> np.ndarray:
+    return _flat(
+        *_ds_init_sums(_validated(block, k, m), init_prior, k=k, init=init, abstain=abstain)
+    )
+
+
+def _ds_iteration_block(block, log_prior, log_conf, *, k: int, abstain: str) -> np.ndarray:
+    b = jnp.asarray(block, jnp.int32)
+    return _flat(*_ds_iteration_sums(b, log_prior, log_conf, k=k, abstain=abstain))
+
+
 def _dawid_skene_chunked(est: DawidSkene, L, k: int, cb, chunk_rows: int) -> DawidSkeneFitted:
     n, m = _check_source(L)
     n_out = k + 1 if est.abstain == "observed" else k
@@ -208,13 +226,9 @@ def _dawid_skene_chunked(est: DawidSkene, L, k: int, cb, chunk_rows: int) -> Daw
             i += size
         return out
 
-    def init_block(block):
-        return _flat(
-            *_ds_init_sums(
-                _validated(block, k, m), init_prior, k=k, init=est.init, abstain=est.abstain
-            )
-        )
-
+    init_block = functools.partial(
+        _ds_init_block, init_prior=init_prior, k=k, m=m, init=est.init, abstain=est.abstain
+    )
     counts, q_sum, entropy, n_votes = split(
         reduce_rows(L, init_block, chunk_rows=chunk_rows), shapes
     )
@@ -227,10 +241,9 @@ def _dawid_skene_chunked(est: DawidSkene, L, k: int, cb, chunk_rows: int) -> Daw
     while s < est.n_iter:
         conf, prior, log_prior, log_conf, _ = nxt
 
-        def block(b, log_prior=log_prior, log_conf=log_conf):
-            b = jnp.asarray(b, jnp.int32)
-            return _flat(*_ds_iteration_sums(b, log_prior, log_conf, k=k, abstain=est.abstain))
-
+        block = functools.partial(
+            _ds_iteration_block, log_prior=log_prior, log_conf=log_conf, k=k, abstain=est.abstain
+        )
         counts, q_sum, entropy, log_ev, agreement = split(
             reduce_rows(L, block, chunk_rows=chunk_rows), shapes_it
         )
