@@ -60,9 +60,16 @@ def instantiate_config(path: Path):
     return instantiate(OmegaConf.load(path), _convert_="all")
 
 
+REFERENCE_PRESETS = {
+    "crowdkit_dawid_skene": REPO_ROOT / "tests" / "reference" / "crowdkit_dawid_skene.yaml"
+}
+"""Estimator configurations kept for the peer comparisons only (not ``conf/estimator`` options):
+``crowdkit_dawid_skene`` is crowd-kit's classic Dawid-Skene (abstains missing) at its defaults."""
+
+
 def instantiate_estimator(name: str):
-    """The estimator built from ``conf/estimator/<name>.yaml``."""
-    configs = estimator_configs()
+    """The estimator built from ``conf/estimator/<name>.yaml`` (or a ``REFERENCE_PRESETS`` file)."""
+    configs = {**estimator_configs(), **REFERENCE_PRESETS}
     if name not in configs:
         raise KeyError(f"no conf/estimator/{name}.yaml; options are {sorted(configs)}.")
     return instantiate_config(configs[name])

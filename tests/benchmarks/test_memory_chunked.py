@@ -45,7 +45,7 @@ def L_path(tmp_path_factory):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/status is Linux-only")
-@pytest.mark.parametrize("name", ["matrix_completion", "dawid_skene", "dawid_skene_crowd"])
+@pytest.mark.parametrize("name", ["matrix_completion", "dawid_skene", "crowdkit_dawid_skene"])
 def test_chunked_peak_memory(benchmark, L_path, name):
     def run():
         proc = subprocess.run(

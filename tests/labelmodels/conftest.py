@@ -4,8 +4,7 @@ Every (config, check) pair runs in CI (its second pass runs ``-m slow``). The de
 check on the first config of each estimator class (``dawid_skene``, ``flying_squid``,
 ``majority_vote``, ``matrix_completion``: alphabetical) and every config on all but the three costliest
 checks; those three (measured: 20-50 s a pair on 2 cores) on the further configs of a class
-(``dawid_skene_abstain``, ``dawid_skene_crowd``, ``snorkel_label_model``, a new YAML of an existing
-class) are marked slow. A new estimator class runs every check by default.
+(``snorkel_label_model``, a new YAML of an existing class) are marked slow. A new estimator class runs every check by default.
 """
 
 import pytest

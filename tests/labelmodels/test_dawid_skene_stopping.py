@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests._utils import instantiate_group
+from tests._utils import instantiate_estimator
 from tests.reference import GOLDEN
 from wsbench.data import WeakLabels
 from wsbench.labelmodels import DawidSkene
@@ -23,7 +23,7 @@ def golden():
 @pytest.mark.reference
 def test_crowd_config_runs_as_many_iterations_as_crowdkit(golden, key):
     """crowd-kit 1.4.2 ``DawidSkene()`` at its defaults (tests/reference/crowdkit_dawid_skene_stopping.py)."""
-    est = instantiate_group("estimator")["dawid_skene_crowd"]
+    est = instantiate_estimator("crowdkit_dawid_skene")
     k = int(golden["n_classes"])
     for i, L in enumerate(golden["L"]):
         fitted = est.fit(WeakLabels(L=L, n_classes=k), key=key)

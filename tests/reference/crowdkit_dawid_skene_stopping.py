@@ -1,7 +1,7 @@
 """Golden file for DawidSkene's early stopping: crowd-kit's iteration count at its defaults.
 
 crowd-kit 1.4's ``DawidSkene()`` (``n_iter=100``, ``tol=1e-5``) stops when its per-answer "ELBO"
-improves by less than ``tol``; ``conf/estimator/dawid_skene_crowd.yaml`` (``stop_on="crowdkit"``)
+improves by less than ``tol``; ``tests/reference/crowdkit_dawid_skene.yaml`` (``stop_on="crowdkit"``)
 must run as many EM iterations on the same problems. Needs ``crowd-kit`` (the ``reference`` extra);
 never run in CI. From the repository root, with the reference environment's Python:
 

@@ -25,7 +25,7 @@ def _cfg(*overrides):
 @pytest.fixture(scope="module")
 def select_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("select")
-    cfg = _cfg("estimator=dawid_skene_abstain", "dataset=synthetic_ds", "dev_labels=select")
+    cfg = _cfg("estimator=dawid_skene", "dataset=synthetic_ds", "dev_labels=select")
     summary = labelmodel.run(cfg, out_dir=out)
     return cfg, summary, pd.read_parquet(out / "results.parquet")
 
@@ -67,7 +67,7 @@ def test_select_learns_the_class_balance_from_valid(monkeypatch, tmp_path):
 
 def test_select_metric_lower_is_better(tmp_path):
     cfg = _cfg(
-        "estimator=dawid_skene_abstain",
+        "estimator=dawid_skene",
         "dataset=synthetic_ds",
         "dev_labels=select",
         "select_metric=valid/log_loss",
@@ -205,7 +205,7 @@ def test_select_follows_the_datasets_metric(tmp_path):
     assert _cfg("dataset=wrench_sms").dataset_metric == "f1"
     assert _cfg("dataset=wrench_youtube").dataset_metric is None
     overrides = (
-        "estimator=dawid_skene_abstain",
+        "estimator=dawid_skene",
         "dataset=synthetic_ds",
         "dev_labels=select",
         "dataset_metric=f1",

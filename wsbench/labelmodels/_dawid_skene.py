@@ -279,7 +279,7 @@ class DawidSkene(AbstractLabelModel):
             $[\sum_{ij} \sum_t q_{it} (\log \theta_{j,t,\lambda_{ij}} + \log \pi_t) + H(q)] / N$
             at the posterior and the M-step after it (its prior counted once per vote, not per row);
             with ``tol=1e-5``, ``init="vote_fraction"`` and ``smoothing=0.001`` this runs as many
-            iterations as crowd-kit's defaults (``conf/estimator/dawid_skene_crowd.yaml``). Computed from the
+            iterations as crowd-kit's defaults (``tests/reference/crowdkit_dawid_skene.yaml``). Computed from the
             M-step sums, so it costs no extra pass over ``L``.
 
     References:
