@@ -50,7 +50,7 @@ def test_fig_tanda_renders_every_task(tmp_path):
     out = fig.main(out=tmp_path / "fig.png", data=tmp_path)
     assert out.is_file() and out.stat().st_size > 1000
     md = (tmp_path / "table_tanda.md").read_text().splitlines()
-    assert len(md) == 2 + 2 * len(POLICIES)  # header + one row per (task, policy)
+    assert len(md) == 2 + 2 * len(POLICIES) + 2  # header, a row per (task, policy), the note
     lstm = next(line for line in md if "| tanda_one | lstm |" in line)
     assert "| accuracy | 80.0 +- 1.0 |" in lstm
     assert any("| tanda_two | none | f1 | 30.0 +- 2.0 |" in line for line in md)
