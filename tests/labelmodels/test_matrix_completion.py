@@ -295,6 +295,78 @@ def test_agrees_with_numpy_reference(key, n_classes):
     np.testing.assert_allclose(O, ref.overlap_matrix(L, n_classes), atol=1e-6)
 
 
+def _shipped_vs_reference(weak, prior, key, *, prior_power=1.0):
+    """The shipped ``conf/estimator/matrix_completion.yaml`` (init='marginal', l2 towards it, the
+    anchor constraint) against the NumPy reference with the same settings, given the class balance
+    (``class_balance_from: auto`` then uses it; the unsupervised balance is tested elsewhere)."""
+    from tests._utils import instantiate_estimator
+
+    est = instantiate_estimator("matrix_completion")
+    assert est.init == "marginal" and float(est.l2) > 0 and est.anchor, est
+    est = dataclasses.replace(est, prior_power=prior_power)
+    weak = dataclasses.replace(weak, class_balance=jnp.asarray(prior, jnp.float32))
+    L, k = np.asarray(weak.L), weak.n_classes
+    fitted = est.fit(weak, key=key)
+    settings = dict(
+        l2=float(est.l2),
+        prec_init=float(est.prec_init),
+        init="marginal",
+        prior_power=prior_power,
+        anchor=True,
+    )
+    want = ref.fit(L, k, prior, **settings)
+    tol = 1e-4  # measured: 2e-7 on the tables, 1e-6 on the posterior
+    np.testing.assert_allclose(fitted.class_prior(), want["prior"], atol=1e-6)
+    got = np.asarray(fitted.conditionals())
+    np.testing.assert_allclose(got, want["tables"], atol=tol)
+    post = np.asarray(fitted.predict_proba(L[:300]))
+    np.testing.assert_allclose(
+        post, ref.posterior(L[:300], want["tables"], want["prior"]), atol=tol
+    )
+    # the comparison can fail: l2 pulling towards zero instead of the guess moves the tables by
+    # far more than the tolerance (measured: 0.018 to 0.15)
+    wrong = ref.fit(L, k, prior, **settings, l2_target=np.zeros((L.shape[1], k, k)))
+    assert np.abs(got - wrong["tables"]).max() > 10 * tol
+    return est, want
+
+
+@pytest.mark.parametrize("prior_power", [1.0, 0.5])
+def test_shipped_configuration_agrees_with_numpy_reference(key, prior_power):
+    sim = sample_independent(
+        jr.key(0),
+        n=3000,
+        m=8,
+        n_classes=2,
+        accuracy=(0.6, 0.9),
+        propensity=(0.3, 0.8),
+        class_balance=[0.7, 0.3],
+    )
+    prior = np.bincount(np.asarray(sim.y), minlength=2) / sim.weak.n
+    _shipped_vs_reference(sim.weak, prior, key, prior_power=prior_power)
+
+
+def test_shipped_configuration_agrees_with_numpy_reference_on_sparse_one_sided_lfs(key):
+    """Sparse one-sided LFs (each votes one class, propensity 0.05-0.3): the anchor constraint is
+    active and l2 decides among the moment objective's flat family of solutions."""
+    from tests.labelmodels._problems import one_sided
+    from wsbench.labelmodels._dependencies import _structure
+    from wsbench.labelmodels._matrix_completion import _marginal_init_mu
+
+    weak, y, _ = one_sided(3, n=3000, k=3, lfs_per_class=[3, 3, 2], prior=[0.5, 0.3, 0.2])
+    prior = np.bincount(y, minlength=3) / len(y)
+    est, want = _shipped_vs_reference(weak, prior, key)
+    L = np.asarray(weak.L)
+    O = overlap_stats(weak.L, 3, triples=False).second_moments
+    guess = _marginal_init_mu(
+        O, jnp.asarray(prior, jnp.float32), _structure(L.shape[1], 3, ()), 0.7
+    )
+    want_guess = ref.initial_guess(L, 3, prior, init="marginal", prec_init=float(est.prec_init))
+    np.testing.assert_allclose(np.asarray(guess).reshape(want_guess.shape), want_guess, atol=1e-6)
+    mu = want["mu"]  # the constraint holds at the reference's optimum
+    diag = np.einsum("jaa->ja", mu)[:, :, None]
+    assert np.all(diag >= mu - 1e-8)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # degenerate inputs
 

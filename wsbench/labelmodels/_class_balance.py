@@ -82,6 +82,14 @@ IDENTIFIED_Z = 2.0
 """The learned balance is kept when ``||p - uniform|| > IDENTIFIED_Z * SE`` (about a 5% test)."""
 
 
+def _jackknife_weights(m: int) -> np.ndarray:
+    """``(G, m)`` LF weights of the delete-a-group jackknife: ``G = min(m, JACKKNIFE_GROUPS)``
+    groups of LFs assigned round robin, row ``g`` is 0 on group ``g`` and 1 elsewhere."""
+    g = min(m, JACKKNIFE_GROUPS)
+    groups = np.arange(m) % g
+    return np.stack([groups != i for i in range(g)]).astype(np.float32)
+
+
 def _well_identified(p: Float[Array, " k"], refit, m: int, k: int) -> Array:
     """Is the unsupervised balance ``p`` significantly different from uniform?
 
@@ -94,10 +102,13 @@ def _well_identified(p: Float[Array, " k"], refit, m: int, k: int) -> Array:
     independence structure the error is small (a few 0.01 with a few thousand rows); when it is
     driven by dependent LFs or a few triples it is large, and uniform (snorkel's default) is used.
     """
-    g = min(m, JACKKNIFE_GROUPS)
-    groups = np.arange(m) % g
-    weights = jnp.asarray(np.stack([groups != i for i in range(g)]), jnp.float32)  # [g, m]
-    loo = jax.vmap(refit)(weights)  # [g, k]
+    loo = jax.vmap(refit)(jnp.asarray(_jackknife_weights(m)))  # [g, k]
+    return _jackknife_identified(p, loo, k)
+
+
+def _jackknife_identified(p: Float[Array, " k"], loo: Float[Array, "g k"], k: int) -> Array:
+    """``_well_identified`` given the leave-a-group-out estimates ``loo``."""
+    g = loo.shape[0]
     se2 = (g - 1) / g * jnp.sum((loo - loo.mean(axis=0, keepdims=True)) ** 2)
     dist2 = jnp.sum((p - 1.0 / k) ** 2)
     return dist2 > IDENTIFIED_Z**2 * se2
@@ -190,12 +201,17 @@ def fit_class_balance(
         (params, _), trace = jax.lax.scan(step, (params0, opt.init(params0)), None, length=n_iter)
         return params, trace, loss(params, w)
 
-    ones = jnp.ones((m,), jnp.float32)
-    (logits, mu), trace, final = run(1.0, ones)
-    (_, mu_u), trace_u, final_u = run(0.0, ones)
-    better = (final < final_u) & _well_identified(
-        jax.nn.softmax(logits), lambda w: jax.nn.softmax(run(1.0, w)[0][0]), m, k
-    )
+    # the three fits (balance learned, balance frozen at uniform, and the jackknife's G refits with
+    # a group of LFs left out) are one vmapped run: XLA compiles one loop body instead of three
+    # (compiling this program was the largest part of a MatrixCompletion fit's peak memory)
+    ones = np.ones((1, m), np.float32)
+    weights = jnp.asarray(np.concatenate([ones, ones, _jackknife_weights(m)]))  # [2 + G, m]
+    learn = jnp.asarray(np.r_[1.0, 0.0, np.ones(len(weights) - 2)], jnp.float32)
+    (all_logits, all_mu), all_trace, all_final = jax.vmap(run)(learn, weights)
+    logits, mu, trace, final = all_logits[0], all_mu[0], all_trace[0], all_final[0]
+    mu_u, trace_u, final_u = all_mu[1], all_trace[1], all_final[1]
+    loo = jax.nn.softmax(all_logits[2:], axis=-1)
+    better = (final < final_u) & _jackknife_identified(jax.nn.softmax(logits), loo, k)
     logits = jnp.where(better, logits, 0.0)
     mu = jnp.where(better, mu, mu_u)
     trace = jnp.where(better, trace, trace_u)

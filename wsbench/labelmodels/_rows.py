@@ -57,7 +57,11 @@ def sum_rows(f: Callable, L, *rows, chunk: int = ROW_CHUNK):
     def body(i, acc):
         return jax.tree.map(jnp.add, acc, block(i))
 
-    total = jax.lax.fori_loop(1, n_full, body, block(0))
+    # start from zeros, not from block(0): f is then traced (and compiled) once, in the loop body
+    # (0 + x == x, so the sums are the same bit for bit)
+    shapes = jax.eval_shape(block, 0)
+    zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+    total = jax.lax.fori_loop(0, n_full, body, zeros)
     rest = n - n_full * chunk
     if rest:
         tail = f(L[n_full * chunk :], *(r[n_full * chunk :] for r in rows))
