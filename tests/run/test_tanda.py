@@ -148,9 +148,18 @@ def test_metric_f1_is_what_the_summary_and_export_report(tmp_path):
 
 
 def test_balanced_class_weights():
-    from wsbench.augment._evaluate import balanced_weights
+    from wsbench.augment import balanced_weights, fit_and_score
 
     w = np.asarray(balanced_weights([0, 0, 0, 1], 2))
     np.testing.assert_allclose(w, [2 / 3, 2 / 3, 2 / 3, 2.0], rtol=1e-6)  # each class sums to n/k
     with pytest.raises(ValueError, match="every class"):
         balanced_weights([0, 0, 1], 3)
+    with pytest.raises(ValueError, match="class_weight must be one of"):
+        fit_and_score(None, None, None, class_weight="inverse", key=None)  # before any work
+
+
+def test_export_refuses_mixed_metrics():
+    df = pd.DataFrame({"cfg.metric": ["accuracy", "f1"], "policy": ["none", "none"]})
+    with pytest.raises(ValueError, match="mixes metrics"):
+        tanda.reported_metric(df)
+    assert tanda.reported_metric(df.drop(columns="cfg.metric")) == "accuracy"  # older results

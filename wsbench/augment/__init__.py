@@ -11,7 +11,7 @@
 """
 
 from ._discriminator import ImageDiscriminator, TextDiscriminator
-from ._evaluate import POLICIES, fit_and_score, make_policy
+from ._evaluate import CLASS_WEIGHTS, POLICIES, balanced_weights, fit_and_score, make_policy
 from ._generator import AbstractGenerator, LSTMGenerator, MeanFieldGenerator
 from ._policy import (
     NO_AUGMENT,
@@ -43,7 +43,9 @@ from .tfs import TF, TFSet, cifar_tfs, grayscale_tfs, image_basic, make_tfs
 
 __all__ = [
     "PAD",
+    "CLASS_WEIGHTS",
     "POLICIES",
+    "balanced_weights",
     "fit_and_score",
     "make_policy",
     "TF",

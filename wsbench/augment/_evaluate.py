@@ -26,9 +26,11 @@ from ._policy import (
 from ._tanda import Tanda
 from .tfs import TFSet
 
-__all__ = ["POLICIES", "fit_and_score", "make_policy"]
+__all__ = ["CLASS_WEIGHTS", "POLICIES", "balanced_weights", "fit_and_score", "make_policy"]
 
 POLICIES = ("none", "basic", "heuristic", "mean_field", "lstm")
+CLASS_WEIGHTS = (None, "balanced")
+"""``fit_and_score``'s ``class_weight`` options (``balanced``: see :func:`balanced_weights`)."""
 
 
 def make_policy(
@@ -110,11 +112,11 @@ def fit_and_score(
     F1 is ``wsbench.metrics.f1`` (class 1's F1 for two classes, macro-F1 otherwise); argmax ties
     count as expected under random tie-breaking in both.
     """
+    if class_weight not in CLASS_WEIGHTS:
+        raise ValueError(f"class_weight must be one of {CLASS_WEIGHTS}, got {class_weight!r}.")
     targets = jax.nn.one_hot(jnp.asarray(task.y_train), task.n_classes)
     x_train, x_test = (jax.tree.map(jnp.asarray, x) for x in (task.x_train, task.x_test))
     weights = balanced_weights(task.y_train, task.n_classes) if class_weight else None
-    if class_weight not in (None, "balanced"):
-        raise ValueError(f"class_weight must be None or 'balanced', got {class_weight!r}.")
     t0 = time.perf_counter()
     fitted = endmodel.fit(x_train, targets, weights=weights, augment=policy, key=key)
     jax.block_until_ready(fitted.trace)

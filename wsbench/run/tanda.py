@@ -11,8 +11,8 @@ For each seed and each policy of ``cfg.policies`` (``none``, ``basic``, ``heuris
    policy applied to every minibatch inside the jitted training step;
 3. test accuracy is recorded.
 
-Rows: one per (policy, seed) with ``test/accuracy``, ``test/f1``, ``train/final_loss``, ``fit_seconds``,
-``tanda_seconds`` (NaN for the policies that train nothing), and for the learned policies the
+Rows: one per (policy, seed) with ``test/accuracy``, ``test/f1``, ``train/final_loss``,
+``fit_seconds``, ``tanda_seconds`` (NaN for the policies that train nothing), and for the learned policies the
 generator's TF frequencies (``tf_probs``, mean field) or transition matrix (``transitions``, LSTM)
 as JSON text next to ``tf_names``. Traces: the same matrices stacked over seeds, TANDA's
 discriminator losses, and ``samples/<policy>``: augmented copies of the first ``cfg.n_samples``
@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from ..augment import POLICIES, Tanda, TFSet, fit_and_score, make_policy
+from ..augment import CLASS_WEIGHTS, POLICIES, Tanda, TFSet, fit_and_score, make_policy
 from ..endmodels import AbstractEndModel
 from . import results
 from .build import build, check_groups, check_seeds, is_int
@@ -63,7 +63,8 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
 
     Returns:
         ``test/<metric>/<policy>`` (mean over seeds; ``cfg.metric``, default accuracy) for each
-        policy and ``"objective"`` (``cfg.objective``'s). A job already complete in ``out_dir`` for the same config is skipped.
+        policy and ``"objective"`` (``cfg.objective``'s). A job already complete in ``out_dir``
+        for the same config is skipped.
 
     Raises:
         ValueError: on a malformed config (unknown policy, missing TF set for a policy that needs
@@ -177,7 +178,7 @@ def check_config(cfg: DictConfig) -> None:
         raise ValueError(
             "policies heuristic / mean_field / lstm need a TF set: set config key 'tfs'."
         )
-    if cfg.get("class_weight") not in (None, "balanced"):
+    if cfg.get("class_weight") not in CLASS_WEIGHTS:
         raise ValueError(
             "config key 'class_weight' must be null or 'balanced' (rows weighted so that every "
             f"class has the same total weight), got {cfg.get('class_weight')!r}."
@@ -229,8 +230,7 @@ def export(name_or_dir: str | os.PathLike, prefix: str | os.PathLike) -> dict[st
     over seeds, one row per TF); ``<prefix>_transitions.csv``: the LSTM's transition matrix
     (mean over seeds; rows ``from`` = a TF or ``start``); ``<prefix>_seeds.csv``: every seed's
     accuracy with its paired difference to ``none`` and ``heuristic`` (:func:`per_seed`);
-    ``<prefix>_samples.npz``: seed 0's
-    augmented images per policy (uint8), for the image grid.
+    ``<prefix>_samples.npz``: seed 0's augmented images per policy (uint8), for the image grid.
     """
     df = results.load(name_or_dir)
     prefix = Path(prefix)
@@ -248,8 +248,7 @@ def export(name_or_dir: str | os.PathLike, prefix: str | os.PathLike) -> dict[st
     ]
     sem = paired.sem(ddof=1).add_suffix("_sem")
     table = table.merge(paired.mean().join(sem).reset_index(), on=["task", "policy", "endmodel"])
-    order = {p: i for i, p in enumerate(POLICIES)}
-    table = table.sort_values(["task", "policy"], key=lambda c: c.map(lambda v: order.get(v, v)))
+    table = table.sort_values(["task", "policy"], key=_policy_order)
     out["accuracy"] = _write_csv(table, Path(f"{prefix}.csv"))
     out["seeds"] = _write_csv(seeds, Path(f"{prefix}_seeds.csv"))
 
@@ -295,9 +294,11 @@ def reported_metric(df: pd.DataFrame) -> str:
 
 def per_seed(df: pd.DataFrame) -> pd.DataFrame:
     """One row per (task, policy, endmodel, seed): ``test/accuracy`` (and ``test/f1``), the
-    training loss and times, the learned policy (``tf_probs`` / ``transitions``, JSON) and ``paired_vs_none`` / ``paired_vs_heuristic``: the difference in
-    the reported metric (:func:`reported_metric`) to that policy on the same seed. Within a seed every policy trains from the same initialisation with the same
-    minibatches, so the paired differences carry less seed noise than the two means do."""
+    training loss and times, the learned policy (``tf_probs`` / ``transitions``, JSON) and
+    ``paired_vs_none`` / ``paired_vs_heuristic``: the difference in the reported metric
+    (:func:`reported_metric`) to that policy on the same seed. Within a seed every policy trains
+    from the same initialisation with the same minibatches, so the paired differences carry less
+    seed noise than the two means do."""
     score = f"test/{reported_metric(df)}"
     df = df.rename(columns={"cfg.seed": "seed"})
     if "seed" not in df.columns:
@@ -311,10 +312,15 @@ def per_seed(df: pd.DataFrame) -> pd.DataFrame:
         ref = ref.rename(columns={score: f"_{base}"})
         frame = frame.merge(ref, on=keys, how="left")
         frame[f"paired_vs_{base}"] = frame[score] - frame.pop(f"_{base}")
-    order = {p: i for i, p in enumerate(POLICIES)}
     return frame.sort_values(
-        ["task", "policy", "seed", "seed_index"], key=lambda c: c.map(lambda v: order.get(v, v))
+        ["task", "policy", "seed", "seed_index"], key=_policy_order
     ).reset_index(drop=True)
+
+
+def _policy_order(column: pd.Series) -> pd.Series:
+    """Sort key: policies in ``POLICIES`` order, other columns' values as they are."""
+    order = {p: i for i, p in enumerate(POLICIES)}
+    return column.map(lambda v: order.get(v, v))
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
