@@ -168,14 +168,36 @@ def _add_lf(acc, xs):
 
 @eqx.filter_jit
 def _predict(fitted: MatrixCompletionFitted, L: Int[Array, "n m"]) -> Float[Array, "n k"]:
-    """Sum the LFs' log conditional tables one LF at a time (memory O(n k), not O(n m k)), one
-    row block at a time (no transposed or gathered copy of the whole ``L``)."""
+    """The junction-tree posterior, one row block at a time (no transposed or gathered copy of the
+    whole ``L``; memory O(block m)).
+
+    A root LF's log-likelihood term depends on its own vote only, so the roots' terms of a block are
+    ``k`` small matrix products ``(L_block == a) @ W_a`` (``W_a[j] = log P(lambda_j = a | y)``), one
+    pass of the block per vote value; a child LF's term also depends on its parent's vote and is
+    gathered one LF at a time. Abstains contribute nothing (``log_cond``'s abstain row is 0).
+    """
     k = fitted.prior.shape[0]
+    parent = np.asarray(fitted.parent)
+    m = parent.shape[0]
+    roots = np.flatnonzero(parent == np.arange(m))
+    children = np.flatnonzero(parent != np.arange(m))
+    n_votes = fitted.log_cond.shape[2] - 1  # kmax (multi-task: an LF never casts its padding votes)
+    W = jnp.swapaxes(fitted.log_cond[roots, 0, 1:, :], 0, 1)  # [a, root, y]
 
     def rows(Lc):
-        Lp = Lc[:, np.asarray(fitted.parent)]
+        Lr = Lc if children.size == 0 else Lc[:, roots]
+
+        def add_vote(acc, xs):
+            a, Wa = xs
+            return acc + (Lr == a).astype(jnp.float32) @ Wa, None
+
         init = jnp.broadcast_to(jnp.log(fitted.prior)[None, :], (Lc.shape[0], k))
-        loglik, _ = jax.lax.scan(_add_lf, init, (Lc.T, Lp.T, fitted.log_cond))
+        loglik, _ = jax.lax.scan(add_vote, init, (jnp.arange(n_votes, dtype=Lc.dtype), W))
+        if children.size:
+            Lk, Lp = Lc[:, children], Lc[:, parent[children]]
+            loglik, _ = jax.lax.scan(
+                _add_lf, loglik, (Lk.T, Lp.T, fitted.log_cond[children])
+            )
         return jax.nn.softmax(loglik, axis=-1)
 
     return map_rows(rows, L)
