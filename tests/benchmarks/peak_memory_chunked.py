@@ -3,6 +3,7 @@
 Run by ``tests/benchmarks/test_memory_chunked.py`` (one subprocess per estimator), or by hand::
 
     python -m tests.benchmarks.peak_memory_chunked --estimator matrix_completion --L /tmp/L.npy --k 2
+    python -m tests.benchmarks.peak_memory_chunked --estimator dawid_skene --set tol=1e-5 --L ...
 
 ``L`` is opened with ``np.load(mmap_mode="r")`` and never loaded whole; predictions go to a
 ``.npy`` memmap beside it. Pages of a file mapping that have been read count in the resident set
@@ -12,10 +13,13 @@ allocations, which is what does not scale with the file).
 """
 
 import argparse
+import dataclasses
 import json
 import threading
 import time
 from pathlib import Path
+
+import yaml
 
 from tests.benchmarks.peak_memory import high_water_mark_bytes, reset_high_water_mark
 
@@ -39,12 +43,30 @@ class AnonSampler(threading.Thread):
             time.sleep(0.005)
 
 
+def _parse_value(text: str):
+    """YAML, plus the exponent floats YAML 1.1 reads as strings (``1e-5``)."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--estimator", required=True, help="a conf/estimator/<name>.yaml option")
     parser.add_argument("--L", required=True, type=Path, help="int8 label matrix as .npy")
     parser.add_argument("--k", required=True, type=int)
     parser.add_argument("--chunk-rows", type=int, default=1 << 18)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a hyperparameter of the preset (VALUE read as YAML), e.g. tol=1e-5",
+    )
     args = parser.parse_args(argv)
 
     import jax
@@ -57,6 +79,13 @@ def main(argv=None) -> dict:
     L = np.load(args.L, mmap_mode="r")
     n = int(L.shape[0])
     est = instantiate_estimator(args.estimator)
+    overrides = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set expects NAME=VALUE, got {item!r}")
+        overrides[name] = _parse_value(value)
+    est = dataclasses.replace(est, **overrides)  # validated like any construction
     jax.block_until_ready(jax.numpy.zeros(1))
     reset = reset_high_water_mark()
     baseline, anon0 = high_water_mark_bytes(), rss_anon_bytes()
@@ -77,6 +106,7 @@ def main(argv=None) -> dict:
     out_path.unlink()
     result = {
         "estimator": args.estimator,
+        "overrides": overrides,
         "n": n,
         "m": int(L.shape[1]),
         "k": args.k,

@@ -4,9 +4,13 @@ Each estimator runs in its own subprocess (``tests/benchmarks/peak_memory_chunke
 by ``--benchmark-skip``; run with::
 
     pytest tests/benchmarks/test_memory_chunked.py --benchmark-only -s
-    WSBENCH_CHUNKED_N=100000000 pytest tests/benchmarks/test_memory_chunked.py --benchmark-only -s
+    WSBENCH_CHUNKED_N=100000000 pytest tests/benchmarks/test_memory_chunked.py --benchmark-only -s \
+        -k "matrix_completion or early_stopped"
 
-(the second writes a 5 GB int8 matrix to the temporary directory). ``peak_extra_mb_anon`` is the
+(the second writes a 5 GB int8 matrix to the temporary directory; ``-k`` keeps the two fits whose
+number of passes over ``L`` does not grow with a fixed iteration count: MatrixCompletion's one
+statistics pass, and DawidSkene stopped at ``tol=1e-5``, each plus one prediction pass; the fixed
+100 EM iterations of the default ``dawid_skene`` are 100 passes over 5 GB). ``peak_extra_mb_anon`` is the
 process's own allocations; ``peak_extra_mb_hwm`` also counts the file pages read through the map.
 """
 
@@ -45,12 +49,23 @@ def L_path(tmp_path_factory):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/status is Linux-only")
-@pytest.mark.parametrize("name", ["matrix_completion", "dawid_skene", "crowdkit_dawid_skene"])
-def test_chunked_peak_memory(benchmark, L_path, name):
+@pytest.mark.parametrize(
+    ("name", "overrides"),
+    [
+        ("matrix_completion", []),
+        ("dawid_skene", []),
+        ("dawid_skene", ["tol=1e-5"]),
+        ("crowdkit_dawid_skene", []),
+    ],
+    ids=["matrix_completion", "dawid_skene", "dawid_skene_early_stopped", "crowdkit_dawid_skene"],
+)
+def test_chunked_peak_memory(benchmark, L_path, name, overrides):
     def run():
+        sets = [arg for item in overrides for arg in ("--set", item)]
         proc = subprocess.run(
             [sys.executable, "-m", "tests.benchmarks.peak_memory_chunked", "--estimator", name]
-            + ["--L", str(L_path), "--k", str(K)],
+            + ["--L", str(L_path), "--k", str(K)]
+            + sets,
             cwd=REPO_ROOT,
             env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
             capture_output=True,
