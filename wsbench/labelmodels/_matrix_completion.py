@@ -69,6 +69,7 @@ from ._base import (
     checked_L,
 )
 from ._class_balance import anchor_rows, fit_class_balance
+from ._dawid_skene import _vote_loglik
 from ._dependencies import Layout, _as_edges, _Structure, _structure, _structure_of
 from ._hyper import as_edge_list, as_int, check_bool, check_choice, check_int, check_key, check_real
 from ._rows import map_rows
@@ -171,28 +172,23 @@ def _predict(fitted: MatrixCompletionFitted, L: Int[Array, "n m"]) -> Float[Arra
     """The junction-tree posterior, one row block at a time (no transposed or gathered copy of the
     whole ``L``; memory O(block m)).
 
-    A root LF's log-likelihood term depends on its own vote only, so the roots' terms of a block are
-    ``k`` small matrix products ``(L_block == a) @ W_a`` (``W_a[j] = log P(lambda_j = a | y)``), one
-    pass of the block per vote value; a child LF's term also depends on its parent's vote and is
-    gathered one LF at a time. Abstains contribute nothing (``log_cond``'s abstain row is 0).
+    A root LF's log-likelihood term depends on its own vote only: the roots' terms are DawidSkene's
+    ``_vote_loglik`` (one ``(block, m) @ (m, k)`` product per vote value, float32 on every device);
+    a child LF's term also depends on its parent's vote and is gathered one LF at a time. Abstains
+    contribute nothing (``log_cond``'s abstain row is 0).
     """
-    k = fitted.prior.shape[0]
     parent = np.asarray(fitted.parent)
     m = parent.shape[0]
     roots = np.flatnonzero(parent == np.arange(m))
     children = np.flatnonzero(parent != np.arange(m))
-    n_votes = fitted.log_cond.shape[2] - 1  # kmax (multi-task: an LF never casts its padding votes)
-    W = jnp.swapaxes(fitted.log_cond[roots, 0, 1:, :], 0, 1)  # [a, root, y]
+    # [root, y, a]: a root's table does not depend on the parent axis; vote rows only (multi-task:
+    # an LF never casts its padding votes)
+    log_conf = jnp.swapaxes(fitted.log_cond[roots, 0, 1:, :], 1, 2)
+    log_prior = jnp.log(fitted.prior)
 
     def rows(Lc):
         Lr = Lc if children.size == 0 else Lc[:, roots]
-
-        def add_vote(acc, xs):
-            a, Wa = xs
-            return acc + (Lr == a).astype(jnp.float32) @ Wa, None
-
-        init = jnp.broadcast_to(jnp.log(fitted.prior)[None, :], (Lc.shape[0], k))
-        loglik, _ = jax.lax.scan(add_vote, init, (jnp.arange(n_votes, dtype=Lc.dtype), W))
+        loglik = log_prior[None, :] + _vote_loglik(Lr, log_conf)
         if children.size:
             Lk, Lp = Lc[:, children], Lc[:, parent[children]]
             loglik, _ = jax.lax.scan(
