@@ -68,6 +68,12 @@ def main(argv=None) -> dict:
         help="override a hyperparameter of the preset (VALUE read as YAML), e.g. tol=1e-5",
     )
     args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set expects NAME=VALUE, got {item!r}")
+        overrides[name] = _parse_value(value)
 
     import jax
     import jax.random as jr
@@ -79,12 +85,6 @@ def main(argv=None) -> dict:
     L = np.load(args.L, mmap_mode="r")
     n = int(L.shape[0])
     est = instantiate_estimator(args.estimator)
-    overrides = {}
-    for item in args.set:
-        name, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--set expects NAME=VALUE, got {item!r}")
-        overrides[name] = _parse_value(value)
     est = dataclasses.replace(est, **overrides)  # validated like any construction
     jax.block_until_ready(jax.numpy.zeros(1))
     reset = reset_high_water_mark()

@@ -10,8 +10,9 @@ by ``--benchmark-skip``; run with::
 (the second writes a 5 GB int8 matrix to the temporary directory; ``-k`` keeps the two fits whose
 number of passes over ``L`` does not grow with a fixed iteration count: MatrixCompletion's one
 statistics pass, and DawidSkene stopped at ``tol=1e-5``, each plus one prediction pass; the fixed
-100 EM iterations of the default ``dawid_skene`` are 100 passes over 5 GB). ``peak_extra_mb_anon`` is the
-process's own allocations; ``peak_extra_mb_hwm`` also counts the file pages read through the map.
+100 EM iterations of the default ``dawid_skene`` are 100 passes over 5 GB).
+``peak_extra_mb_anon`` is the process's own allocations; ``peak_extra_mb_hwm`` also counts the
+file pages read through the map.
 """
 
 import json
