@@ -1,4 +1,4 @@
-"""The real end-model table and the real scaling figure render from a small aggregated CSV."""
+"""The real end-model table, the real scaling figure and the scale table render from small CSVs."""
 
 import pandas as pd
 import pytest
@@ -73,3 +73,30 @@ def test_fig_scaling_real_slopes_recover_a_known_slope():
     assert em.se > 0 and em.z == pytest.approx(em.slope_per_decade / em.se)
     flat = [_row("sms", n, 0.8) for n in ns]
     assert fig.slopes(pd.DataFrame(flat)).slope_per_decade.abs().max() < 1e-12
+
+
+def test_table_scale_renders_one_block_per_device(tmp_path):
+    rows = [
+        dict(kind="fit_predict", estimator=e, n=n, m=50, k=2, fits=1, median_s=t * n / 1e6,
+             stats_gb_per_s=float("nan"), backend=b, device_kind=d, jax_version="0.10.2")
+        for b, d in (("cpu", "cpu"), ("gpu", "NVIDIA H200"))
+        for e, t in (("majority_vote", 0.04), ("dawid_skene", 12.5))
+        for n in (1_000_000, 10_000_000)
+    ]  # fmt: skip
+    rows.append(dict(kind="statistics", estimator="matrix_completion", n=1_000_000, m=50, k=2,
+                     fits=0, median_s=0.5, stats_gb_per_s=0.1, backend="cpu", device_kind="cpu",
+                     jax_version="0.10.2"))  # fmt: skip
+    rows.append(dict(rows[-1], kind="vmapped_sweep", fits=1000, median_s=2.0, stats_gb_per_s=None))
+    csv = tmp_path / "scale.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    table = load_figure_script("table_scale")
+    table.main(["--data", str(csv), "--out", str(tmp_path)])
+    text = (tmp_path / "table_scale.md").read_text()
+    assert "## cpu (cpu; jax 0.10.2)" in text and "## NVIDIA H200 (gpu; jax 0.10.2)" in text
+    assert "| estimator | n = 1e6 | n = 1e7 |" in text
+    assert "| dawid_skene | 12.5 | 125 |" in text and "| majority_vote | 0.04 | 0.4 |" in text
+    assert "| 1e6 | 0.5 | 0.1 |" in text
+    assert "1000 MatrixCompletion fits" in text and "(2 ms per fit)" in text
+    pd.DataFrame([dict(rows[0], kind="nonsense")]).to_csv(csv, index=False)
+    with pytest.raises(ValueError, match="unknown kinds"):
+        table.main(["--data", str(csv), "--out", str(tmp_path)])

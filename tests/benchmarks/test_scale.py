@@ -7,10 +7,10 @@ Skipped by ``--benchmark-skip``. On a GPU (or on CPU, which is the default backe
         pytest tests/benchmarks/test_scale.py --benchmark-only -s
 
 ``WSBENCH_SCALE_N`` (default ``1000000``) lists the row counts (m = 50, k = 2, an int8 ``L`` on the
-device); ``WSBENCH_BENCHMARK_CSV``, when set, is the CSV that every measurement is appended to, one
+device); ``WSBENCH_SCALE_ROUNDS`` (default 3) the timed rounds per measurement; ``WSBENCH_BENCHMARK_CSV``, when set, is the CSV that every measurement is appended to, one
 row each with the backend and device name (``jax.devices()[0].device_kind``), so that runs on
 different devices can share one file. Times exclude compilation (one warm-up call first) and are the
-median of 3 rounds. ``stats_gb_per_s`` is ``n m`` bytes of int8 ``L`` over the time of
+median of the rounds. ``stats_gb_per_s`` is ``n m`` bytes of int8 ``L`` over the time of
 ``MatrixCompletion.statistics``: compare it with the device's memory bandwidth.
 """
 
@@ -37,7 +37,9 @@ ESTIMATORS = sorted(estimator_configs())
 SIZES = [int(float(x)) for x in os.environ.get("WSBENCH_SCALE_N", "1000000").split(",")]
 M, K = 50, 2
 BLOCK = 1_000_000
-ROUNDS = 3
+ROUNDS = int(os.environ.get("WSBENCH_SCALE_ROUNDS", "3"))
+if ROUNDS < 1:
+    raise ValueError(f"WSBENCH_SCALE_ROUNDS={ROUNDS}: give at least one timed round")
 CSV_FIELDS = [
     "kind", "estimator", "n", "m", "k", "fits", "median_s", "stats_gb_per_s", "backend",
     "device_kind", "jax_version",
