@@ -117,3 +117,24 @@ def test_set_tol_by_replace(key):
     est = dataclasses.replace(DawidSkene(n_iter=40), tol=jnp.float32(1e-3))
     sim = sample_dawid_skene(key, n=200, m=5, n_classes=3)
     assert int(est.fit(sim.weak, key=key).n_iter_run) < 40
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_compensated_sum_keeps_what_float32_rounds_away(jit):
+    """crowd-kit's stopping quantity is a sum whose change between iterations is ~1e-5 of it: the
+    double-single pair keeps the low-order part that a float32 sum loses (eagerly and under jit,
+    where XLA must not re-associate the error-free additions away)."""
+    from wsbench.labelmodels._dawid_skene import _compensated_sum
+
+    f = eqx.filter_jit(_compensated_sum) if jit else _compensated_sum
+    rng = np.random.default_rng(0)
+    for size in (1, 2, 3, 72, 201, 1000):
+        x = (rng.standard_normal(size) * 10.0 ** rng.integers(-3, 5, size)).astype(np.float32)
+        x = np.concatenate([x, [np.float32(3e7), np.float32(-3e7)]])  # cancelling giants
+        hi, lo = np.asarray(f(jnp.asarray(x)), np.float64)
+        exact = float(np.sum(x.astype(np.float64)))
+        assert abs((hi + lo) - exact) <= 1e-6 * max(1.0, np.abs(x).max() * 1e-7), size
+        assert abs(lo) <= abs(np.spacing(np.float32(hi))) / 2 + 1e-30  # normalised pair
+    # 1 + 2^-30 is not a float32; the pair holds it
+    hi, lo = np.asarray(f(jnp.asarray([1.0, 2.0**-30], jnp.float32)), np.float64)
+    assert hi == 1.0 and lo == 2.0**-30
