@@ -368,11 +368,24 @@ def _tanda_seeds(name):
     return pd.read_csv(DATA / f"{name}_seeds.csv")
 
 
+# TANDA's rows come from thousands of float32 SGD steps (end model, generator, discriminator): the
+# same code and seed on a CPU with another instruction set (XLA compiles for the host: AVX vs AVX2
+# vs AVX-512 changes the order of its vectorised sums) gives a slightly different run. Measured
+# between the producing machine and an AVX-only one, seed 0: test accuracy up to 0.0048 (3 of 624
+# PneumoniaMNIST rows), spouse F1 up to 0.0026, a learned TF probability up to 0.0009, LSTM
+# transitions equal. The tolerances sit above that and well below what a code change that alters
+# the experiment moves (the stale scaling.csv of issue 10 was 4.5 points off).
+TANDA_METRIC_ATOL = 0.01
+TANDA_PROB_ATOL = 0.005
+
+
 @pytest.mark.slow  # trains end models (and, for spouse and PneumoniaMNIST, TANDA generators)
 @pytest.mark.parametrize("name", sorted(TANDA_SLICES))
 def test_tanda_slice_regenerates(tmp_path, name):
     """Seed 0's rows of ``<name>_seeds.csv`` (metric, learned TF frequencies and transitions)
-    regenerate from conf/experiment/<name>.yaml for the policies of ``TANDA_SLICES``."""
+    regenerate from conf/experiment/<name>.yaml for the policies of ``TANDA_SLICES``, to the
+    cross-platform tolerances above (on the machine type that produced them, CI matched them to
+    1e-6)."""
     _need_mirror()
     policies = TANDA_SLICES[name]
     cfg = _cfg(
@@ -387,13 +400,14 @@ def test_tanda_slice_regenerates(tmp_path, name):
     for p in policies:
         for col in ("test/accuracy", "test/f1"):
             if col in committed.columns:  # (F1 was added after the image runs were committed)
-                assert fresh.loc[p, col] == pytest.approx(committed.loc[p, col], abs=1e-6), (p, col)
+                want = committed.loc[p, col]
+                assert fresh.loc[p, col] == pytest.approx(want, abs=TANDA_METRIC_ATOL), (p, col)
         for col in ("tf_probs", "transitions"):
             if isinstance(committed.loc[p, col], str):
                 np.testing.assert_allclose(
                     np.asarray(json.loads(fresh.loc[p, col])),
                     np.asarray(json.loads(committed.loc[p, col])),
-                    atol=1e-5,
+                    atol=TANDA_PROB_ATOL,
                     err_msg=f"{name} {p} {col}",
                 )
 
