@@ -512,8 +512,8 @@ def _m_step(counts, q_sum, entropy, alpha, class_balance, n_votes):
     The ELBO is a ``(2,)`` double-single pair (``_compensated_sum``), not divided by the number
     of votes: its per-vote change between iterations (``_converged``) is about 1e-5 at
     crowd-kit's tolerance on a total of order 1, where one float32 ulp of the total is 1% of the
-    tolerance; with the pair the change is exact up to the terms' own rounding, and the
-    stopping iteration is crowd-kit's float64 one (``tests/labelmodels/test_dawid_skene_stopping.py``)."""
+    tolerance; with the pair the change is exact up to the terms' own rounding, and the stopping
+    iteration is crowd-kit's float64 one (tests/labelmodels/test_dawid_skene_stopping.py)."""
     conf = _normalise(counts, alpha)
     prior = class_balance if class_balance is not None else _normalise(q_sum, alpha)
     log_prior, log_conf = _safe_log(prior), _safe_log(conf)
