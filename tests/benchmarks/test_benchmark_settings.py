@@ -13,3 +13,23 @@ def test_benchmarks_compile_with_optimisations_on():
     code = "from jax._src import compiler; print(compiler._DISABLE_MOST_OPTIMIZATIONS.value)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # a memory benchmark's subprocess sees the same
+
+
+def test_fast_mode_emitter_flag_only_where_no_benchmark_is_timed():
+    """The suite's cheaper XLA emitters (tests/conftest.py) are for runs that skip the benchmarks
+    in fast mode; a benchmark run, or the slow pass with optimisations on, keeps XLA's defaults."""
+    from tests.conftest import fast_mode_xla_flags
+
+    flag = "--xla_cpu_use_fusion_emitters=false"
+    fast = {"JAX_DISABLE_MOST_OPTIMIZATIONS": "1"}
+    assert fast_mode_xla_flags(fast, ["pytest", "--benchmark-skip"]) == flag
+    assert fast_mode_xla_flags({**fast, "PYTEST_ADDOPTS": "-q --benchmark-skip"}, []) == flag
+    assert fast_mode_xla_flags(fast, ["pytest", "--benchmark-only"]) == ""
+    assert fast_mode_xla_flags(fast, ["pytest", "tests/benchmarks/test_memory.py"]) == ""
+    slow = {"JAX_DISABLE_MOST_OPTIMIZATIONS": "0"}
+    assert fast_mode_xla_flags(slow, ["pytest", "--benchmark-skip"]) == ""
+    # other flags are kept, and the flag is not added twice (xdist workers inherit it)
+    other = {**fast, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    got = fast_mode_xla_flags(other, ["--benchmark-skip"])
+    assert got == f"--xla_force_host_platform_device_count=4 {flag}"
+    assert fast_mode_xla_flags({**fast, "XLA_FLAGS": got}, ["--benchmark-skip"]) == got
