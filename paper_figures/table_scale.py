@@ -9,7 +9,7 @@ benchmark with the device recorded; no JAX import here). The committed CPU run::
         pytest tests/benchmarks/test_scale.py --benchmark-only -s
 
 On a GPU, ``WSBENCH_SCALE_N=1000000,10000000,100000000`` and a CSV named for it
-(``scale_gpu.csv``); every CSV given is a column block of its own device.
+(``scale_gpu.csv``); each device in the CSVs gets a section of its own.
 
     python paper_figures/table_scale.py     # -> paper_figures/out/table_scale.md
 """

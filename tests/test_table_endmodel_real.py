@@ -100,3 +100,9 @@ def test_table_scale_renders_one_block_per_device(tmp_path):
     pd.DataFrame([dict(rows[0], kind="nonsense")]).to_csv(csv, index=False)
     with pytest.raises(ValueError, match="unknown kinds"):
         table.main(["--data", str(csv), "--out", str(tmp_path)])
+
+
+def test_table_scale_without_data_says_how_to_make_it(tmp_path):
+    table = load_figure_script("table_scale")
+    with pytest.raises(SystemExit, match="run the scale benchmark first"):
+        table.main(["--data", "--out", str(tmp_path)])

@@ -34,12 +34,29 @@ from wsbench.labelmodels import MatrixCompletion
 from wsbench.synthetic import sample_independent
 
 ESTIMATORS = sorted(estimator_configs())
-SIZES = [int(float(x)) for x in os.environ.get("WSBENCH_SCALE_N", "1000000").split(",")]
+
+
+def env_ints(name: str, default: str, *, low: int) -> list[int]:
+    """A comma-separated list of integers >= ``low`` from the environment (``1e6`` allowed)."""
+    raw = os.environ.get(name, default)
+    try:
+        values = [float(x) for x in raw.split(",")]
+    except ValueError:
+        values = []
+    if not values or any(v != int(v) or v < low for v in values):
+        raise ValueError(
+            f"{name}={raw!r}: give comma-separated whole numbers >= {low}, e.g. {name}={default}"
+        )
+    return [int(v) for v in values]
+
+
+SIZES = env_ints("WSBENCH_SCALE_N", "1000000", low=1)
 M, K = 50, 2
 BLOCK = 1_000_000
-ROUNDS = int(os.environ.get("WSBENCH_SCALE_ROUNDS", "3"))
-if ROUNDS < 1:
-    raise ValueError(f"WSBENCH_SCALE_ROUNDS={ROUNDS}: give at least one timed round")
+ROUNDS = env_ints("WSBENCH_SCALE_ROUNDS", "3", low=1)
+if len(ROUNDS) != 1:
+    raise ValueError(f"WSBENCH_SCALE_ROUNDS={ROUNDS}: give one number of timed rounds, e.g. 3")
+ROUNDS = ROUNDS[0]
 CSV_FIELDS = [
     "kind", "estimator", "n", "m", "k", "fits", "median_s", "stats_gb_per_s", "backend",
     "device_kind", "jax_version",
