@@ -51,7 +51,7 @@ def render(df: pd.DataFrame) -> str:
         lines.append("| estimator | " + " | ".join(f"n = {_n(n)}" for n in ns) + " |")
         lines.append("|---|" + "---:|" * len(ns))
         for est, rows in fp.groupby("estimator", sort=True):
-            by_n = dict(zip(rows["n"], rows["median_s"]))
+            by_n = dict(zip(rows["n"], rows["median_s"], strict=True))
             cells = [f"{by_n[n]:.3g}" if n in by_n else "–" for n in ns]
             lines.append(f"| {est} | " + " | ".join(cells) + " |")
         stats = block[block["kind"] == "statistics"].sort_values("n")

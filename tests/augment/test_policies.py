@@ -11,10 +11,12 @@ from wsbench.augment import (
     POLICIES,
     TF,
     AbstractAugmentPolicy,
+    ChainPolicy,
     CropFlipPolicy,
     IdentityPolicy,
     MeanFieldGenerator,
     RandomSequencePolicy,
+    Tanda,
     TandaPolicy,
     TFSet,
     make_policy,
@@ -89,6 +91,42 @@ def test_make_policy_names(key):
         make_policy("heuristic", key=key)
     with pytest.raises(ValueError, match="x_unlabeled"):
         make_policy("lstm", tfs=TFSet((TF("id", T.identity),)), key=key)
+
+
+def test_chain_policy_applies_its_policies_in_order(key):
+    tfs = TFSet((TF("dark", T.brightness, {"factor": 0.5}),))
+    x = _imgs(key, n=8)
+    crop = CropFlipPolicy(pad=2)
+    chain = ChainPolicy((RandomSequencePolicy(tfs=tfs, seq_len=1), crop))
+    y = jax.jit(lambda x, k: chain(x, key=k))(x, key)
+    _, k_crop = jr.split(key)  # the chain's second key goes to the crop
+    np.testing.assert_allclose(y, crop(0.5 * x, key=k_crop), rtol=1e-6)
+    np.testing.assert_array_equal(y, chain(x, key=key))  # deterministic per key
+    with pytest.raises(ValueError, match="at least one"):
+        ChainPolicy(())
+    with pytest.raises(TypeError, match="AbstractAugmentPolicy"):
+        ChainPolicy((crop, lambda x, *, key: x))
+
+
+def test_then_basic_crops_after_the_tf_sequence_of_heuristic_and_learned_policies(key):
+    tfs = TFSet((TF("id", T.identity),))
+    x = _imgs(key, n=16, hw=8)
+    plain, _ = make_policy("heuristic", tfs=tfs, key=key)
+    assert isinstance(plain, RandomSequencePolicy)
+    chained, _ = make_policy("heuristic", tfs=tfs, basic_pad=3, then_basic=True, key=key)
+    assert isinstance(chained, ChainPolicy)
+    assert isinstance(chained.policies[1], CropFlipPolicy) and chained.policies[1].pad == 3
+    np.testing.assert_array_equal(plain(x, key=key), x)  # the identity TF alone
+    assert not np.allclose(chained(x, key=key), x)  # ... now shifted / mirrored
+    tanda = Tanda(tfs=tfs, n_steps=2, batch_size=4)
+    learned, info = make_policy(
+        "mean_field", tfs=tfs, x_unlabeled=x, tanda=tanda, then_basic=True, key=key
+    )
+    assert isinstance(learned, ChainPolicy) and isinstance(learned.policies[0], TandaPolicy)
+    assert info["tf_probs"].shape == (1,)
+    # none and basic are unchanged by the flag
+    assert isinstance(make_policy("basic", then_basic=True, key=key)[0], CropFlipPolicy)
+    assert isinstance(make_policy("none", then_basic=True, key=key)[0], IdentityPolicy)
 
 
 @pytest.mark.parametrize("model", [LogisticRegression(n_steps=20), MLP(n_steps=20, width=8)])

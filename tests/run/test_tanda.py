@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from tests._utils import CONF
+from tests._utils import CONF, MIRROR, needs_mirror
 from wsbench.augment import POLICIES
 from wsbench.run import tanda
 
@@ -106,6 +106,7 @@ def test_smoke_run_is_skipped_when_complete_and_exports(smoke, tmp_path):
         ("seeds=0", "seeds"),
         ("metric=roc_auc", "metric"),
         ("class_weight=inverse", "class_weight"),
+        ("then_basic=maybe", "then_basic"),
     ],
 )
 def test_config_errors(override, match, tmp_path):
@@ -121,12 +122,30 @@ def test_basic_needs_images_and_tfs_need_a_set(tmp_path):
         tanda.run(_cfg("policies=[heuristic]", "objective=heuristic", "tfs=null"), out_dir=tmp_path)
 
 
+@needs_mirror("spouse_snorkel")
+def test_then_basic_needs_images(tmp_path, monkeypatch):
+    monkeypatch.setenv("WSBENCH_DATA_MIRROR", str(MIRROR))
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(
+            "tanda",
+            overrides=[
+                "experiment=tanda_spouse_cpu",
+                "logger=none",
+                "jax_cache=null",
+                "then_basic=true",
+            ],
+        )
+    with pytest.raises(ValueError, match="then_basic=true .* not an image task"):
+        tanda.run(cfg, out_dir=tmp_path)
+
+
 def test_experiment_files_compose():
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         c = compose("tanda", overrides=["experiment=tanda_cifar10"])
         p = compose("tanda", overrides=["experiment=tanda_pneumoniamnist"])
     assert c.task._target_.endswith("make_cifar10") and c.tfs.kind == "cifar"
     assert c.endmodel._target_.endswith("ResNet") and c.task.n_labelled == 5000
+    assert c.then_basic is True and p.then_basic is False  # the authors' CIFAR-10 end models
     assert p.task._target_.endswith("make_pneumoniamnist") and p.tfs.kind == "grayscale"
     assert list(c.policies) == list(POLICIES) == list(p.policies)
 

@@ -6,7 +6,7 @@
 - discriminators: :class:`ImageDiscriminator`, :class:`TextDiscriminator`;
 - training: :class:`Tanda` (``step``, ``fit``), :func:`train_tanda`;
 - policies: :class:`IdentityPolicy`, :class:`CropFlipPolicy`, :class:`RandomSequencePolicy`,
-  :class:`TandaPolicy` behind :class:`AbstractAugmentPolicy`;
+  :class:`TandaPolicy`, :class:`ChainPolicy` behind :class:`AbstractAugmentPolicy`;
 - pipeline pieces: :func:`make_policy` (by name) and :func:`fit_and_score` (end-model test accuracy).
 """
 
@@ -16,6 +16,7 @@ from ._generator import AbstractGenerator, LSTMGenerator, MeanFieldGenerator
 from ._policy import (
     NO_AUGMENT,
     AbstractAugmentPolicy,
+    ChainPolicy,
     CropFlipPolicy,
     IdentityPolicy,
     RandomSequencePolicy,
@@ -51,6 +52,7 @@ __all__ = [
     "TF",
     "AbstractAugmentPolicy",
     "AbstractGenerator",
+    "ChainPolicy",
     "CropFlipPolicy",
     "IdentityPolicy",
     "NO_AUGMENT",

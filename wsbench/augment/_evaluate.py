@@ -19,6 +19,7 @@ from ._discriminator import ImageDiscriminator
 from ._generator import LSTMGenerator, MeanFieldGenerator
 from ._policy import (
     AbstractAugmentPolicy,
+    ChainPolicy,
     CropFlipPolicy,
     IdentityPolicy,
     RandomSequencePolicy,
@@ -43,6 +44,7 @@ def make_policy(
     disc_width: int = 16,
     discriminator=None,
     basic_pad: int = 4,
+    then_basic: bool = False,
     key: PRNGKeyArray,
 ) -> tuple[AbstractAugmentPolicy, dict]:
     """The augmentation policy ``name`` (one of :data:`POLICIES`) and a dict of diagnostics.
@@ -58,6 +60,11 @@ def make_policy(
         discriminator: the discriminator to train (default: an :class:`ImageDiscriminator` on
             ``x_unlabeled``'s channels; pass a :class:`TextDiscriminator` for text).
         basic_pad: the crop padding of the ``basic`` policy (pixels).
+        then_basic: for ``heuristic`` and the learned policies, apply the ``basic`` policy after
+            every TF sequence (a :class:`ChainPolicy`), as the TANDA authors' CIFAR-10 end models
+            did (HazyResearch/tanda's ``image-pct`` transformer: pad, TF sequence, random crop), so
+            that those policies add their TFs to the basic one rather than replace it. Image
+            batches only; the generator itself trains on TF sequences alone, as theirs did.
         key: PRNG key for the generator / discriminator initialisation and training.
     """
     if name not in POLICIES:
@@ -68,8 +75,12 @@ def make_policy(
         return CropFlipPolicy(pad=basic_pad), {}
     if tfs is None:
         raise ValueError(f"policy {name!r} needs a TF set (tfs=...).")
+
+    def finish(policy):
+        return ChainPolicy((policy, CropFlipPolicy(pad=basic_pad))) if then_basic else policy
+
     if name == "heuristic":
-        return RandomSequencePolicy(tfs=tfs, seq_len=seq_len), {}
+        return finish(RandomSequencePolicy(tfs=tfs, seq_len=seq_len)), {}
     if x_unlabeled is None or len(jax.tree.leaves(x_unlabeled)[0]) == 0:
         raise ValueError(f"policy {name!r} trains a generator: pass x_unlabeled images.")
     k_g, k_d, k_fit = jr.split(key, 3)
@@ -92,7 +103,7 @@ def make_policy(
         info["tf_probs"] = np.asarray(policy.generator.probs())
     else:
         info["transitions"] = np.asarray(policy.generator.transition_matrix())
-    return policy, info
+    return finish(policy), info
 
 
 def fit_and_score(

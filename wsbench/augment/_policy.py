@@ -3,7 +3,9 @@
 - :class:`IdentityPolicy` ("none"): returns the batch unchanged;
 - :class:`CropFlipPolicy` ("basic"): random crop after zero padding, plus a random horizontal flip;
 - :class:`RandomSequencePolicy` ("heuristic"): a uniformly random sequence of ``seq_len`` TFs per point;
-- :class:`TandaPolicy` ("learned"): TF sequences drawn from a trained generator (mean-field or LSTM).
+- :class:`TandaPolicy` ("learned"): TF sequences drawn from a trained generator (mean-field or LSTM);
+- :class:`ChainPolicy`: policies applied one after another (e.g. a TF sequence, then the basic crop,
+  as the TANDA authors' CIFAR-10 end models did).
 
 Every policy is an Equinox module, so any end model trains with any policy (ARCHITECTURE.md §4).
 """
@@ -21,6 +23,7 @@ from .tfs import TFSet
 
 __all__ = [
     "AbstractAugmentPolicy",
+    "ChainPolicy",
     "CropFlipPolicy",
     "NO_AUGMENT",
     "IdentityPolicy",
@@ -116,3 +119,26 @@ class TandaPolicy(AbstractAugmentPolicy):
         k_idx, k_tf = jr.split(key)
         indices, _ = self.generator.sample(k_idx, B)
         return _apply_sequences(self.tfs, x, indices, k_tf)
+
+
+class ChainPolicy(AbstractAugmentPolicy):
+    """``policies`` applied in order, each with its own key split from ``key``.
+
+    ``ChainPolicy((RandomSequencePolicy(tfs), CropFlipPolicy()))`` is the TANDA authors' CIFAR-10
+    end-model augmentation (HazyResearch/tanda ``PadCropTransformer``: every TF sequence followed
+    by a random pad-and-crop).
+    """
+
+    policies: tuple[AbstractAugmentPolicy, ...]
+
+    def __check_init__(self):
+        if len(self.policies) == 0:
+            raise ValueError("ChainPolicy needs at least one policy.")
+        bad = [type(p).__name__ for p in self.policies if not isinstance(p, AbstractAugmentPolicy)]
+        if bad:
+            raise TypeError(f"ChainPolicy takes AbstractAugmentPolicy instances, got {bad}.")
+
+    def __call__(self, x, *, key: PRNGKeyArray):
+        for policy, k in zip(self.policies, jr.split(key, len(self.policies)), strict=True):
+            x = policy(x, key=k)
+        return x

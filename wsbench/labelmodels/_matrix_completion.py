@@ -191,9 +191,7 @@ def _predict(fitted: MatrixCompletionFitted, L: Int[Array, "n m"]) -> Float[Arra
         loglik = log_prior[None, :] + _vote_loglik(Lr, log_conf)
         if children.size:
             Lk, Lp = Lc[:, children], Lc[:, parent[children]]
-            loglik, _ = jax.lax.scan(
-                _add_lf, loglik, (Lk.T, Lp.T, fitted.log_cond[children])
-            )
+            loglik, _ = jax.lax.scan(_add_lf, loglik, (Lk.T, Lp.T, fitted.log_cond[children]))
         return jax.nn.softmax(loglik, axis=-1)
 
     return map_rows(rows, L)

@@ -84,6 +84,11 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
             f"policy 'basic' (crop + flip) needs (n, H, W, C) images; task {task.name!r} is not "
             "an image task: drop it from policies."
         )
+    if cfg.get("then_basic") and not is_image:
+        raise ValueError(
+            f"then_basic=true (the basic crop + flip after every TF sequence) needs (n, H, W, C) "
+            f"images; task {task.name!r} is not an image task: set then_basic=false."
+        )
     tfs = _build_tfs(cfg, task) if set(policies) - {"none", "basic"} else None
     endmodel = build(cfg.endmodel, "endmodel", expect=AbstractEndModel)
     if getattr(endmodel, "vocab_size", 0) is None and hasattr(task, "vocab_size"):
@@ -111,6 +116,7 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
                 disc_width=int(cfg.disc_width),
                 discriminator=_discriminator(task, int(cfg.disc_width), named_key(k_pol, "disc")),
                 basic_pad=int(cfg.basic_pad),
+                then_basic=bool(cfg.get("then_basic", False)),
                 key=k_pol,
             )
             score = fit_and_score(  # the same key for every policy
@@ -201,6 +207,10 @@ def check_config(cfg: DictConfig) -> None:
             raise ValueError(
                 f"config key {key!r} must be a non-negative int, got {cfg.get(key)!r}."
             )
+    if not isinstance(cfg.get("then_basic", False), bool):
+        raise ValueError(
+            f"config key 'then_basic' must be true or false, got {cfg.get('then_basic')!r}."
+        )
 
 
 def _build_tfs(cfg: DictConfig, task) -> TFSet:
