@@ -199,7 +199,9 @@ def test_scaling_slice_regenerates(tmp_path):
 # ----------------------------------------------------------------------------- real data
 
 REAL_TABLE_SLICE = [
-    ("majority_vote", "wrench_youtube", dev) for dev in ("none", "class_balance", "select")
+    *(("majority_vote", "wrench_youtube", dev) for dev in ("none", "class_balance", "select")),
+    # the 90-point select grid and the one-SE rule (select_within_se), which moves this row
+    pytest.param("matrix_completion", "wrench_sms", "select", marks=pytest.mark.slow),
 ]
 REAL_TABLE_COMPARED = ("test/accuracy", "test/f1", "test/accuracy_lo", "test/accuracy_hi")
 

@@ -25,7 +25,9 @@ def _cfg(*overrides):
 @pytest.fixture(scope="module")
 def select_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("select")
-    cfg = _cfg("estimator=dawid_skene", "dataset=synthetic_ds", "dev_labels=select")
+    cfg = _cfg(
+        "estimator=dawid_skene", "dataset=synthetic_ds", "dev_labels=select", "select_within_se=0"
+    )
     summary = labelmodel.run(cfg, out_dir=out)
     return cfg, summary, pd.read_parquet(out / "results.parquet")
 
@@ -38,6 +40,7 @@ def test_select_uses_the_estimators_select_grid_and_picks_the_best_valid_point(s
     by_point = df.groupby("grid_point")["valid/accuracy"].mean()
     best = int(by_point.idxmax())
     assert (df["select.point"] == best).all()
+    assert (df["select.argmax_point"] == best).all()  # select_within_se=0: the plain argmax
     assert (df["selected"] == (df["grid_point"] == best)).all()
     chosen = df[df.selected]
     assert (df["select.hp.smoothing"] == chosen["hp.smoothing"].iloc[0]).all()
@@ -71,6 +74,7 @@ def test_select_metric_lower_is_better(tmp_path):
         "dataset=synthetic_ds",
         "dev_labels=select",
         "select_metric=valid/log_loss",
+        "select_within_se=0",
     )
     labelmodel.run(cfg, out_dir=tmp_path)
     df = pd.read_parquet(tmp_path / "results.parquet")
@@ -87,6 +91,9 @@ def test_select_metric_lower_is_better(tmp_path):
         ("scoring.tie_rule=coin", "scoring.tie_rule"),
         ("scoring.n_boot=1", "scoring.n_boot"),
         ("dev_labels=choose", "dev_labels"),
+        ("select_within_se=-1", "select_within_se"),
+        ("select_within_se=one", "select_within_se"),
+        ("select_within_se=true", "select_within_se"),
     ],
 )
 def test_bad_selection_and_scoring_configs_raise(tmp_path, override, match):
@@ -219,3 +226,76 @@ def test_select_follows_the_datasets_metric(tmp_path):
     out = tmp_path / "explicit"
     labelmodel.run(_cfg(*overrides, "select_metric=valid/log_loss"), out_dir=out)
     assert pd.read_parquet(out / "results.parquet")["select.rule"].str.startswith("min").all()
+
+
+# --------------------------------------------------------------- the one-SE rule (select_within_se)
+
+
+def _noisy_scores(means, n_boot=400, noise=0.01, seed=0):
+    """values (h, 1) and paired bootstrap samples (h, 1, B): a shared resample effect plus
+    per-point noise of sd ``noise`` (so every pairwise difference has SE ~ noise * sqrt(2))."""
+    rng = np.random.default_rng(seed)
+    means = np.asarray(means, np.float64)
+    shared = rng.normal(0.0, 0.05, n_boot)
+    samples = means[:, None] + shared[None, :] + rng.normal(0.0, noise, (len(means), n_boot))
+    return means[:, None], samples[:, None, :]
+
+
+def test_within_noise_the_point_nearest_the_configuration_wins():
+    values, samples = _noisy_scores([0.800, 0.805, 0.790])
+    distance = np.array([0, 2, 1])
+    # 0.805 - 0.800 = 0.005 < 1 SE (~0.014): tied, and point 0 is the configured estimator
+    assert labelmodel.select_point(values, "accuracy") == 1
+    got = labelmodel.select_within_noise(
+        values, samples, "accuracy", distance=distance, within_se=1.0
+    )
+    assert got == 0
+    # a gap of many SEs is not noise: the best point stays
+    values, samples = _noisy_scores([0.700, 0.805, 0.798])
+    got = labelmodel.select_within_noise(
+        values, samples, "accuracy", distance=distance, within_se=1.0
+    )
+    assert got == 2  # 0.798 is within 1 SE of 0.805 and nearer (distance 1 < 2); 0.700 is not
+    # within_se=0: only exact ties with the best, i.e. the argmax
+    got = labelmodel.select_within_noise(
+        values, samples, "accuracy", distance=distance, within_se=0.0
+    )
+    assert got == 1
+
+
+def test_within_noise_respects_lower_is_better_and_breaks_distance_ties_by_score():
+    values, samples = _noisy_scores([0.50, 0.40, 0.41, 0.90])
+    distance = np.array([0, 1, 1, 0])
+    # log loss: 0.40 is best; 0.41 is tied and as near (1), so the better score (0.40) wins;
+    # 0.50 (distance 0) is 7 SEs worse and 0.90 far worse
+    got = labelmodel.select_within_noise(
+        values, samples, "log_loss", distance=distance, within_se=1.0
+    )
+    assert got == 1
+    got = labelmodel.select_within_noise(
+        values, samples, "log_loss", distance=distance, within_se=10.0
+    )
+    assert got == 0  # 10 SEs: 0.50 is tied too, and it is the configured estimator
+
+
+def test_config_distance_counts_the_hyperparameters_that_differ():
+    from wsbench.labelmodels import DawidSkene
+
+    est = DawidSkene(smoothing=0.01)
+    points = [{"smoothing": 0.001}, {"smoothing": 0.01}, {"smoothing": 1.0}]
+    assert labelmodel.config_distance(est, points).tolist() == [1, 0, 1]
+
+
+def test_default_select_reports_a_point_no_farther_and_no_better_than_the_argmax(tmp_path):
+    cfg = _cfg("estimator=dawid_skene", "dataset=synthetic_ds", "dev_labels=select")
+    assert cfg.select_within_se > 0  # the default rule
+    labelmodel.run(cfg, out_dir=tmp_path)
+    df = pd.read_parquet(tmp_path / "results.parquet")
+    by_point = df.groupby("grid_point")["valid/accuracy"].mean()
+    chosen, argmax = int(df["select.point"].iloc[0]), int(df["select.argmax_point"].iloc[0])
+    assert argmax == int(by_point.idxmax())
+    assert by_point[chosen] <= by_point[argmax]
+    smoothing = df.groupby("grid_point")["hp.smoothing"].first()
+    own = cfg.estimator.smoothing
+    assert (smoothing[chosen] != own) <= (smoothing[argmax] != own)
+    assert df["select.rule"].str.contains("paired-bootstrap SE").all()

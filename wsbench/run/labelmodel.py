@@ -93,6 +93,7 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     phases.set_postfix_str("fit+score")
     grid = grid_of(cfg)
     stacked, points = expand_grid(estimator, grid)
+    within_se = _within_se(cfg) if len(points) > 1 else 0.0
     keys = jr.split(named_key(root_key(cfg.seed), "fit"), cfg.seeds)
     n_seeds = int(cfg.seeds)
     # a fit that provably ignores its key gives every seed the same numbers: fit and score one,
@@ -113,7 +114,8 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
         keys,
         n_points=len(points),
         tie_rule=TIE_RULES[scoring["tie_rule"]],
-        keep_probs=("test",),
+        # valid's probabilities for the paired bootstrap of the selection (select_within_noise)
+        keep_probs=("test", "valid") if "valid" in splits and within_se > 0 else ("test",),
     )
     if key_free:
         out = jax.tree.map(lambda a: np.repeat(np.asarray(a), n_seeds, axis=1), out)
@@ -123,7 +125,28 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     test_probs = np.asarray(out["probs"]["test"])
     _check_objective(split_scores, cfg.objective)
     rule, select_split, metric = selection_rule(cfg, split_scores)
-    best = select_point(split_scores[select_split][metric], metric)
+    argmax = select_point(split_scores[select_split][metric], metric)
+    best = argmax
+    if within_se > 0 and select_split == "valid":
+        samples = bootstrap_metric(
+            np.asarray(out["probs"]["valid"])[:, :seeds_fitted],
+            np.asarray(data.valid.y),
+            metric,
+            tie_rule=TIE_RULES[scoring["tie_rule"]],
+            n_boot=scoring["n_boot"],
+            key=named_key(root_key(cfg.seed), "select"),
+        )
+        best = select_within_noise(
+            split_scores[select_split][metric][:, :seeds_fitted],
+            samples,
+            metric,
+            distance=config_distance(estimator, points),
+            within_se=within_se,
+        )
+        rule += (
+            f"; of the points within {within_se:g} paired-bootstrap SE of that best, the one "
+            "nearest the estimator's configuration"
+        )
     # intervals at the reported (selected) grid point only: a select grid has tens of points and
     # the bootstrap of every one of them cost 90% of a job; the other points' rows have NaN bounds
     boot = bootstrap_metrics(
@@ -170,6 +193,7 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
                 "selected": h == best,
                 "select.rule": rule,
                 "select.point": best,
+                "select.argmax_point": argmax,
                 **chosen,
                 "scoring.tie_rule": scoring["tie_rule"],
                 "scoring.ci": f"{100 * level:g}% bootstrap over test rows, {scoring['n_boot']} resamples",
@@ -234,6 +258,7 @@ def check_config(cfg: DictConfig) -> None:
             f"one of {sorted(metrics.METRICS)}, got {dataset_metric!r}."
         )
     _scoring(cfg)
+    _within_se(cfg)
     check_groups(cfg, ("estimator", "dataset", "logger"))
 
 
@@ -298,6 +323,56 @@ def selection_rule(
     return rule, split, metric
 
 
+def _within_se(cfg: DictConfig) -> float:
+    value = cfg.get("select_within_se", 0.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(
+            f"config key 'select_within_se' must be a number >= 0 (0: report the best valid "
+            f"point), got {value!r}."
+        )
+    return float(value)
+
+
+def config_distance(estimator: Any, points: list[dict[str, float]]) -> np.ndarray:
+    """How many of each grid point's hyperparameters differ from ``estimator``'s own values."""
+    own = {k: float(getattr(estimator, k)) for k in (points[0] if points else {})}
+    return np.array(
+        [sum(not np.isclose(v, own[k]) for k, v in p.items()) for p in points], np.int64
+    )
+
+
+def select_within_noise(
+    values: np.ndarray,
+    samples: np.ndarray,
+    metric: str,
+    *,
+    distance: np.ndarray,
+    within_se: float,
+) -> int:
+    """The grid point to report: of the points statistically tied with the best, the nearest.
+
+    ``values`` ``(h, s)``: each point's metric on the selection split per seed; ``samples``
+    ``(h, s, B)``: the same metric on ``B`` paired bootstrap resamples of that split's rows;
+    ``distance`` ``(h,)``: how far each point is from the estimator's configuration
+    (``config_distance``). A point is tied with the best (``select_point``) when their seed-mean
+    difference is at most ``within_se`` standard errors of that difference over the resamples
+    (the one-standard-error rule of cross-validation, Hastie, Tibshirani and Friedman, ESL
+    section 7.10, with "simplest" read as "nearest the configured estimator"): a valid split of a
+    few hundred rows cannot tell such points apart, and the argmax among them is noise. Ties in
+    distance go to the better valid value, then to the lower index.
+    """
+    best = select_point(values, metric)
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    score = sign * np.nanmean(values, axis=1)  # higher is better
+    boot = sign * np.nanmean(samples, axis=1)  # (h, B)
+    gap = score[best] - score
+    se = np.nanstd(boot[best][None, :] - boot, axis=1, ddof=1)
+    tied = np.isfinite(score) & (gap <= within_se * np.nan_to_num(se, nan=0.0) + 1e-12)
+    tied[best] = True
+    order = np.lexsort((np.arange(len(score)), -np.nan_to_num(score, nan=-np.inf), distance))
+    return int(next(h for h in order if tied[h]))
+
+
 def select_point(values: np.ndarray, metric: str) -> int:
     """The grid point (row of ``values``, shape ``(h, s)``) with the best seed-mean ``metric``."""
     by_point = np.nanmean(values, axis=1)
@@ -329,8 +404,24 @@ def bootstrap_metrics(
     return {name: np.asarray(v, np.float64).reshape(h, s, n_boot) for name, v in out.items()}
 
 
+def bootstrap_metric(
+    probs: np.ndarray, y: np.ndarray, metric: str, *, tie_rule: str, n_boot: int, key: jax.Array
+) -> np.ndarray:
+    """One metric on ``n_boot`` resamples of the rows (the same rows for every fit): ``(h, s, B)``."""
+    h, s, n, k = probs.shape
+    out = _bootstrap(
+        jnp.asarray(probs.reshape(h * s, n, k)),
+        jnp.asarray(y),
+        key,
+        tie_rule=tie_rule,
+        n_boot=n_boot,
+        names=(metric,),
+    )
+    return np.asarray(out[metric], np.float64).reshape(h, s, n_boot)
+
+
 @eqx.filter_jit
-def _bootstrap(probs, y, key, *, tie_rule, n_boot):
+def _bootstrap(probs, y, key, *, tie_rule, n_boot, names=None):
     idx, y_boot = metrics.resample_indices(y, n_boot=n_boot, key=key)
 
     def per_fit(p):
@@ -343,6 +434,7 @@ def _bootstrap(probs, y, key, *, tie_rule, n_boot):
             return {
                 name: fn(hard[i], yb) if name in TIE_RULE_TAKERS else fn(p[i], yb)
                 for name, fn in metrics.METRICS.items()
+                if names is None or name in names
             }
 
         return jax.lax.map(one, (idx, y_boot), batch_size=min(n_boot, 250))
