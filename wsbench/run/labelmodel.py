@@ -128,14 +128,14 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     argmax = select_point(split_scores[select_split][metric], metric)
     best = argmax
     if within_se > 0 and select_split == "valid":
-        samples = bootstrap_metric(
+        samples = bootstrap_metrics(
             np.asarray(out["probs"]["valid"])[:, :seeds_fitted],
             np.asarray(data.valid.y),
-            metric,
             tie_rule=TIE_RULES[scoring["tie_rule"]],
             n_boot=scoring["n_boot"],
             key=named_key(root_key(cfg.seed), "select"),
-        )
+            names=(metric,),
+        )[metric]
         best = select_within_noise(
             split_scores[select_split][metric][:, :seeds_fitted],
             samples,
@@ -385,9 +385,16 @@ def select_point(values: np.ndarray, metric: str) -> int:
 
 
 def bootstrap_metrics(
-    probs: np.ndarray, y: np.ndarray, *, tie_rule: str, n_boot: int, key: jax.Array
+    probs: np.ndarray,
+    y: np.ndarray,
+    *,
+    tie_rule: str,
+    n_boot: int,
+    key: jax.Array,
+    names: tuple[str, ...] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every metric on ``n_boot`` resamples of the test rows, for every fit: ``{metric: (h, s, B)}``.
+    """Every metric (or those in ``names``) on ``n_boot`` resamples of the rows, for every fit:
+    ``{metric: (h, s, B)}``.
 
     The resamples are the same rows for every fit (one key), so intervals of different grid
     points, seeds and estimators on the same data are paired. Ties are broken on the original rows
@@ -400,24 +407,9 @@ def bootstrap_metrics(
         key,
         tie_rule=tie_rule,
         n_boot=n_boot,
+        names=names,
     )
     return {name: np.asarray(v, np.float64).reshape(h, s, n_boot) for name, v in out.items()}
-
-
-def bootstrap_metric(
-    probs: np.ndarray, y: np.ndarray, metric: str, *, tie_rule: str, n_boot: int, key: jax.Array
-) -> np.ndarray:
-    """One metric on ``n_boot`` resamples of the rows (the same rows for every fit): ``(h, s, B)``."""
-    h, s, n, k = probs.shape
-    out = _bootstrap(
-        jnp.asarray(probs.reshape(h * s, n, k)),
-        jnp.asarray(y),
-        key,
-        tie_rule=tie_rule,
-        n_boot=n_boot,
-        names=(metric,),
-    )
-    return np.asarray(out[metric], np.float64).reshape(h, s, n_boot)
 
 
 @eqx.filter_jit
