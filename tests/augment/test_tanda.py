@@ -109,6 +109,47 @@ def test_logits_are_squashed():
     assert float(g.probs().min()) > 1e-4
 
 
+# --------------------------------------------------------------- TF usage (collapse diagnostic)
+
+
+def test_usage_of_a_mean_field_generator_is_exact(key):
+    g = MeanFieldGenerator(4, 3)
+    u = g.usage(key)
+    np.testing.assert_allclose(u.marginal, 0.25, atol=1e-6)  # uniform at initialisation
+    assert float(u.effective_tfs) == pytest.approx(4.0, rel=1e-5)
+    assert float(u.conditional_entropy) == pytest.approx(np.log(4), rel=1e-5)
+    g = eqx.tree_at(lambda g: g.raw_logits, g, jnp.array([50.0, -50.0, -50.0, -50.0]))
+    p = np.asarray(g.probs())
+    u = g.usage(key)
+    np.testing.assert_allclose(u.marginal, p, rtol=1e-5)
+    h = -np.sum(p * np.log(p))
+    assert float(u.effective_tfs) == pytest.approx(np.exp(h), rel=1e-4)
+    assert float(u.conditional_entropy) == pytest.approx(h, rel=1e-4)
+    top, share = u.top
+    assert top == 0 and share == pytest.approx(p[0]) and share > 0.99
+
+
+def test_usage_of_an_lstm_generator_matches_its_transition_matrix(key):
+    """seq_len 2: the first step is the transition matrix's start row, the second its rows
+    weighted by the first step; a counted Monte Carlo marginal agrees too."""
+    k_g, k_head, k_u, k_s = jr.split(key, 4)
+    g = LSTMGenerator(3, 2, key=k_g)
+    w = 3.0 * jr.normal(k_head, g.head.weight.shape)  # a trained-looking, uneven generator
+    g = eqx.tree_at(lambda g: g.head.weight, g, w)
+    T = np.asarray(g.transition_matrix())
+    first = T[-1]
+    second = first @ T[:-1]
+    exact = 0.5 * (first + second)
+    u = g.usage(k_u, n=20000)
+    np.testing.assert_allclose(u.marginal, exact, atol=0.01)
+    seqs, _ = g.sample(k_s, 20000)
+    counted = np.bincount(np.asarray(seqs).ravel(), minlength=3) / seqs.size
+    np.testing.assert_allclose(counted, exact, atol=0.01)
+    h_cond = 0.5 * (-np.sum(first * np.log(first)) - first @ np.sum(T[:-1] * np.log(T[:-1]), 1))
+    assert float(u.conditional_entropy) == pytest.approx(h_cond, abs=0.01)
+    assert 1.0 <= float(u.effective_tfs) <= 3.0
+
+
 # --------------------------------------------------------------- the toy adversarial problem
 
 

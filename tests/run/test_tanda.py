@@ -2,13 +2,16 @@
 
 import json
 
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
 import numpy as np
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
 from tests._utils import CONF, MIRROR, needs_mirror
-from wsbench.augment import POLICIES
+from wsbench.augment import POLICIES, MeanFieldGenerator
 from wsbench.run import tanda
 
 FAST = ["experiment=tanda_smoke", "logger=none", "jax_cache=null"]
@@ -55,6 +58,10 @@ def test_smoke_run_writes_a_row_per_policy_and_seed(smoke):
         assert m.shape == (5, 4)  # 4 "from" TFs + the start row
         np.testing.assert_allclose(m.sum(1), 1, atol=1e-4)
     assert df.loc[df["policy"] != "mean_field", "tf_probs"].isna().all()
+    eff = df.loc[learned, "gen/effective_tfs"]
+    assert eff.between(1, 4).all() and df.loc[~learned, "gen/effective_tfs"].isna().all()
+    assert df.loc[learned, "gen/top_tf"].isin(names).all()
+    assert df.loc[learned, "gen/top_tf_share"].between(0.25, 1).all()
     with np.load(out / "traces.npz") as z:
         assert (
             z["samples/original"].shape == (4, 8, 8, 3) and z["samples/original"].dtype == np.uint8
@@ -175,6 +182,27 @@ def test_balanced_class_weights():
         balanced_weights([0, 0, 1], 3)
     with pytest.raises(ValueError, match="class_weight must be one of"):
         fit_and_score(None, None, None, class_weight="inverse", key=None)  # before any work
+
+
+def test_a_collapsed_generator_is_reported(caplog):
+    names = ("substitute", "dropout", "swap")
+    spread = tanda.usage_values(MeanFieldGenerator(3, 2).usage(jr.key(0)), names)
+    assert spread["gen/effective_tfs"] == pytest.approx(3.0, rel=1e-5)
+    with caplog.at_level("WARNING", logger="wsbench.run.tanda"):
+        assert not tanda.warn_if_collapsed(spread, "mean_field", "toy", 3)
+    assert not caplog.records
+    peaked = eqx.tree_at(
+        lambda g: g.raw_logits, MeanFieldGenerator(3, 2), jnp.array([9.0, -9.0, -9.0])
+    )
+    values = tanda.usage_values(peaked.usage(jr.key(0)), names)
+    assert (
+        values["gen/top_tf"] == "substitute" and values["gen/top_tf_share"] > tanda.COLLAPSE_SHARE
+    )
+    with caplog.at_level("WARNING", logger="wsbench.run.tanda"):
+        assert tanda.warn_if_collapsed(values, "lstm", "toy", 3)
+    (record,) = caplog.records
+    assert "collapsed" in record.getMessage() and "substitute" in record.getMessage()
+    assert "tanda.g_lr" in record.getMessage()
 
 
 def test_export_refuses_mixed_metrics():

@@ -2,7 +2,8 @@
 
 - TFs: :class:`TF`, :class:`TFSet`, :func:`cifar_tfs` (the paper's 33), :func:`grayscale_tfs`,
   text TFs over :class:`Tokens` (:func:`text_tfs`, :class:`NgramLM`);
-- generators: :class:`MeanFieldGenerator`, :class:`LSTMGenerator`;
+- generators: :class:`MeanFieldGenerator`, :class:`LSTMGenerator` (:class:`TFUsage`: how many TFs
+  a trained one still uses);
 - discriminators: :class:`ImageDiscriminator`, :class:`TextDiscriminator`;
 - training: :class:`Tanda` (``step``, ``fit``), :func:`train_tanda`;
 - policies: :class:`IdentityPolicy`, :class:`CropFlipPolicy`, :class:`RandomSequencePolicy`,
@@ -12,7 +13,7 @@
 
 from ._discriminator import ImageDiscriminator, TextDiscriminator
 from ._evaluate import CLASS_WEIGHTS, POLICIES, balanced_weights, fit_and_score, make_policy
-from ._generator import AbstractGenerator, LSTMGenerator, MeanFieldGenerator
+from ._generator import AbstractGenerator, LSTMGenerator, MeanFieldGenerator, TFUsage
 from ._policy import (
     NO_AUGMENT,
     AbstractAugmentPolicy,
@@ -62,6 +63,7 @@ __all__ = [
     "NgramLM",
     "RandomSequencePolicy",
     "TFSet",
+    "TFUsage",
     "Tanda",
     "TandaPolicy",
     "TandaState",

@@ -66,6 +66,10 @@ def make_policy(
             that those policies add their TFs to the basic one rather than replace it. Image
             batches only; the generator itself trains on TF sequences alone, as theirs did.
         key: PRNG key for the generator / discriminator initialisation and training.
+
+    The diagnostics of a learned policy: ``tanda_seconds``, ``trace`` (per-step losses),
+    ``tf_probs`` (mean field) or ``transitions`` (LSTM), and ``usage``, the trained generator's
+    :class:`~wsbench.augment.TFUsage` (how many TFs it still draws).
     """
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; choose one of {POLICIES}.")
@@ -103,6 +107,7 @@ def make_policy(
         info["tf_probs"] = np.asarray(policy.generator.probs())
     else:
         info["transitions"] = np.asarray(policy.generator.transition_matrix())
+    info["usage"] = policy.generator.usage(jr.fold_in(key, 1))  # keys above are unchanged
     return finish(policy), info
 
 

@@ -5,6 +5,7 @@ a :class:`~wsbench.augment.TFSet` of size K. Logits are squashed into ``(-logit_
 (``logit_range * tanh``), which bounds every TF's probability away from 0 and keeps exploring, as in
 the reference implementation. ``sample(key, batch)`` returns the indices and their per-step
 log-probabilities; ``log_prob(indices)`` re-scores given sequences differentiably (REINFORCE).
+``usage(key)`` says how many TFs a trained generator still uses (a collapse diagnostic).
 """
 
 import abc
@@ -15,7 +16,26 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-__all__ = ["AbstractGenerator", "LSTMGenerator", "MeanFieldGenerator"]
+__all__ = ["AbstractGenerator", "LSTMGenerator", "MeanFieldGenerator", "TFUsage"]
+
+
+class TFUsage(eqx.Module):
+    r"""How a generator spreads its draws over the TFs (:meth:`AbstractGenerator.usage`).
+
+    ``marginal[k]``: the share of all TF draws (every step of every sequence) that are TF k;
+    ``effective_tfs = exp(entropy(marginal))``: 1 when every draw is the same TF, ``n_tfs`` when
+    the TFs are used equally; ``conditional_entropy``: the mean per-step entropy of
+    $\pi(\tau_t \mid \tau_{<t})$ in nats (0: the sequence is deterministic)."""
+
+    marginal: Float[Array, " K"]
+    effective_tfs: Float[Array, ""]
+    conditional_entropy: Float[Array, ""]
+
+    @property
+    def top(self) -> tuple[int, float]:
+        """The most used TF's index and its share of the draws."""
+        k = int(jnp.argmax(self.marginal))
+        return k, float(self.marginal[k])
 
 
 class AbstractGenerator(eqx.Module):
@@ -46,6 +66,19 @@ class AbstractGenerator(eqx.Module):
             return jnp.take_along_axis(logp, seq[:, None], axis=-1)[:, 0]
 
         return jax.vmap(one)(indices)
+
+    def usage(self, key: PRNGKeyArray, n: int = 4096) -> TFUsage:
+        """TF usage averaged over ``n`` sampled sequences (exact for :class:`MeanFieldGenerator`,
+        whose steps do not depend on the sequence): the step distributions are evaluated along the
+        sampled prefixes, so the estimate of ``marginal`` has variance far below that of counting
+        the sampled indices."""
+        indices, _ = self.sample(key, n)
+        logp = jax.vmap(lambda seq: jax.nn.log_softmax(self.step_logits(seq), axis=-1))(indices)
+        p = jnp.exp(logp)  # (n, L, K)
+        marginal = p.mean(axis=(0, 1))
+        h_marginal = -jnp.sum(jnp.where(marginal > 0, marginal * jnp.log(marginal), 0.0))
+        h_cond = -jnp.sum(p * logp, axis=-1).mean()
+        return TFUsage(marginal, jnp.exp(h_marginal), h_cond)
 
 
 def _squash(raw, logit_range):

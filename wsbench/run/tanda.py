@@ -14,7 +14,10 @@ For each seed and each policy of ``cfg.policies`` (``none``, ``basic``, ``heuris
 Rows: one per (policy, seed) with ``test/accuracy``, ``test/f1``, ``train/final_loss``,
 ``fit_seconds``, ``tanda_seconds`` (NaN for the policies that train nothing), and for the learned policies the
 generator's TF frequencies (``tf_probs``, mean field) or transition matrix (``transitions``, LSTM)
-as JSON text next to ``tf_names``. Traces: the same matrices stacked over seeds, TANDA's
+as JSON text next to ``tf_names``, and how many TFs the trained generator still draws
+(``gen/effective_tfs``, ``gen/top_tf``, ``gen/top_tf_share``, ``gen/conditional_entropy``:
+``wsbench.augment.TFUsage``); a generator whose draws are mostly one TF is reported with a warning
+(:func:`warn_if_collapsed`). Traces: the same matrices stacked over seeds, TANDA's
 discriminator losses, and ``samples/<policy>``: augmented copies of the first ``cfg.n_samples``
 labelled points (seed 0) for the figure's image grid. :func:`export` turns a finished sweep into
 the small files ``paper_figures/fig_tanda.py`` reads.
@@ -49,6 +52,9 @@ from .seeding import named_key, root_key
 log = logging.getLogger(__name__)
 
 LEARNED = ("mean_field", "lstm")
+COLLAPSE_SHARE = 0.9
+"""A learned policy whose most used TF takes more than this share of its draws is reported as
+collapsed (:func:`warn_if_collapsed`)."""
 METRICS = ("accuracy", "f1")
 """``cfg.metric``: what the summary, the objective and the exported table report (both are always
 recorded): ``f1`` for imbalanced tasks (spouse: 8% positives, where a constant scores 92% accuracy)."""
@@ -132,6 +138,9 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
                 "tf_probs": None,
                 "transitions": None,
             }
+            if "usage" in info:
+                values.update(usage_values(info["usage"], tfs.names))
+                warn_if_collapsed(values, name, task.name, len(tfs))
             for k in ("tf_probs", "transitions"):
                 if k in info:
                     values[k] = json.dumps(np.round(info[k], 6).tolist())
@@ -165,6 +174,41 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
     summary = {f"test/{metric}/{p}": float(np.mean(v)) for p, v in acc.items()}
     summary["objective"] = summary[f"test/{metric}/{cfg.objective}"]
     return job.finish(rows, summary, job_type="tanda", traces=traces)
+
+
+def usage_values(usage, names) -> dict[str, Any]:
+    """A :class:`~wsbench.augment.TFUsage` as row values (``gen/...``)."""
+    top, share = usage.top
+    return {
+        "gen/effective_tfs": float(usage.effective_tfs),
+        "gen/top_tf": str(names[top]),
+        "gen/top_tf_share": share,
+        "gen/conditional_entropy": float(usage.conditional_entropy),
+    }
+
+
+def warn_if_collapsed(values: dict[str, Any], policy: str, task: str, n_tfs: int) -> bool:
+    """Warn (and return True) when the generator's most used TF takes more than
+    :data:`COLLAPSE_SHARE` of its draws: the learned policy then applies nearly one TF, and how
+    much it augments depends on that one TF alone."""
+    share = values["gen/top_tf_share"]
+    if share <= COLLAPSE_SHARE:
+        return False
+    log.warning(
+        "%s on %s: the trained generator collapsed: %.0f%% of its TF draws are %s (effectively "
+        "%.1f of %d TFs), so the learned policy applies nearly that one TF. The discriminator "
+        "finds it the least detectable; if it barely changes a point the policy adds little "
+        "augmentation. To keep it exploring: a lower tanda.g_lr or fewer tanda.n_steps, or a "
+        "larger tanda.diversity_margin (the distance a transformed point must move from its "
+        "original).",
+        policy,
+        task,
+        100 * share,
+        values["gen/top_tf"],
+        values["gen/effective_tfs"],
+        n_tfs,
+    )
+    return True
 
 
 def check_config(cfg: DictConfig) -> None:
