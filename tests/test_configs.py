@@ -230,7 +230,10 @@ def _sweep_values(group_or_key: str, spec) -> list[str]:
     ):  # Hydra's own parser, so include/exclude lists mean what they do there
         glob = OverridesParser.create().parse_override(f"{group_or_key}={spec}").value()
         return glob.filter(_options(group_or_key))
-    return [v.strip() for v in spec.split(",")]
+    override = OverridesParser.create().parse_override(f"{group_or_key}={spec}")
+    if not override.is_sweep_override():
+        return [spec]
+    return list(override.sweep_string_iterator())  # a, b, c | range(0,10) | choice(...)
 
 
 @pytest.mark.parametrize("name", _options("experiment"))

@@ -199,8 +199,9 @@ def warn_if_collapsed(values: dict[str, Any], policy: str, task: str, n_tfs: int
         "%.1f of %d TFs), so the learned policy applies nearly that one TF. The discriminator "
         "finds it the least detectable; if it barely changes a point the policy adds little "
         "augmentation. To keep it exploring: a lower tanda.g_lr or fewer tanda.n_steps, or a "
-        "larger tanda.diversity_margin (the distance a transformed point must move from its "
-        "original).",
+        "diversity term that still pushes points away from their originals (a "
+        "tanda.diversity_margin above the distance this TF moves a point, or "
+        "tanda.diversity=inverse).",
         policy,
         task,
         100 * share,
