@@ -139,10 +139,25 @@ def test_geometry_matches_dm_pix_and_known_maps(key):
 def test_swirl_keeps_the_centre_and_far_field():
     h = 33
     x = jnp.tile(jnp.linspace(0, 1, h)[None, :, None], (h, 1, 1))
-    y = T.swirl(x, None, strength=0.25)
+    y = T.swirl(x, None, strength=0.25, radius=16.0)
     np.testing.assert_allclose(y[16, 16], x[16, 16], atol=1e-6)  # the centre maps to itself
     np.testing.assert_allclose(y[0, 0], x[0, 0], atol=1e-3)  # exp(-rho / r') ~ 0 at the corners
     assert float(jnp.abs(y - x).max()) > 1e-3
+
+
+def test_swirl_default_radius_is_scikit_images():
+    """radius 100 (scikit-image's default, the TANDA authors' TFs): on a 33-pixel image whose
+    value is its column / 32 (linear, so bilinear sampling is exact), the pixel 10 columns right
+    of the centre samples the input turned by s * exp(-10 / r'), r' = ln 2 * 100 / 5."""
+    h, s = 33, 1.0
+    x = jnp.tile((jnp.arange(h) / 32.0)[None, :, None], (h, 1, 1))
+    y = T.swirl(x, None, strength=s)
+    theta = s * np.exp(-10.0 / (np.log(2.0) * 100.0 / 5.0))
+    np.testing.assert_allclose(y[16, 26, 0], (16 + 10 * np.cos(theta)) / 32.0, atol=1e-5)
+    cifar_like = jr.uniform(jr.key(0), (32, 32, 3))
+    small = float(jnp.mean((T.swirl(cifar_like, None, strength=0.1) - cifar_like) ** 2))
+    rot = float(jnp.mean((T.rotate(cifar_like, None, degrees=2.5) - cifar_like) ** 2))
+    assert small > 0.1 * rot  # swirl(0.1) is a real deformation, not a near-identity
 
 
 def test_sequence_returns_every_prefix(key):
