@@ -127,6 +127,8 @@ def test_usage_of_a_mean_field_generator_is_exact(key):
     assert float(u.conditional_entropy) == pytest.approx(h, rel=1e-4)
     top, share = u.top
     assert top == 0 and share == pytest.approx(p[0]) and share > 0.99
+    with pytest.raises(ValueError, match="n >= 1"):
+        g.usage(key, n=0)  # an empty sample would give a NaN marginal
 
 
 def test_usage_of_an_lstm_generator_matches_its_transition_matrix(key):

@@ -114,6 +114,7 @@ def test_smoke_run_is_skipped_when_complete_and_exports(smoke, tmp_path):
         ("metric=roc_auc", "metric"),
         ("class_weight=inverse", "class_weight"),
         ("then_basic=maybe", "then_basic"),
+        ("tanda.diversity=l2", "tanda.diversity"),
     ],
 )
 def test_config_errors(override, match, tmp_path):

@@ -24,6 +24,7 @@ from ._policy import (
     TandaPolicy,
 )
 from ._tanda import (
+    DIVERSITY,
     Tanda,
     TandaState,
     default_distance,
@@ -46,6 +47,7 @@ from .tfs import TF, TFSet, cifar_tfs, grayscale_tfs, image_basic, make_tfs
 __all__ = [
     "PAD",
     "CLASS_WEIGHTS",
+    "DIVERSITY",
     "POLICIES",
     "balanced_weights",
     "fit_and_score",

@@ -72,6 +72,8 @@ class AbstractGenerator(eqx.Module):
         whose steps do not depend on the sequence): the step distributions are evaluated along the
         sampled prefixes, so the estimate of ``marginal`` has variance far below that of counting
         the sampled indices."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"usage needs n >= 1 sampled sequences, got {n!r}.")
         indices, _ = self.sample(key, n)
         logp = jax.vmap(lambda seq: jax.nn.log_softmax(self.step_logits(seq), axis=-1))(indices)
         p = jnp.exp(logp)  # (n, L, K)

@@ -35,6 +35,7 @@ from ._text import Tokens
 from .tfs import TFSet
 
 __all__ = [
+    "DIVERSITY",
     "Tanda",
     "TandaState",
     "default_distance",
@@ -42,6 +43,10 @@ __all__ = [
     "reward_to_go",
     "train_tanda",
 ]
+
+
+DIVERSITY = ("hinge", "inverse")
+"""The diversity terms :class:`Tanda` offers (its ``diversity`` field)."""
 
 
 def default_distance(x, y) -> Float[Array, ""]:
@@ -127,7 +132,7 @@ class Tanda(eqx.Module):
     """Discriminator updates per generator update."""
 
     def __check_init__(self):
-        if self.diversity not in ("hinge", "inverse"):
+        if self.diversity not in DIVERSITY:
             raise ValueError(f"diversity must be 'hinge' or 'inverse', got {self.diversity!r}.")
         for name in ("n_steps", "batch_size", "n_disc_steps"):
             v = getattr(self, name)

@@ -236,12 +236,11 @@ def swirl(x, key, *, strength: float, radius: float = 100.0):
     TANDA authors' CIFAR-10 TFs used (``TF_swirl(strength=s)`` in HazyResearch/tanda): on a 32-pixel
     image $r' = 13.9$, so the whole image turns, by $s$ radians at the centre and $0.2 s$ at the
     corners. (Half the image size instead, $r' = 2.2$, leaves all but the central few pixels in
-    place: a mean squared change of 1e-5 on CIFAR-10, an identity in all but name.)
+    place: an identity in all but name.)
     """
     del key
     h, w = x.shape[0], x.shape[1]
-    r = radius
-    r_eff = math.log(2.0) * r / 5.0
+    r_eff = math.log(2.0) * radius / 5.0
     rows, cols = jnp.meshgrid(
         jnp.arange(h, dtype=x.dtype), jnp.arange(w, dtype=x.dtype), indexing="ij"
     )

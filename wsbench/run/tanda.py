@@ -42,7 +42,15 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from ..augment import CLASS_WEIGHTS, POLICIES, Tanda, TFSet, fit_and_score, make_policy
+from ..augment import (
+    CLASS_WEIGHTS,
+    DIVERSITY,
+    POLICIES,
+    Tanda,
+    TFSet,
+    fit_and_score,
+    make_policy,
+)
 from ..endmodels import AbstractEndModel
 from . import results
 from .build import build, check_groups, check_seeds, is_int
@@ -255,6 +263,12 @@ def check_config(cfg: DictConfig) -> None:
     if not isinstance(cfg.get("then_basic", False), bool):
         raise ValueError(
             f"config key 'then_basic' must be true or false, got {cfg.get('then_basic')!r}."
+        )
+    diversity = (cfg.get("tanda") or {}).get("diversity", "hinge")
+    if diversity not in DIVERSITY:
+        raise ValueError(
+            f"config key 'tanda.diversity' must be one of {DIVERSITY} (hinge: max(0, margin - d); "
+            f"inverse: 1 / d, the TANDA authors' term), got {diversity!r}."
         )
 
 
