@@ -400,8 +400,8 @@ def test_tanda_slice_regenerates(tmp_path, name):
     committed = committed[committed["seed"] == 0].set_index("policy")
     assert set(policies) <= set(committed.index), f"{name}_seeds.csv lacks seed 0 of {policies}"
     for p in policies:
-        for col in ("test/accuracy", "test/f1"):
-            if col in committed.columns:  # (F1 was added after the image runs were committed)
+        for col in tanda.SCORES:
+            if col in committed.columns:  # (F1 and valid/* came after the first image runs)
                 want = committed.loc[p, col]
                 assert fresh.loc[p, col] == pytest.approx(want, abs=TANDA_METRIC_ATOL), (p, col)
         for col in ("tf_probs", "transitions"):
@@ -424,7 +424,7 @@ def test_tanda_tables_are_the_means_of_their_seeds(name):
     metric = f"test/{table['metric'].iloc[0]}"
     for p, rows in seeds.groupby("policy"):
         assert int(table.loc[p, "n_seeds"]) == len(rows), p
-        for col in ("test/accuracy", metric, "paired_vs_none", "paired_vs_heuristic"):
+        for col in (*tanda.SCORES, metric, "paired_vs_none", "paired_vs_heuristic"):
             if col not in table.columns or rows[col].isna().all():
                 continue
             assert table.loc[p, col] == pytest.approx(rows[col].mean(), abs=2e-6), (p, col)

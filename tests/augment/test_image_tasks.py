@@ -41,6 +41,27 @@ def test_cifar10_split(data_dir):
     assert task.class_names[0] == "airplane"
     with pytest.raises(ValueError, match="n_labelled"):
         make_cifar10(n_labelled=10_000, mirror=MIRROR, data_dir=data_dir)
+    assert task.x_valid.shape == (0, 32, 32, 3)
+
+
+def test_cifar10_validation_split_comes_out_of_the_labelled_images(data_dir):
+    _need("cifar10_jpeg")
+    from wsbench.tasks.cifar10 import make_cifar10
+
+    full = make_cifar10(mirror=MIRROR, data_dir=data_dir)
+    task = make_cifar10(n_valid=1000, mirror=MIRROR, data_dir=data_dir)
+    assert task.x_train.shape == (4000, 32, 32, 3) and task.x_valid.shape == (1000, 32, 32, 3)
+    assert np.all(np.bincount(task.y_valid, minlength=10) == 100)
+    # the training prefix is unchanged, the validation images are the labelled pool's last ones
+    np.testing.assert_array_equal(task.x_train, full.x_train[:4000])
+    np.testing.assert_array_equal(task.x_valid, full.x_train[4000:])
+    np.testing.assert_array_equal(task.y_valid, full.y_train[4000:])
+    np.testing.assert_array_equal(task.x_unlabeled, full.x_unlabeled)
+    small = task.subsample(n_train=100, n_valid=50)
+    assert len(small.y_train) == 100 and len(small.y_valid) == 50
+    for bad in (-1, 5000):
+        with pytest.raises(ValueError, match="n_valid"):
+            make_cifar10(n_valid=bad, mirror=MIRROR, data_dir=data_dir)
 
 
 def test_pneumoniamnist_split(data_dir):

@@ -93,6 +93,46 @@ def test_make_policy_names(key):
         make_policy("lstm", tfs=TFSet((TF("id", T.identity),)), key=key)
 
 
+def test_make_policy_builds_the_generator_it_is_given(key):
+    tfs = TFSet((TF("id", T.identity), TF("flip", T.flip_lr)))
+    x = _imgs(key, n=8)
+    tanda = Tanda(tfs=tfs, n_steps=1, batch_size=4)
+    for name, kwargs in (
+        ("mean_field", {"logit_range": 1.5}),
+        ("lstm", {"logit_range": 3.0, "hidden": 5}),
+    ):
+        policy, _ = make_policy(
+            name, tfs=tfs, x_unlabeled=x, tanda=tanda, disc_width=2, generator=kwargs, key=key
+        )
+        gen = policy.generator
+        assert gen.logit_range == kwargs["logit_range"]
+        assert getattr(gen, "hidden", 5) == 5
+    default, _ = make_policy("lstm", tfs=tfs, x_unlabeled=x, tanda=tanda, disc_width=2, key=key)
+    assert default.generator.logit_range == 2.0 and default.generator.hidden == 32
+
+
+def test_runner_passes_each_learned_policy_its_generator_config():
+    from hydra import compose, initialize_config_dir
+
+    from tests._utils import CONF
+    from wsbench.run import tanda
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("tanda", overrides=["generator.lstm.hidden=7"])
+    assert tanda._generator_kwargs(cfg, "lstm") == {"logit_range": 2.0, "hidden": 7, "embed": 16}
+    assert tanda._generator_kwargs(cfg, "mean_field") == {"logit_range": 4.0}
+    assert tanda._generator_kwargs(cfg, "heuristic") is None
+    base = Tanda(tfs=TFSet((TF("id", T.identity),)), g_lr=0.01)
+    assert tanda._tanda_for(base, cfg, "mean_field") is base  # lr: null -> tanda.g_lr
+    own = tanda._tanda_for(base, cfg, "lstm")  # the LSTM's own default rate
+    assert own.g_lr == 0.001 and own.d_lr == base.d_lr and own.n_steps == base.n_steps
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("tanda", overrides=["generator.lstm.lr=null", "generator.mean_field.lr=0.02"])
+    assert tanda._tanda_for(base, cfg, "lstm") is base
+    assert tanda._tanda_for(base, cfg, "mean_field").g_lr == 0.02
+    assert tanda._generator_kwargs(cfg, "lstm") == {"logit_range": 2.0, "hidden": 32, "embed": 16}
+
+
 def test_chain_policy_applies_its_policies_in_order(key):
     tfs = TFSet((TF("dark", T.brightness, {"factor": 0.5}),))
     x = _imgs(key, n=8)
@@ -124,6 +164,19 @@ def test_then_basic_crops_after_the_tf_sequence_of_heuristic_and_learned_policie
     )
     assert isinstance(learned, ChainPolicy) and isinstance(learned.policies[0], TandaPolicy)
     assert info["tf_probs"].shape == (1,)
+    crop, _ = make_policy("heuristic", tfs=tfs, basic_pad=3, then_basic="crop", key=key)
+    assert crop.policies[1] == CropFlipPolicy(pad=3, flip=False)  # the authors' recipe
+    assert chained.policies[1].flip
+    # a crop alone never mirrors: every output is a shifted window of the padded original
+    padded = np.pad(np.asarray(x), ((0, 0), (3, 3), (3, 3), (0, 0)))
+    out = np.asarray(crop(x, key=key))
+    for img, pad_img in zip(out, padded, strict=True):
+        assert any(
+            np.array_equal(img, pad_img[i : i + 8, j : j + 8]) for i in range(7) for j in range(7)
+        )
+    for bad in ("flip", 1, "yes"):
+        with pytest.raises(ValueError, match="then_basic"):
+            make_policy("heuristic", tfs=tfs, then_basic=bad, key=key)
     # none and basic are unchanged by the flag
     assert isinstance(make_policy("basic", then_basic=True, key=key)[0], CropFlipPolicy)
     assert isinstance(make_policy("none", then_basic=True, key=key)[0], IdentityPolicy)

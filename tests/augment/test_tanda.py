@@ -109,6 +109,25 @@ def test_logits_are_squashed():
     assert float(g.probs().min()) > 1e-4
 
 
+def test_lstm_logits_stay_in_the_reference_range(key):
+    """The LSTM's logits lie in (-2, 2) by default (the reference implementation's LSTM range), so
+    however large its weights grow, one TF of K takes at most e^2 / (e^2 + (K - 1) e^-2) of a step's
+    mass (63% of 33 TFs)."""
+    K = 33
+    g = LSTMGenerator(K, 3, key=key)
+    assert g.logit_range == 2.0
+    big = eqx.tree_at(lambda g: g.head.weight, g, g.head.weight * 1e4)  # saturate every logit
+    seqs, _ = big.sample(key, 64)
+    logits = jax.vmap(big.step_logits)(seqs)
+    assert float(jnp.abs(logits).max()) <= 2.0 + 1e-5
+    assert float(jnp.abs(logits).max()) > 1.9  # saturated, not merely small
+    cap = np.exp(2) / (np.exp(2) + (K - 1) * np.exp(-2))
+    assert float(big.usage(key, n=256).top[1]) <= cap + 1e-5
+    wide = eqx.tree_at(lambda g: g.head.weight, LSTMGenerator(K, 3, logit_range=4.0, key=key),
+                       g.head.weight * 1e4)  # fmt: skip
+    assert float(jnp.abs(jax.vmap(wide.step_logits)(seqs)).max()) > 3.9
+
+
 # --------------------------------------------------------------- TF usage (collapse diagnostic)
 
 

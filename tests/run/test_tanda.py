@@ -41,6 +41,7 @@ def test_smoke_run_writes_a_row_per_policy_and_seed(smoke):
     assert sorted(df["seed_index"].unique()) == [0, 1]
     assert df["test/accuracy"].between(0, 1).all() and np.isfinite(df["train/final_loss"]).all()
     assert df["test/f1"].between(0, 1).all()  # recorded whatever cfg.metric reports
+    assert df[["valid/accuracy", "valid/f1"]].isna().all().all()  # no validation split here
     learned = df["policy"].isin(["mean_field", "lstm"])
     assert np.isfinite(df.loc[learned, "tanda_seconds"]).all()
     assert df.loc[~learned, "tanda_seconds"].isna().all()
@@ -114,7 +115,14 @@ def test_smoke_run_is_skipped_when_complete_and_exports(smoke, tmp_path):
         ("metric=roc_auc", "metric"),
         ("class_weight=inverse", "class_weight"),
         ("then_basic=maybe", "then_basic"),
+        ("then_basic=1", "then_basic"),
         ("tanda.diversity=l2", "tanda.diversity"),
+        ("generator.lstm.hidden=0", "generator.lstm.hidden"),
+        ("generator.mean_field.logit_range=-1", "generator.mean_field.logit_range"),
+        ("+generator.lstm.layers=2", "generator.lstm"),
+        ("+generator.heuristic.logit_range=1", "generator"),
+        ("generator.lstm.lr=0", "generator.lstm.lr"),
+        ("generator.lstm=5", "generator.lstm"),
     ],
 )
 def test_config_errors(override, match, tmp_path):
@@ -143,7 +151,7 @@ def test_then_basic_needs_images(tmp_path, monkeypatch):
                 "then_basic=true",
             ],
         )
-    with pytest.raises(ValueError, match="then_basic=true .* not an image task"):
+    with pytest.raises(ValueError, match="then_basic=True .* not an image task"):
         tanda.run(cfg, out_dir=tmp_path)
 
 
@@ -183,6 +191,29 @@ def test_balanced_class_weights():
         balanced_weights([0, 0, 1], 3)
     with pytest.raises(ValueError, match="class_weight must be one of"):
         fit_and_score(None, None, None, class_weight="inverse", key=None)  # before any work
+
+
+def test_validation_scores_are_those_of_the_validation_split(key):
+    """``fit_and_score`` scores the task's validation split beside the test split (for choosing
+    hyperparameters without the test set): a task whose validation split is its test split gets
+    the same numbers twice, one without validation rows gets NaN."""
+    import dataclasses
+
+    from wsbench.augment import IdentityPolicy, fit_and_score
+    from wsbench.endmodels import CNN
+    from wsbench.tasks.synthetic_images import make_synthetic_images
+
+    task = make_synthetic_images(n_train=64, n_unlabeled=8, n_test=40, hw=8, channels=1)
+    model = CNN(width=4, n_steps=20, batch_size=16)
+    bare = fit_and_score(model, task, IdentityPolicy(), key=key)
+    assert np.isnan(bare["valid_accuracy"]) and np.isnan(bare["valid_f1"])
+    twin = dataclasses.replace(task, x_valid=task.x_test, y_valid=task.y_test)
+    got = fit_and_score(model, twin, IdentityPolicy(), key=key)
+    assert got["valid_accuracy"] == got["test_accuracy"] == bare["test_accuracy"]
+    assert got["valid_f1"] == got["test_f1"]
+    flipped = dataclasses.replace(task, x_valid=task.x_test, y_valid=1 - task.y_test)
+    other = fit_and_score(model, flipped, IdentityPolicy(), key=key)
+    assert other["valid_accuracy"] == pytest.approx(1 - other["test_accuracy"], abs=1e-6)
 
 
 def test_a_collapsed_generator_is_reported(caplog):

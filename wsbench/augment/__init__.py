@@ -12,7 +12,14 @@
 """
 
 from ._discriminator import ImageDiscriminator, TextDiscriminator
-from ._evaluate import CLASS_WEIGHTS, POLICIES, balanced_weights, fit_and_score, make_policy
+from ._evaluate import (
+    CLASS_WEIGHTS,
+    POLICIES,
+    THEN_BASIC,
+    balanced_weights,
+    fit_and_score,
+    make_policy,
+)
 from ._generator import AbstractGenerator, LSTMGenerator, MeanFieldGenerator, TFUsage
 from ._policy import (
     NO_AUGMENT,
@@ -49,6 +56,7 @@ __all__ = [
     "CLASS_WEIGHTS",
     "DIVERSITY",
     "POLICIES",
+    "THEN_BASIC",
     "balanced_weights",
     "fit_and_score",
     "make_policy",

@@ -6,6 +6,7 @@ the learned ones; ``fit_and_score(endmodel, task, policy, key=...)`` trains the 
 labelled images with that policy and returns test accuracy. A Hydra runner only needs these two.
 """
 
+import math
 import time
 
 import jax
@@ -27,9 +28,19 @@ from ._policy import (
 from ._tanda import Tanda
 from .tfs import TFSet
 
-__all__ = ["CLASS_WEIGHTS", "POLICIES", "balanced_weights", "fit_and_score", "make_policy"]
+__all__ = [
+    "CLASS_WEIGHTS",
+    "POLICIES",
+    "THEN_BASIC",
+    "balanced_weights",
+    "fit_and_score",
+    "make_policy",
+]
 
 POLICIES = ("none", "basic", "heuristic", "mean_field", "lstm")
+THEN_BASIC = (False, True, "crop")
+"""``make_policy``'s ``then_basic`` options: nothing after the TF sequence, the basic crop + flip,
+the crop alone."""
 CLASS_WEIGHTS = (None, "balanced")
 """``fit_and_score``'s ``class_weight`` options (``balanced``: see :func:`balanced_weights`)."""
 
@@ -44,7 +55,8 @@ def make_policy(
     disc_width: int = 16,
     discriminator=None,
     basic_pad: int = 4,
-    then_basic: bool = False,
+    then_basic: bool | str = False,
+    generator: dict | None = None,
     key: PRNGKeyArray,
 ) -> tuple[AbstractAugmentPolicy, dict]:
     """The augmentation policy ``name`` (one of :data:`POLICIES`) and a dict of diagnostics.
@@ -60,11 +72,17 @@ def make_policy(
         discriminator: the discriminator to train (default: an :class:`ImageDiscriminator` on
             ``x_unlabeled``'s channels; pass a :class:`TextDiscriminator` for text).
         basic_pad: the crop padding of the ``basic`` policy (pixels).
-        then_basic: for ``heuristic`` and the learned policies, apply the ``basic`` policy after
-            every TF sequence (a :class:`ChainPolicy`), as the TANDA authors' CIFAR-10 end models
-            did (HazyResearch/tanda's ``image-pct`` transformer: pad, TF sequence, random crop), so
-            that those policies add their TFs to the basic one rather than replace it. Image
-            batches only; the generator itself trains on TF sequences alone, as theirs did.
+        then_basic: for ``heuristic`` and the learned policies, a random crop after every TF
+            sequence (a :class:`ChainPolicy`), so that those policies add their TFs to it rather
+            than replace it: ``True`` applies the ``basic`` policy (crop + flip), ``"crop"`` the
+            crop alone, as the TANDA authors' CIFAR-10 end models did (HazyResearch/tanda's
+            ``image-pct`` transformer: pad, TF sequence, random crop; their TF set holds the
+            flip, which a random flip after the sequence would make a no-op). One of
+            :data:`THEN_BASIC`. Image batches only; the generator itself trains on TF sequences
+            alone, as theirs did.
+        generator: keyword arguments of the learned policy's generator
+            (:class:`MeanFieldGenerator` or :class:`LSTMGenerator`: ``logit_range``; the LSTM's
+            ``hidden``, ``embed``); default: theirs.
         key: PRNG key for the generator / discriminator initialisation and training.
 
     The diagnostics of a learned policy: ``tanda_seconds``, ``trace`` (per-step losses),
@@ -80,18 +98,24 @@ def make_policy(
     if tfs is None:
         raise ValueError(f"policy {name!r} needs a TF set (tfs=...).")
 
+    if then_basic not in THEN_BASIC or not isinstance(then_basic, bool | str):
+        raise ValueError(f"then_basic must be one of {THEN_BASIC}, got {then_basic!r}.")
+
     def finish(policy):
-        return ChainPolicy((policy, CropFlipPolicy(pad=basic_pad))) if then_basic else policy
+        if not then_basic:
+            return policy
+        return ChainPolicy((policy, CropFlipPolicy(pad=basic_pad, flip=then_basic is True)))
 
     if name == "heuristic":
         return finish(RandomSequencePolicy(tfs=tfs, seq_len=seq_len)), {}
     if x_unlabeled is None or len(jax.tree.leaves(x_unlabeled)[0]) == 0:
         raise ValueError(f"policy {name!r} trains a generator: pass x_unlabeled images.")
     k_g, k_d, k_fit = jr.split(key, 3)
+    kwargs = dict(generator or {})
     gen = (
-        MeanFieldGenerator(len(tfs), seq_len)
+        MeanFieldGenerator(len(tfs), seq_len, **kwargs)
         if name == "mean_field"
-        else LSTMGenerator(len(tfs), seq_len, key=k_g)
+        else LSTMGenerator(len(tfs), seq_len, **kwargs, key=k_g)
     )
     if discriminator is None:
         x = jnp.asarray(x_unlabeled, jnp.float32)
@@ -124,9 +148,11 @@ def fit_and_score(
     ``class_weight="balanced"`` weights each training row by ``n / (k n_y)`` (every class the same
     total weight; for imbalanced tasks, where the unweighted loss learns the majority class).
     ``task`` is a :class:`wsbench.tasks._images.ImageTask` or a text task (``x_train``, ``y_train``, ``x_test``,
-    ``y_test``, ``n_classes``). Returns ``{"test_accuracy", "test_f1", "fit_seconds", "final_loss"}``:
-    F1 is ``wsbench.metrics.f1`` (class 1's F1 for two classes, macro-F1 otherwise); argmax ties
-    count as expected under random tie-breaking in both.
+    ``y_test``, ``n_classes``). Returns ``{"test_accuracy", "test_f1", "valid_accuracy",
+    "valid_f1", "fit_seconds", "final_loss"}``: F1 is ``wsbench.metrics.f1`` (class 1's F1 for two
+    classes, macro-F1 otherwise); argmax ties count as expected under random tie-breaking in both.
+    The validation scores are on the task's ``x_valid`` / ``y_valid`` (for choosing
+    hyperparameters; the test split is for reporting), NaN where the task has no validation rows.
     """
     if class_weight not in CLASS_WEIGHTS:
         raise ValueError(f"class_weight must be one of {CLASS_WEIGHTS}, got {class_weight!r}.")
@@ -137,13 +163,24 @@ def fit_and_score(
     fitted = endmodel.fit(x_train, targets, weights=weights, augment=policy, key=key)
     jax.block_until_ready(fitted.trace)
     fit_s = time.perf_counter() - t0
-    probs = fitted.predict_proba(x_test)
-    y_test = jnp.asarray(task.y_test)
+    out = _scores(fitted, x_test, task.y_test, "test")
+    x_valid = getattr(task, "x_valid", None)
+    if x_valid is not None and len(jax.tree.leaves(x_valid)[0]) > 0:
+        out.update(_scores(fitted, jax.tree.map(jnp.asarray, x_valid), task.y_valid, "valid"))
+    else:
+        out.update(valid_accuracy=math.nan, valid_f1=math.nan)
     return {
-        "test_accuracy": float(metrics.accuracy(probs, y_test)),
-        "test_f1": float(metrics.f1(probs, y_test)),
+        **out,
         "fit_seconds": fit_s,
         "final_loss": float(np.mean(np.asarray(fitted.trace["loss"])[-20:])),
+    }
+
+
+def _scores(fitted, x, y, split: str) -> dict[str, float]:
+    probs, y = fitted.predict_proba(x), jnp.asarray(y)
+    return {
+        f"{split}_accuracy": float(metrics.accuracy(probs, y)),
+        f"{split}_f1": float(metrics.f1(probs, y)),
     }
 
 

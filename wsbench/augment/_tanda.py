@@ -116,7 +116,8 @@ class Tanda(eqx.Module):
 
     tfs: TFSet
     g_lr: float = 1e-2
-    """Generator Adam learning rate."""
+    """Generator Adam learning rate (the TANDA runner sets it per learned policy:
+    ``generator.<policy>.lr`` in ``conf/tanda.yaml``, 1e-3 for the LSTM)."""
     d_lr: float = 1e-3
     """Discriminator Adam learning rate."""
     gamma: float = 1.0

@@ -5,13 +5,16 @@ For each seed and each policy of ``cfg.policies`` (``none``, ``basic``, ``heuris
 
 1. the policy is built (``wsbench.augment.make_policy``); the learned ones train a TANDA generator
    and discriminator on the task's *unlabeled* split (``cfg.tanda``: ``wsbench.augment.Tanda``'s
-   hyperparameters), timed;
+   hyperparameters; ``cfg.generator.<policy>``: the generator's arguments and its own learning
+   rate), timed;
 2. the same end model (``cfg.endmodel``), with the same training budget and, within a seed, the same
    initialisation and minibatch key for every policy, is trained on the labelled split with the
    policy applied to every minibatch inside the jitted training step;
 3. test accuracy is recorded.
 
-Rows: one per (policy, seed) with ``test/accuracy``, ``test/f1``, ``train/final_loss``,
+Rows: one per (policy, seed) with ``test/accuracy``, ``test/f1``, ``valid/accuracy``,
+``valid/f1`` (on the task's validation split, for choosing hyperparameters without the test set;
+NaN where it has none), ``train/final_loss``,
 ``fit_seconds``, ``tanda_seconds`` (NaN for the policies that train nothing), and for the learned policies the
 generator's TF frequencies (``tf_probs``, mean field) or transition matrix (``transitions``, LSTM)
 as JSON text next to ``tf_names``, and how many TFs the trained generator still draws
@@ -46,6 +49,7 @@ from ..augment import (
     CLASS_WEIGHTS,
     DIVERSITY,
     POLICIES,
+    THEN_BASIC,
     Tanda,
     TFSet,
     fit_and_score,
@@ -63,6 +67,8 @@ LEARNED = ("mean_field", "lstm")
 COLLAPSE_SHARE = 0.9
 """A learned policy whose most used TF takes more than this share of its draws is reported as
 collapsed (:func:`warn_if_collapsed`)."""
+SCORES = ("test/accuracy", "test/f1", "valid/accuracy", "valid/f1")
+"""The score columns :func:`export` carries (the validation ones where the task has that split)."""
 METRICS = ("accuracy", "f1")
 """``cfg.metric``: what the summary, the objective and the exported table report (both are always
 recorded): ``f1`` for imbalanced tasks (spouse: 8% positives, where a constant scores 92% accuracy)."""
@@ -100,8 +106,8 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
         )
     if cfg.get("then_basic") and not is_image:
         raise ValueError(
-            f"then_basic=true (the basic crop + flip after every TF sequence) needs (n, H, W, C) "
-            f"images; task {task.name!r} is not an image task: set then_basic=false."
+            f"then_basic={cfg.then_basic} (a random crop after every TF sequence) needs (n, H, "
+            f"W, C) images; task {task.name!r} is not an image task: set then_basic=false."
         )
     tfs = _build_tfs(cfg, task) if set(policies) - {"none", "basic"} else None
     endmodel = build(cfg.endmodel, "endmodel", expect=AbstractEndModel)
@@ -126,11 +132,12 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
                 tfs=tfs,
                 seq_len=int(cfg.seq_len),
                 x_unlabeled=task.x_unlabeled,
-                tanda=tanda,
+                tanda=_tanda_for(tanda, cfg, name),
                 disc_width=int(cfg.disc_width),
                 discriminator=_discriminator(task, int(cfg.disc_width), named_key(k_pol, "disc")),
                 basic_pad=int(cfg.basic_pad),
-                then_basic=bool(cfg.get("then_basic", False)),
+                then_basic=cfg.get("then_basic", False),
+                generator=_generator_kwargs(cfg, name),
                 key=k_pol,
             )
             score = fit_and_score(  # the same key for every policy
@@ -139,6 +146,8 @@ def run(cfg: DictConfig, *, out_dir: str | os.PathLike | None = None) -> dict[st
             values: dict[str, Any] = {
                 "test/accuracy": score["test_accuracy"],
                 "test/f1": score["test_f1"],
+                "valid/accuracy": score["valid_accuracy"],
+                "valid/f1": score["valid_f1"],
                 "train/final_loss": score["final_loss"],
                 "fit_seconds": score["fit_seconds"],
                 "tanda_seconds": info.get("tanda_seconds", math.nan),
@@ -260,16 +269,77 @@ def check_config(cfg: DictConfig) -> None:
             raise ValueError(
                 f"config key {key!r} must be a non-negative int, got {cfg.get(key)!r}."
             )
-    if not isinstance(cfg.get("then_basic", False), bool):
+    then_basic = cfg.get("then_basic", False)
+    if then_basic not in THEN_BASIC or not isinstance(then_basic, bool | str):
         raise ValueError(
-            f"config key 'then_basic' must be true or false, got {cfg.get('then_basic')!r}."
+            "config key 'then_basic' must be false, true (the basic crop + flip after every TF "
+            "sequence) or crop (the crop alone, the TANDA authors' CIFAR-10 recipe), got "
+            f"{then_basic!r}."
         )
+    _check_generator(cfg)
     diversity = (cfg.get("tanda") or {}).get("diversity", "hinge")
     if diversity not in DIVERSITY:
         raise ValueError(
             f"config key 'tanda.diversity' must be one of {DIVERSITY} (hinge: max(0, margin - d); "
             f"inverse: 1 / d, the TANDA authors' term), got {diversity!r}."
         )
+
+
+GENERATOR_KEYS = {
+    "mean_field": ("logit_range", "lr"),
+    "lstm": ("logit_range", "hidden", "embed", "lr"),
+}
+"""``cfg.generator.<policy>``: what a config may set per generator: its constructor's arguments
+and ``lr``, its own learning rate (default: ``tanda.g_lr``)."""
+
+
+def _generator_config(cfg: DictConfig, name: str) -> dict[str, Any]:
+    got = (cfg.get("generator") or {}).get(name) or {}
+    return OmegaConf.to_container(got, resolve=True) if isinstance(got, DictConfig) else dict(got)
+
+
+def _generator_kwargs(cfg: DictConfig, name: str) -> dict[str, Any] | None:
+    """The constructor arguments of policy ``name``'s generator (None: not a learned policy)."""
+    if name not in LEARNED:
+        return None
+    return {k: v for k, v in _generator_config(cfg, name).items() if k != "lr"}
+
+
+def _tanda_for(tanda: Tanda | None, cfg: DictConfig, name: str) -> Tanda | None:
+    """``tanda`` with policy ``name``'s own generator learning rate, where the config sets one."""
+    lr = _generator_config(cfg, name).get("lr") if name in LEARNED else None
+    return tanda if tanda is None or lr is None else dataclasses.replace(tanda, g_lr=float(lr))
+
+
+def _check_generator(cfg: DictConfig) -> None:
+    gen = cfg.get("generator")
+    if gen is None:
+        return
+    if not isinstance(gen, DictConfig) or set(gen) - set(GENERATOR_KEYS):
+        raise ValueError(
+            "config key 'generator' must map learned policies "
+            f"{tuple(GENERATOR_KEYS)} to their generator's arguments, got {gen!r}."
+        )
+    for policy, args in gen.items():
+        if args is None:
+            continue
+        if not isinstance(args, DictConfig) or set(args) - set(GENERATOR_KEYS[policy]):
+            raise ValueError(
+                f"config key 'generator.{policy}' may set {GENERATOR_KEYS[policy]}, got {args!r}."
+            )
+        for key, v in args.items():
+            if key == "lr" and v is None:  # tanda.g_lr
+                continue
+            ok = is_int(v) and v >= 1 if key in ("hidden", "embed") else _positive_number(v)
+            if not ok:
+                what = "a positive int" if key in ("hidden", "embed") else "a positive number"
+                raise ValueError(
+                    f"config key 'generator.{policy}.{key}' must be {what}, got {v!r}."
+                )
+
+
+def _positive_number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
 
 
 def _build_tfs(cfg: DictConfig, task) -> TFSet:
@@ -292,7 +362,8 @@ def _discriminator(task, width: int, key):
 def export(name_or_dir: str | os.PathLike, prefix: str | os.PathLike) -> dict[str, Path]:
     """Write the files ``paper_figures/fig_tanda.py`` reads from a finished TANDA sweep.
 
-    ``<prefix>.csv``: test accuracy and F1 (mean, sem, n_seeds), ``metric`` (the one the sweep
+    ``<prefix>.csv``: test accuracy and F1 (mean, sem, n_seeds; validation accuracy and F1 too
+    where the task has a validation split), ``metric`` (the one the sweep
     reports, ``cfg.metric``), the paired differences in it to ``none`` and
     ``heuristic`` (mean and sem over seeds) and mean TANDA / fit seconds per (task, policy,
     endmodel); ``<prefix>_tf_probs.csv``: the mean-field TF frequencies (mean and sem
@@ -306,7 +377,7 @@ def export(name_or_dir: str | os.PathLike, prefix: str | os.PathLike) -> dict[st
     prefix.parent.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
     metric = reported_metric(df)
-    scores = [c for c in ("test/accuracy", "test/f1") if c in df.columns]
+    scores = [c for c in SCORES if c in df.columns and df[c].notna().any()]
     table = results.aggregate(df, ["task", "policy", "endmodel"], scores)
     table.insert(3, "metric", metric)
     secs = df.groupby(["task", "policy", "endmodel"])[["tanda_seconds", "fit_seconds"]].mean()
@@ -373,7 +444,7 @@ def per_seed(df: pd.DataFrame) -> pd.DataFrame:
     if "seed" not in df.columns:
         df = df.assign(seed=0)
     keys = ["task", "endmodel", "seed", "seed_index"]
-    cols = [c for c in ("test/accuracy", "test/f1") if c in df.columns]
+    cols = [c for c in SCORES if c in df.columns and df[c].notna().any()]
     cols += ["train/final_loss", "fit_seconds", "tanda_seconds", "tf_probs", "transitions"]
     frame = df[[*keys[:2], "policy", *keys[2:], *cols]]
     for base in ("none", "heuristic"):

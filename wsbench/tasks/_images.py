@@ -33,7 +33,9 @@ class ImageTask:
     y_test: np.ndarray
     class_names: tuple[str, ...]
 
-    def subsample(self, *, n_train=None, n_unlabeled=None, n_test=None) -> "ImageTask":
+    def subsample(
+        self, *, n_train=None, n_unlabeled=None, n_valid=None, n_test=None
+    ) -> "ImageTask":
         """The first rows of each split (the loaders' orders are fixed, class-stratified shuffles)."""
 
         def cut(a, n):
@@ -45,8 +47,8 @@ class ImageTask:
             x_train=cut(self.x_train, n_train),
             y_train=cut(self.y_train, n_train),
             x_unlabeled=cut(self.x_unlabeled, n_unlabeled),
-            x_valid=self.x_valid,
-            y_valid=self.y_valid,
+            x_valid=cut(self.x_valid, n_valid),
+            y_valid=cut(self.y_valid, n_valid),
             x_test=cut(self.x_test, n_test),
             y_test=cut(self.y_test, n_test),
             class_names=self.class_names,

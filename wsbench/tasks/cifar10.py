@@ -56,38 +56,53 @@ def _read(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...
 def make_cifar10(
     *,
     n_labelled: int = 5000,
+    n_valid: int = 0,
     mirror: str | Path | None = None,
     data_dir: str | Path | None = None,
 ) -> ImageTask:
     """CIFAR-10 with ``n_labelled`` labelled training images, the rest unlabeled, and the test set.
 
+    ``n_valid`` of the labelled images (the last ones of the fixed class-interleaved order) form
+    the validation split, for choosing hyperparameters without looking at the test set; the
+    training split keeps the others, so ``x_train[:n]`` is the same images for every
+    ``n_valid <= n_labelled - n``.
+
     Raises:
-        ValueError: ``n_labelled`` outside ``1 .. 9999``.
+        ValueError: ``n_labelled`` outside ``1 .. 9999`` or ``n_valid`` outside
+            ``0 .. n_labelled - 1``.
         wsbench.data.fetch.FetchError: the dataset is not available (set WSBENCH_DATA_MIRROR).
     """
     if not 1 <= n_labelled < 10_000:
         raise ValueError(
             f"n_labelled must be in 1..9999 (10,000 training images), got {n_labelled}."
         )
+    if not 0 <= n_valid < n_labelled:
+        raise ValueError(
+            f"n_valid must be in 0..n_labelled - 1 = {n_labelled - 1} (the validation images "
+            f"come out of the labelled ones), got {n_valid}."
+        )
     folder = dataset_dir(NAME, mirror=mirror, data_dir=data_dir)
     x, y, idx, names = _read(str(require_file(folder, TRAIN_FILE)))
     xt, yt, idx_t, _ = _read(str(require_file(folder, TEST_FILE)))
     ids = [f"{c}/{i}" for c, i in zip(y, idx, strict=True)]
     order = interleave_by_class(ids, y)
-    lab, unl = order[:n_labelled], order[n_labelled:]
+    lab, val, unl = (
+        order[: n_labelled - n_valid],
+        order[n_labelled - n_valid : n_labelled],
+        order[n_labelled:],
+    )
     # the files are sorted by class: shuffle the test set the same fixed way, so that
     # ImageTask.subsample(n_test=...) keeps every class
     test_order = interleave_by_class([f"{c}/{i}" for c, i in zip(yt, idx_t, strict=True)], yt)
     f = lambda a: a.astype(np.float32) / 255.0  # noqa: E731
-    empty = np.zeros((0, 32, 32, 3), np.float32)
     return ImageTask(
         name="cifar10",
         n_classes=10,
         x_train=f(x[lab]),
         y_train=y[lab],
         x_unlabeled=f(x[unl]),
-        x_valid=empty,
-        y_valid=np.zeros((0,), np.int32),
+        x_valid=f(x[val]),
+        y_valid=y[val],
         x_test=f(xt[test_order]),
         y_test=yt[test_order],
         class_names=names,
