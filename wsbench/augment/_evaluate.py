@@ -34,6 +34,7 @@ __all__ = [
     "THEN_BASIC",
     "balanced_weights",
     "fit_and_score",
+    "is_then_basic",
     "make_policy",
 ]
 
@@ -41,6 +42,13 @@ POLICIES = ("none", "basic", "heuristic", "mean_field", "lstm")
 THEN_BASIC = (False, True, "crop")
 """``make_policy``'s ``then_basic`` options: nothing after the TF sequence, the basic crop + flip,
 the crop alone."""
+
+
+def is_then_basic(value) -> bool:
+    """Whether ``value`` is one of :data:`THEN_BASIC` (``1`` equals ``True`` but is not one)."""
+    return isinstance(value, bool | str) and value in THEN_BASIC
+
+
 CLASS_WEIGHTS = (None, "balanced")
 """``fit_and_score``'s ``class_weight`` options (``balanced``: see :func:`balanced_weights`)."""
 
@@ -98,7 +106,7 @@ def make_policy(
     if tfs is None:
         raise ValueError(f"policy {name!r} needs a TF set (tfs=...).")
 
-    if then_basic not in THEN_BASIC or not isinstance(then_basic, bool | str):
+    if not is_then_basic(then_basic):
         raise ValueError(f"then_basic must be one of {THEN_BASIC}, got {then_basic!r}.")
 
     def finish(policy):

@@ -49,12 +49,12 @@ from ..augment import (
     CLASS_WEIGHTS,
     DIVERSITY,
     POLICIES,
-    THEN_BASIC,
     Tanda,
     TFSet,
     fit_and_score,
     make_policy,
 )
+from ..augment._evaluate import is_then_basic
 from ..endmodels import AbstractEndModel
 from . import results
 from .build import build, check_groups, check_seeds, is_int
@@ -270,7 +270,7 @@ def check_config(cfg: DictConfig) -> None:
                 f"config key {key!r} must be a non-negative int, got {cfg.get(key)!r}."
             )
     then_basic = cfg.get("then_basic", False)
-    if then_basic not in THEN_BASIC or not isinstance(then_basic, bool | str):
+    if not is_then_basic(then_basic):
         raise ValueError(
             "config key 'then_basic' must be false, true (the basic crop + flip after every TF "
             "sequence) or crop (the crop alone, the TANDA authors' CIFAR-10 recipe), got "
