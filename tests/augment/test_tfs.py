@@ -178,3 +178,18 @@ def test_tfset_validation():
         TFSet((TF("a", T.identity), TF("a", T.identity)))
     with pytest.raises(TypeError, match="TF objects"):
         TFSet((T.identity,))
+
+
+def test_make_tfs_names_and_exclude():
+    full = T.make_tfs("cifar")
+    no_flip = T.make_tfs("cifar", exclude=["flip_lr"])
+    assert len(no_flip) == len(full) - 1 and "flip_lr" not in no_flip.names
+    assert no_flip.names == tuple(n for n in full.names if n != "flip_lr")
+    two = T.make_tfs("cifar", names=["flip_lr", "rotate(+5)"], exclude=["flip_lr"])
+    assert two.names == ("rotate(+5)",)
+    with pytest.raises(ValueError, match="no TF named 'flip'"):
+        T.make_tfs("cifar", exclude=["flip"])
+    with pytest.raises(ValueError, match="drops every TF"):
+        T.make_tfs("cifar", names=["flip_lr"], exclude=["flip_lr"])
+    with pytest.raises(ValueError, match="unknown image TF set"):
+        T.make_tfs("rgb")

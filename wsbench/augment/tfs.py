@@ -333,12 +333,32 @@ def grayscale_tfs() -> TFSet:
 _IMAGE_SETS = {"cifar": cifar_tfs, "grayscale": grayscale_tfs}
 
 
-def make_tfs(kind: str = "cifar", names=None) -> TFSet:
-    """An image TF set by name (``cifar``: the 33; ``grayscale``: the 24), optionally only ``names``."""
+def make_tfs(kind: str = "cifar", names=None, exclude=None) -> TFSet:
+    """An image TF set by name (``cifar``: the 33; ``grayscale``: the 24).
+
+    Args:
+        kind: which set.
+        names: keep only these TFs (in this order); None keeps them all.
+        exclude: then drop these TFs, e.g. ``["flip_lr"]`` where a random flip follows every
+            sequence anyway. Every name must be in the set.
+
+    Raises:
+        ValueError: an unknown ``kind`` or TF name, or ``exclude`` leaving no TF.
+    """
     if kind not in _IMAGE_SETS:
         raise ValueError(f"unknown image TF set {kind!r}; choose one of {sorted(_IMAGE_SETS)}.")
     tfs = _IMAGE_SETS[kind]()
-    return tfs if names is None else tfs.select(names)
+    if names is not None:
+        tfs = tfs.select(names)
+    if exclude:
+        drop = {tfs.names[tfs.index(str(n))] for n in exclude}
+        keep = [n for n in tfs.names if n not in drop]
+        if not keep:
+            raise ValueError(
+                f"tfs exclude={list(exclude)} drops every TF of the set; keep at least one."
+            )
+        tfs = tfs.select(keep)
+    return tfs
 
 
 def image_basic() -> TFSet:
