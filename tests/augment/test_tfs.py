@@ -193,3 +193,7 @@ def test_make_tfs_names_and_exclude():
         T.make_tfs("cifar", names=["flip_lr"], exclude=["flip_lr"])
     with pytest.raises(ValueError, match="unknown image TF set"):
         T.make_tfs("rgb")
+    with pytest.raises(TypeError, match=r"write exclude=\[flip_lr\]"):
+        T.make_tfs("cifar", exclude="flip_lr")
+    with pytest.raises(TypeError, match="list of TF names"):
+        T.make_tfs("cifar", names="flip_lr")

@@ -344,9 +344,16 @@ def make_tfs(kind: str = "cifar", names=None, exclude=None) -> TFSet:
 
     Raises:
         ValueError: an unknown ``kind`` or TF name, or ``exclude`` leaving no TF.
+        TypeError: ``names`` or ``exclude`` a single string, not a list of names.
     """
     if kind not in _IMAGE_SETS:
         raise ValueError(f"unknown image TF set {kind!r}; choose one of {sorted(_IMAGE_SETS)}.")
+    for arg, got in (("names", names), ("exclude", exclude)):
+        if isinstance(got, str):
+            raise TypeError(
+                f"tfs {arg} must be a list of TF names, got the string {got!r}: "
+                f"write {arg}=[{got}]."
+            )
     tfs = _IMAGE_SETS[kind]()
     if names is not None:
         tfs = tfs.select(names)
