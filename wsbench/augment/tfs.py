@@ -358,7 +358,9 @@ def make_tfs(kind: str = "cifar", names=None, exclude=None) -> TFSet:
     if names is not None:
         tfs = tfs.select(names)
     if exclude:
-        drop = {tfs.names[tfs.index(str(n))] for n in exclude}
+        drop = [str(n) for n in exclude]
+        for n in drop:
+            tfs.index(n)  # an unknown name raises, listing the set
         keep = [n for n in tfs.names if n not in drop]
         if not keep:
             raise ValueError(
