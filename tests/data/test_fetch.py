@@ -112,6 +112,7 @@ def test_repo_manifest_is_complete():
         "iu_chest_xray_reports",
         "pneumoniamnist",
         "cifar10_jpeg",
+        "cifar10",
     }
     for name, entry in entries.items():
         for field in (
@@ -128,6 +129,8 @@ def test_repo_manifest_is_complete():
             assert re.fullmatch(r"[0-9a-f]{64}", f["sha256"]), (name, f)
             assert isinstance(f["size"], int) and f["size"] > 0
             assert "url" in f or "archive" in f, (name, f["path"])
+        if entry.get("in_mirror", True) is False:  # then only the network has it
+            assert all(f.get("url") or f.get("archive") for f in entry["files"]), name
 
 
 def test_unknown_dataset_lists_names():
@@ -254,6 +257,21 @@ def test_missing_mirror_file(toy, tmp_path):
     with pytest.raises(FetchError, match=r"toy/sub/b\.json is missing from the mirror") as info:
         fetch("toy", mirror=mirror, data_dir=tmp_path / "data")
     assert "by hand" in str(info.value) and "WSBENCH_DATA_MIRROR" in str(info.value)
+
+
+def test_mirror_without_the_dataset_downloads_it(toy, tmp_path, monkeypatch):
+    """A mirror that holds other datasets but not this one (the full CIFAR-10 is not in the wsbench
+    mirror) passes it on to its URLs; with no URL the error names the mirror."""
+    _, contents, files = toy
+    other = tmp_path / "other_mirror"
+    (other / "something_else").mkdir(parents=True)
+    out = fetch("toy", mirror=other, data_dir=tmp_path / "data")
+    assert (out / "a.txt").read_bytes() == contents["a.txt"]
+    no_url = [{**f, "url": None} for f in files]
+    (tmp_path / "m2").mkdir()  # a new manifest path (manifests are cached by path)
+    write_manifest(tmp_path / "m2", monkeypatch, no_url, name="toy2")
+    with pytest.raises(FetchError, match=r"toy2/a\.txt is missing from the mirror"):
+        fetch("toy2", mirror=other, data_dir=tmp_path / "data")
 
 
 def test_local_copy_modified_is_refetched(toy, tmp_path):
@@ -484,9 +502,15 @@ def _source_md_table(folder: Path) -> dict[str, tuple[int, str]]:
     return {name: (int(size.replace(",", "")), digest) for name, size, digest in rows}
 
 
+def _mirrored() -> list[str]:
+    """The datasets of the wsbench data mirror (``in_mirror: false``: fetched from their URLs)."""
+    return [n for n, e in manifest().items() if e.get("in_mirror", True) is not False]
+
+
 @needs_mirror
 def test_manifest_matches_mirror_source_cards():
-    for name, entry in manifest().items():
+    for name in _mirrored():
+        entry = manifest()[name]
         table = _source_md_table(MIRROR / name)
         got = {f["path"]: (f["size"], f["sha256"]) for f in entry["files"]}
         assert got == table, name
@@ -494,7 +518,7 @@ def test_manifest_matches_mirror_source_cards():
 
 @needs_mirror
 def test_fetch_every_dataset_from_mirror(tmp_path):
-    for name in list_datasets():
+    for name in _mirrored():
         out = fetch(name, mirror=MIRROR, data_dir=tmp_path)
         assert sorted(f["path"] for f in manifest()[name]["files"]) == sorted(
             p.name for p in out.iterdir() if not p.name.startswith(".")

@@ -5,7 +5,8 @@ in the manifest. It fills that folder, in this order, from:
 
 1. the data directory itself, when the files are already there and verified (nothing is copied);
 2. a mirror directory (``mirror=`` argument, else ``$WSBENCH_DATA_MIRROR``) laid out as
-   ``<mirror>/<name>/<file>``: files are copied, then checked;
+   ``<mirror>/<name>/<file>``: files are copied, then checked (a mirror without a ``<name>/``
+   folder, e.g. one without the 170 MB full CIFAR-10, passes a dataset with URLs on to 3);
 3. the network: each file's ``url`` (or ``member`` of the zip at ``archive``) is downloaded to a
    temporary file with a progress bar, checked, and renamed into place (atomic, so an interrupted
    download never leaves a half-written file under its final name).
@@ -400,7 +401,8 @@ def fetch(
     Args:
         name: a dataset of ``datasets/manifest.yaml`` (``list_datasets()``).
         mirror: a directory holding ``<name>/`` to copy from; defaults to ``$WSBENCH_DATA_MIRROR``.
-            When neither is set, files are downloaded from the manifest's URLs.
+            When neither is set, or the mirror has no ``<name>/`` folder, files are downloaded
+            from the manifest's URLs.
         data_dir: where to store datasets; defaults to ``$WSBENCH_DATA``, else ``~/.cache/wsbench``.
         force: re-copy / re-download every file even if a verified copy exists.
         timeout: seconds before a stalled download fails.
@@ -445,7 +447,9 @@ def fetch(
         os.close(fd)
         tmp = Path(tmp_name)
         try:
-            if mirror_root is not None:
+            if mirror_root is not None and (
+                (mirror_root / name).is_dir() or (f.url is None and f.archive is None)
+            ):
                 src = mirror_root / name / f.path
                 if not src.is_file():
                     raise FetchError(

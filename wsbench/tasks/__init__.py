@@ -11,7 +11,8 @@ splits):
 - multi-task (``wsbench.multitask.MultitaskDataset``, for ``experiments/metal.py``):
   :mod:`wsbench.tasks.chest_xray_multitask` (abnormal, then the finding family) and
   :mod:`wsbench.tasks.chemprot_multitask` (WRENCH ChemProt: relation, then the relation type);
-- :mod:`wsbench.tasks.cifar10` — ``make_cifar10`` and :mod:`wsbench.tasks.pneumoniamnist` —
+- :mod:`wsbench.tasks.cifar10` — ``make_cifar10`` (the 10,000-image JPEG mirror subset) and
+  ``make_cifar10_full`` (all 50,000, fetched), and :mod:`wsbench.tasks.pneumoniamnist` —
   ``make_pneumoniamnist``: gold-labelled image tasks (``ImageTask``: labelled / unlabeled / test
   images) for the TANDA augmentation experiments (no LFs).
 
