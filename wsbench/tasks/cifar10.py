@@ -151,7 +151,7 @@ def _check_sizes(n: int, n_labelled: int, n_valid: int) -> None:
         )
 
 
-def _split(name, x, y, index, xt, yt, index_t, class_names, *, n_labelled, n_valid) -> ImageTask:
+def _split(x, y, index, xt, yt, index_t, class_names, *, n_labelled, n_valid) -> ImageTask:
     """The fixed split shared by both loaders (see the module docstring)."""
     _check_sizes(len(y), n_labelled, n_valid)
     ids = [f"{c}/{i}" for c, i in zip(y, index, strict=True)]
@@ -166,7 +166,7 @@ def _split(name, x, y, index, xt, yt, index_t, class_names, *, n_labelled, n_val
     test_order = interleave_by_class([f"{c}/{i}" for c, i in zip(yt, index_t, strict=True)], yt)
     f = lambda a: a.astype(np.float32) / 255.0  # noqa: E731
     return ImageTask(
-        name=name,
+        name="cifar10",
         n_classes=10,
         x_train=f(x[lab]),
         y_train=y[lab],
@@ -202,9 +202,7 @@ def make_cifar10(
     folder = dataset_dir(NAME, mirror=mirror, data_dir=data_dir)
     x, y, idx, names = _read(str(require_file(folder, TRAIN_FILE)))
     xt, yt, idx_t, _ = _read(str(require_file(folder, TEST_FILE)))
-    return _split(
-        "cifar10", x, y, idx, xt, yt, idx_t, names, n_labelled=n_labelled, n_valid=n_valid
-    )
+    return _split(x, y, idx, xt, yt, idx_t, names, n_labelled=n_labelled, n_valid=n_valid)
 
 
 def make_cifar10_full(
@@ -240,7 +238,6 @@ def make_cifar10_full(
     else:
         x, y, xt, yt, names = _read_torchvision(data_root(data_dir) / "cifar10_torchvision")
     return _split(
-        "cifar10",
         x,
         y,
         _index_in_class(y),
