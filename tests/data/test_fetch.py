@@ -153,6 +153,10 @@ def test_unknown_dataset_lists_names():
             f"datasets:\n  toy: {{files: [{{path: f, sha256: {'a' * 64}, size: -1}}]}}\n",
             "'size' must be a non-negative integer",
         ),
+        (
+            f"datasets:\n  toy: {{in_mirror: 'no', files: [{{path: f, sha256: {'a' * 64}}}]}}\n",
+            "'in_mirror' must be true or false",
+        ),
     ],
 )
 def test_malformed_manifest_is_a_clear_value_error(monkeypatch, tmp_path, text, match):

@@ -159,6 +159,12 @@ def _check_entry(path: str, name: Any, entry: Any) -> None:
                     f"{where}, file {f['path']!r}: {key!r} must be a string, got {f[key]!r}. "
                     f"{_FIX_MANIFEST}"
                 )
+    in_mirror = entry.get("in_mirror", True)
+    if not isinstance(in_mirror, bool):
+        raise ManifestError(
+            f"{where}: 'in_mirror' must be true or false (false: the wsbench data mirror does not "
+            f"hold it), got {in_mirror!r}. {_FIX_MANIFEST}"
+        )
 
 
 def manifest() -> dict[str, dict[str, Any]]:
